@@ -1,0 +1,5 @@
+/**
+ * @repnets/blocks: skeleton. Its issue fills it; until then it only proves the
+ * package builds and resolves its workspace dependency.
+ */
+export const packageName = '@repnets/blocks';

@@ -1,0 +1,46 @@
+/**
+ * @repnets/fuse: the folding algebra of structural re-parameterization, on plain
+ * Float32Arrays. No framework import: TF.js, ONNX and PyTorch-layout callers all
+ * use the same functions, with the kernel layout carried in the type.
+ */
+
+export { type ACNetBlockParams, foldACNetBlock } from './acnet.js';
+export {
+  type AffineChannels,
+  type BatchNorm,
+  batchNormAffine,
+  validateBatchNorm,
+} from './batchnorm.js';
+export { type ConvBN, spatialSize } from './conv-bn.js';
+export { type AvgPoolKernelArgs, avgPoolKernel, mergeSequentialConvs } from './dbb.js';
+export { type FoldEngine, foldEngine, setFoldEngine } from './engine/fold-rows.js';
+export { FuseError } from './errors.js';
+export { foldBatchNorm, foldPostBatchNorm } from './fold-batchnorm.js';
+export {
+  type ConvBranch,
+  type FoldBranchesArgs,
+  type FoldedConv,
+  type FoldInto,
+  foldBranches,
+} from './fold-branches.js';
+export { type IdentityKernelArgs, identityKernel } from './identity.js';
+export {
+  convertKernel,
+  type Kernel,
+  type KernelHWIM,
+  type KernelHWIO,
+  type KernelLayout,
+  type KernelOIHW,
+  type KernelView,
+  kernelView,
+  makeKernel,
+  type Shape4,
+  shapeFor,
+  toHWIM,
+  toHWIO,
+  toOIHW,
+} from './layout.js';
+export { foldMobileOneBlock, type MobileOneBlockParams } from './mobileone.js';
+export { padKernel } from './pad.js';
+export { foldRepVGGBlock, type RepVGGBlockParams } from './repvgg.js';
+export { sumBranches } from './sum.js';
