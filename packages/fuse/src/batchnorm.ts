@@ -97,3 +97,48 @@ export function batchNormAffine(bn: BatchNorm): AffineChannels {
   }
   return { scale, shift };
 }
+
+/**
+ * {@link validateBatchNorm} and {@link batchNormAffine} in one pass: the common
+ * case (everything finite, variances >= 0) costs a single loop, and only a bad
+ * record pays for the field-by-field scan that names what is wrong.
+ */
+export function checkedBatchNormAffine(
+  op: string,
+  arg: string,
+  bn: BatchNorm,
+  channels: number,
+  shapes: Record<string, readonly number[]> = {},
+): AffineChannels {
+  const fields =
+    bn !== null && typeof bn === 'object'
+      ? [bn.mean, bn.variance, bn.gamma ?? bn.mean, bn.beta ?? bn.mean]
+      : [];
+  const shapeOk =
+    fields.length === 4 &&
+    fields.every((f) => f instanceof Float32Array && f.length === channels) &&
+    typeof bn.eps === 'number' &&
+    Number.isFinite(bn.eps) &&
+    bn.eps > 0;
+  if (!shapeOk) validateBatchNorm(op, arg, bn, channels, shapes);
+  const { mean, variance, eps } = bn;
+  const gamma = bn.gamma ?? null;
+  const beta = bn.beta ?? null;
+  const scale = new Float64Array(channels);
+  const shift = new Float64Array(channels);
+  let probe = 0;
+  let minVar = 0;
+  for (let c = 0; c < channels; c++) {
+    const g = gamma === null ? 1 : gamma[c];
+    const b = beta === null ? 0 : beta[c];
+    const v = variance[c];
+    const s = g / Math.sqrt(v + eps);
+    scale[c] = s;
+    shift[c] = b - mean[c] * s;
+    probe += (g + b + mean[c] + v) * 0;
+    if (v < minVar) minVar = v;
+  }
+  // NaN probe or a negative variance: let the full check name the field and channel.
+  if (probe !== 0 || minVar < 0) validateBatchNorm(op, arg, bn, channels, shapes);
+  return { scale, shift };
+}

@@ -1,9 +1,4 @@
-import {
-  type AffineChannels,
-  type BatchNorm,
-  batchNormAffine,
-  validateBatchNorm,
-} from './batchnorm.js';
+import { type AffineChannels, type BatchNorm, checkedBatchNormAffine } from './batchnorm.js';
 import { foldRows, type RowBranch } from './engine/fold-rows.js';
 import { FuseError } from './errors.js';
 import { type Kernel, type KernelLayout, type KernelView, shapeFor } from './layout.js';
@@ -175,10 +170,7 @@ export function foldBranches<L extends KernelLayout>(
       );
     }
     let affine: AffineChannels | null = null;
-    if (br.bn !== undefined) {
-      validateBatchNorm(op, arg(b, 'bn'), br.bn, out, shapes);
-      affine = batchNormAffine(br.bn);
-    }
+    if (br.bn !== undefined) affine = checkedBatchNormAffine(op, arg(b, 'bn'), br.bn, out, shapes);
     if (br.bias !== undefined) validateChannelVector(op, arg(b, 'bias'), br.bias, out, shapes);
     for (let o = 0; o < out; o++) {
       const convBias = br.bias ? br.bias[o] : 0;
@@ -216,8 +208,7 @@ export function foldBranches<L extends KernelLayout>(
     if (args.identity === true) {
       identityScale = new Float32Array(out).fill(1);
     } else {
-      validateBatchNorm(op, 'identity', args.identity, out, shapes);
-      const affine = batchNormAffine(args.identity);
+      const affine = checkedBatchNormAffine(op, 'identity', args.identity, out, shapes);
       identityScale = Float32Array.from(affine.scale);
       for (let o = 0; o < out; o++) biasAcc[o] += affine.shift[o];
     }

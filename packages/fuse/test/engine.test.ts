@@ -85,3 +85,54 @@ describe('fold engines', () => {
     expect(simd.kernel.data).toEqual(js.kernel.data);
   });
 });
+
+describe.each(['simd', 'js'] as const)('non-finite detection, %s engine', (engine) => {
+  const r = rng(123);
+  const bn = (c: number) => randomBN(r, c, 1e-5);
+  const cases = [
+    ['OIHW rows of whole lanes', [8, 8, 3, 3], 'OIHW'],
+    ['OIHW ragged rows (9 x 9 taps)', [9, 9, 3, 3], 'OIHW'],
+    ['OIHW short rows (depthwise)', [8, 1, 3, 3], 'OIHW'],
+    ['HWIO', [8, 8, 3, 3], 'HWIO'],
+    ['HWIO, out not a lane multiple', [6, 6, 3, 3], 'HWIO'],
+  ] as const;
+  it.each(cases)(
+    '%s: NaN in the dense kernel, NaN in the 1x1 kernel, overflow',
+    (_, shape, layout) => {
+      setFoldEngine(engine);
+      const make = (s: readonly number[]) => {
+        const k = randomKernel(r, 'OIHW', s);
+        return layout === 'OIHW' ? k : toHWIO(k);
+      };
+      const out = shape[0];
+      const groups = shape[1] === 1 ? out : 1;
+      const dense = make(shape);
+      dense.data[dense.data.length - 2] = Number.NaN;
+      expect(() => foldRepVGGBlock({ dense: { kernel: dense, bn: bn(out) }, groups })).toThrow(
+        /'dense.kernel' has a non-finite value NaN/,
+      );
+      const one = make([shape[0], shape[1], 1, 1]);
+      one.data[1] = Number.NaN;
+      expect(() =>
+        foldRepVGGBlock({
+          dense: { kernel: make(shape), bn: bn(out) },
+          conv1x1: { kernel: one, bn: bn(out) },
+          groups,
+        }),
+      ).toThrow(/'conv1x1.kernel' has a non-finite value NaN/);
+      const huge = make(shape);
+      huge.data[3] = 3.4e38;
+      const big = bn(out);
+      big.gamma!.fill(8);
+      expect(() => foldRepVGGBlock({ dense: { kernel: huge, bn: big }, groups })).toThrow(
+        /overflowed float32/,
+      );
+      const id = bn(out);
+      id.gamma!.fill(3e38);
+      id.variance.fill(1e-4);
+      expect(() =>
+        foldRepVGGBlock({ dense: { kernel: make(shape), bn: bn(out) }, identity: id, groups }),
+      ).toThrow(/overflowed float32/);
+    },
+  );
+});

@@ -67,6 +67,9 @@ class Scratch {
 }
 let scratch: Scratch | null = null;
 
+/** Below this many floats per OIHW row that is not a lane multiple, the JS loops win. */
+const MIN_SIMD_ROW = 64;
+
 const roundUp4 = (n: number) => (n + 3) & ~3;
 
 /** Returns the first non-finite output index, or -1. */
@@ -74,32 +77,53 @@ export function foldRows(f: RowFold, channelsLast: boolean): number {
   const k = foldEngine() === 'simd' ? simdKernels() : null;
   if (k !== null) {
     scratch ??= new Scratch(k);
-    if (!channelsLast) return simdChannelsFirst(f, scratch);
-    if (f.out % 4 === 0) return simdChannelsLast(f, scratch);
+    const rowLen = f.inPerGroup * f.kh * f.kw;
+    if (channelsLast) {
+      if (f.out % 4 === 0) return simdChannelsLast(f, scratch);
+    } else if (rowLen % 4 === 0) {
+      return simdChannelsFirstChunked(f, scratch);
+    } else if (rowLen >= MIN_SIMD_ROW) {
+      // Short ragged rows (depthwise 3x3: 9 floats) cost more in calls than in math.
+      return simdChannelsFirst(f, scratch);
+    }
   }
   return channelsLast ? jsChannelsLast(f) : jsChannelsFirst(f);
 }
 
-/** Adds a smaller branch into one OIHW output row held in `row` at `rowBase`. */
+/**
+ * Adds a smaller branch into one OIHW output row held in `row` at `rowBase`.
+ * Returns a probe that is 0 unless a stored value is Inf or NaN (x * 0 is NaN then).
+ */
 function addSmallBranch(
   row: Float32Array,
   rowBase: number,
   br: RowBranch,
   o: number,
   f: RowFold,
-): void {
+): number {
   const { kh, kw } = br;
   const taps = f.kh * f.kw;
   const s = br.scale === null ? 1 : br.scale[o];
   const src = br.data;
   const sBase = o * f.inPerGroup * kh * kw;
+  if (kh === 1 && kw === 1) {
+    const c = rowBase + br.offH * f.kw + br.offW;
+    let probe = 0;
+    for (let i = 0; i < f.inPerGroup; i++) {
+      probe += Math.fround((row[c + i * taps] += Math.fround(src[sBase + i] * s))) * 0;
+    }
+    return probe;
+  }
+  let probe = 0;
   for (let i = 0; i < f.inPerGroup; i++) {
     for (let h = 0; h < kh; h++) {
       const so = sBase + (i * kh + h) * kw;
       const d = rowBase + i * taps + (h + br.offH) * f.kw + br.offW;
-      for (let w = 0; w < kw; w++) row[d + w] += Math.fround(src[so + w] * s);
+      for (let w = 0; w < kw; w++)
+        probe += Math.fround((row[d + w] += Math.fround(src[so + w] * s))) * 0;
     }
   }
+  return probe;
 }
 
 function firstBad(a: Float32Array, from: number, to: number): number {
@@ -154,26 +178,103 @@ function simdChannelsFirst(f: RowFold, sc: Scratch): number {
   for (let o = 0; o < out; o++) {
     const base = o * rowLen;
     let filled = false;
+    let bad = 0;
     for (const br of f.branches) {
       if (!isFull(br, f)) {
         if (!filled) mem.fill(0, B, B + R);
         filled = true;
-        addSmallBranch(mem, B, br, o, f);
+        if (addSmallBranch(mem, B, br, o, f) !== 0) bad = 1;
         continue;
       }
       mem.set(br.data.subarray(base, base + rowLen), A);
       const s = br.scale === null ? 1 : br.scale[o];
-      if (filled) k.scaleAdd(B * 4, A * 4, R * 4, s);
-      else k.scale(B * 4, A * 4, R * 4, s);
+      bad |= filled ? k.scaleAdd(B * 4, A * 4, R * 4, s) : k.scale(B * 4, A * 4, R * 4, s);
       filled = true;
     }
     if (!filled) mem.fill(0, B, B + R);
-    if (f.identityScale !== null) mem[B + (o % ipg) * taps + centre] += f.identityScale[o];
-    if (k.nonFinite(B * 4, R * 4) !== 0) {
+    if (f.identityScale !== null) {
+      const x = B + (o % ipg) * taps + centre;
+      mem[x] += f.identityScale[o];
+      if (!Number.isFinite(mem[x])) bad = 1;
+    }
+    if (bad !== 0) {
       const bad = firstBad(mem, B, B + rowLen);
       if (bad >= 0) return base + bad;
     }
     dst.set(mem.subarray(B, B + rowLen), base);
+  }
+  return -1;
+}
+
+/**
+ * OIHW rows whose length is a whole number of lanes: many rows per chunk, one
+ * wasm call per branch per chunk, each row scaled by its own channel's factor.
+ */
+function simdChannelsFirstChunked(f: RowFold, sc: Scratch): number {
+  const { dst, out, inPerGroup: ipg } = f;
+  const taps = f.kh * f.kw;
+  const rowLen = ipg * taps;
+  const rows = Math.max(1, Math.min(out, Math.floor(CHUNK_FLOATS / rowLen)));
+  const n = rows * rowLen;
+  // Layout: per-row scales of one chunk (+ one spare float the loop may read), A, B.
+  const S = 0;
+  const A = roundUp4(rows + 1);
+  const B = A + n;
+  const mem = sc.ensure(B + n);
+  const k = sc.k;
+  const centre = ((f.kh - 1) / 2) * f.kw + (f.kw - 1) / 2;
+  for (let o0 = 0; o0 < out; o0 += rows) {
+    const o1 = Math.min(out, o0 + rows);
+    const len = (o1 - o0) * rowLen;
+    const base = o0 * rowLen;
+    let filled = false;
+    let bad = 0;
+    for (const br of f.branches) {
+      if (!isFull(br, f)) continue;
+      if (br.scale === null) mem.fill(1, S, S + (o1 - o0));
+      else mem.set(br.scale.subarray(o0, o1), S);
+      mem.set(br.data.subarray(base, base + len), A);
+      bad |= filled
+        ? k.scaleRowsAdd(B * 4, A * 4, S * 4, rowLen * 4, len * 4)
+        : k.scaleRows(B * 4, A * 4, S * 4, rowLen * 4, len * 4);
+      filled = true;
+    }
+    if (!filled) mem.fill(0, B, B + len);
+    for (const br of f.branches) {
+      if (isFull(br, f)) continue;
+      if (br.kh === 1 && br.kw === 1) {
+        // Stage the 1x1 rows in A (free now) and scatter them onto the centre taps in wasm.
+        mem.set(br.data.subarray(o0 * ipg, o1 * ipg), A);
+        const c = br.offH * f.kw + br.offW;
+        for (let o = o0; o < o1; o++) {
+          const s = br.scale === null ? 1 : br.scale[o];
+          bad |= k.scatterAdd(
+            (B + (o - o0) * rowLen + c) * 4,
+            (A + (o - o0) * ipg) * 4,
+            ipg * 4,
+            taps * 4,
+            s,
+          );
+        }
+        continue;
+      }
+      for (let o = o0; o < o1; o++) {
+        if (addSmallBranch(mem, B + (o - o0) * rowLen, br, o, f) !== 0) bad = 1;
+      }
+    }
+    if (f.identityScale !== null) {
+      let probe = 0;
+      for (let o = o0; o < o1; o++) {
+        const x = B + (o - o0) * rowLen + (o % ipg) * taps + centre;
+        probe += Math.fround((mem[x] += f.identityScale[o])) * 0;
+      }
+      if (probe !== 0) bad = 1;
+    }
+    if (bad !== 0) {
+      const bad = firstBad(mem, B, B + len);
+      if (bad >= 0) return base + bad;
+    }
+    dst.set(mem.subarray(B, B + len), base);
   }
   return -1;
 }
@@ -239,24 +340,30 @@ function simdChannelsLast(f: RowFold, sc: Scratch): number {
         const len = (i1 - i0) * out;
         const base = ((h * KW + w) * ipg + i0) * out;
         let filled = false;
+        let bad = 0;
         f.branches.forEach((br, b) => {
           const hb = h - br.offH;
           const wb = w - br.offW;
           if (hb < 0 || hb >= br.kh || wb < 0 || wb >= br.kw) return;
           const sBase = ((hb * br.kw + wb) * ipg + i0) * out;
           mem.set(br.data.subarray(sBase, sBase + len), A);
-          if (filled) k.mulRowsAdd(B * 4, A * 4, (S + b * out) * 4, out * 4, len * 4);
-          else k.mulRows(B * 4, A * 4, (S + b * out) * 4, out * 4, len * 4);
+          const sp = (S + b * out) * 4;
+          bad |= filled
+            ? k.mulRowsAdd(B * 4, A * 4, sp, out * 4, len * 4)
+            : k.mulRows(B * 4, A * 4, sp, out * 4, len * 4);
           filled = true;
         });
         if (!filled) mem.fill(0, B, B + len);
         if (f.identityScale !== null && h === cH && w === cW) {
+          let probe = 0;
           for (let i = i0; i < i1; i++) {
             const r = B + (i - i0) * out;
-            for (let o = i; o < out; o += ipg) mem[r + o] += f.identityScale[o];
+            for (let o = i; o < out; o += ipg)
+              probe += Math.fround((mem[r + o] += f.identityScale[o])) * 0;
           }
+          if (probe !== 0) bad = 1;
         }
-        if (k.nonFinite(B * 4, len * 4) !== 0) {
+        if (bad !== 0) {
           const bad = firstBad(mem, B, B + len);
           if (bad >= 0) return base + bad;
         }
