@@ -50,7 +50,7 @@ function timeCopy(set: ParamSet, dst: Float32Array[][]): number {
   const t0 = performance.now();
   set.blocks.forEach((b, j) => {
     const d = dst[j]!;
-    b.inputs.forEach((a, k) => d[k]!.set(a));
+    for (const [k, a] of b.inputs.entries()) d[k]!.set(a);
   });
   return performance.now() - t0;
 }

@@ -110,7 +110,9 @@ function addSmallBranch(
     const c = rowBase + br.offH * f.kw + br.offW;
     let probe = 0;
     for (let i = 0; i < f.inPerGroup; i++) {
-      probe += Math.fround((row[c + i * taps] += Math.fround(src[sBase + i] * s))) * 0;
+      const v = Math.fround(row[c + i * taps] + Math.fround(src[sBase + i] * s));
+      row[c + i * taps] = v;
+      probe += v * 0;
     }
     return probe;
   }
@@ -119,8 +121,11 @@ function addSmallBranch(
     for (let h = 0; h < kh; h++) {
       const so = sBase + (i * kh + h) * kw;
       const d = rowBase + i * taps + (h + br.offH) * f.kw + br.offW;
-      for (let w = 0; w < kw; w++)
-        probe += Math.fround((row[d + w] += Math.fround(src[so + w] * s))) * 0;
+      for (let w = 0; w < kw; w++) {
+        const v = Math.fround(row[d + w] + Math.fround(src[so + w] * s));
+        row[d + w] = v;
+        probe += v * 0;
+      }
     }
   }
   return probe;
@@ -266,7 +271,9 @@ function simdChannelsFirstChunked(f: RowFold, sc: Scratch): number {
       let probe = 0;
       for (let o = o0; o < o1; o++) {
         const x = B + (o - o0) * rowLen + (o % ipg) * taps + centre;
-        probe += Math.fround((mem[x] += f.identityScale[o])) * 0;
+        const v = Math.fround(mem[x] + f.identityScale[o]);
+        mem[x] = v;
+        probe += v * 0;
       }
       if (probe !== 0) bad = 1;
     }
@@ -358,8 +365,11 @@ function simdChannelsLast(f: RowFold, sc: Scratch): number {
           let probe = 0;
           for (let i = i0; i < i1; i++) {
             const r = B + (i - i0) * out;
-            for (let o = i; o < out; o += ipg)
-              probe += Math.fround((mem[r + o] += f.identityScale[o])) * 0;
+            for (let o = i; o < out; o += ipg) {
+              const v = Math.fround(mem[r + o] + f.identityScale[o]);
+              mem[r + o] = v;
+              probe += v * 0;
+            }
           }
           if (probe !== 0) bad = 1;
         }
