@@ -110,9 +110,7 @@ function addSmallBranch(
     const c = rowBase + br.offH * f.kw + br.offW;
     let probe = 0;
     for (let i = 0; i < f.inPerGroup; i++) {
-      const v = Math.fround(row[c + i * taps] + Math.fround(src[sBase + i] * s));
-      row[c + i * taps] = v;
-      probe += v * 0;
+      probe += addProbed(row, c + i * taps, Math.fround(src[sBase + i] * s));
     }
     return probe;
   }
@@ -122,9 +120,7 @@ function addSmallBranch(
       const so = sBase + (i * kh + h) * kw;
       const d = rowBase + i * taps + (h + br.offH) * f.kw + br.offW;
       for (let w = 0; w < kw; w++) {
-        const v = Math.fround(row[d + w] + Math.fround(src[so + w] * s));
-        row[d + w] = v;
-        probe += v * 0;
+        probe += addProbed(row, d + w, Math.fround(src[so + w] * s));
       }
     }
   }
@@ -133,6 +129,36 @@ function addSmallBranch(
 
 function firstBad(a: Float32Array, from: number, to: number): number {
   for (let j = from; j < to; j++) if (!Number.isFinite(a[j])) return j - from;
+  return -1;
+}
+
+/**
+ * `a[x] = fround(a[x] + v)`, a float32 add; returns `stored * 0`, which is 0 for a
+ * finite result and NaN otherwise, so summing the returns probes every store.
+ */
+function addProbed(a: Float32Array, x: number, v: number): number {
+  const r = Math.fround(a[x] + v);
+  a[x] = r;
+  return r * 0;
+}
+
+/**
+ * Copies a finished staging chunk out to the kernel, unless a probe saw a
+ * non-finite store: then returns the kernel index of the first bad value.
+ */
+function flushChunk(
+  mem: Float32Array,
+  from: number,
+  len: number,
+  dst: Float32Array,
+  base: number,
+  bad: number,
+): number {
+  if (bad !== 0) {
+    const j = firstBad(mem, from, from + len);
+    if (j >= 0) return base + j;
+  }
+  dst.set(mem.subarray(from, from + len), base);
   return -1;
 }
 
@@ -198,15 +224,10 @@ function simdChannelsFirst(f: RowFold, sc: Scratch): number {
     }
     if (!filled) mem.fill(0, B, B + R);
     if (f.identityScale !== null) {
-      const x = B + (o % ipg) * taps + centre;
-      mem[x] += f.identityScale[o];
-      if (!Number.isFinite(mem[x])) bad = 1;
+      if (addProbed(mem, B + (o % ipg) * taps + centre, f.identityScale[o]) !== 0) bad = 1;
     }
-    if (bad !== 0) {
-      const bad = firstBad(mem, B, B + rowLen);
-      if (bad >= 0) return base + bad;
-    }
-    dst.set(mem.subarray(B, B + rowLen), base);
+    const at = flushChunk(mem, B, rowLen, dst, base, bad);
+    if (at >= 0) return at;
   }
   return -1;
 }
@@ -270,18 +291,16 @@ function simdChannelsFirstChunked(f: RowFold, sc: Scratch): number {
     if (f.identityScale !== null) {
       let probe = 0;
       for (let o = o0; o < o1; o++) {
-        const x = B + (o - o0) * rowLen + (o % ipg) * taps + centre;
-        const v = Math.fround(mem[x] + f.identityScale[o]);
-        mem[x] = v;
-        probe += v * 0;
+        probe += addProbed(
+          mem,
+          B + (o - o0) * rowLen + (o % ipg) * taps + centre,
+          f.identityScale[o],
+        );
       }
       if (probe !== 0) bad = 1;
     }
-    if (bad !== 0) {
-      const bad = firstBad(mem, B, B + len);
-      if (bad >= 0) return base + bad;
-    }
-    dst.set(mem.subarray(B, B + len), base);
+    const at = flushChunk(mem, B, len, dst, base, bad);
+    if (at >= 0) return at;
   }
   return -1;
 }
@@ -334,7 +353,7 @@ function simdChannelsLast(f: RowFold, sc: Scratch): number {
   const S = 0;
   const A = f.branches.length * out;
   const B = A + n;
-  let mem = sc.ensure(B + n);
+  const mem = sc.ensure(B + n);
   f.branches.forEach((br, b) => {
     if (br.scale === null) mem.fill(1, S + b * out, S + (b + 1) * out);
     else mem.set(br.scale, S + b * out);
@@ -365,20 +384,12 @@ function simdChannelsLast(f: RowFold, sc: Scratch): number {
           let probe = 0;
           for (let i = i0; i < i1; i++) {
             const r = B + (i - i0) * out;
-            for (let o = i; o < out; o += ipg) {
-              const v = Math.fround(mem[r + o] + f.identityScale[o]);
-              mem[r + o] = v;
-              probe += v * 0;
-            }
+            for (let o = i; o < out; o += ipg) probe += addProbed(mem, r + o, f.identityScale[o]);
           }
           if (probe !== 0) bad = 1;
         }
-        if (bad !== 0) {
-          const bad = firstBad(mem, B, B + len);
-          if (bad >= 0) return base + bad;
-        }
-        dst.set(mem.subarray(B, B + len), base);
-        mem = sc.f32;
+        const at = flushChunk(mem, B, len, dst, base, bad);
+        if (at >= 0) return at;
       }
     }
   }
