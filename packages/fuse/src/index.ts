@@ -42,5 +42,6 @@ export {
 } from './layout.js';
 export { foldMobileOneBlock, type MobileOneBlockParams } from './mobileone.js';
 export { padKernel } from './pad.js';
+export { type ActivationNHWC, type ReferenceConvOptions, referenceConv2d } from './reference.js';
 export { foldRepVGGBlock, type RepVGGBlockParams } from './repvgg.js';
 export { sumBranches } from './sum.js';

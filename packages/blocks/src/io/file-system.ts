@@ -1,0 +1,142 @@
+import * as tf from '@tensorflow/tfjs';
+
+// node:fs and node:path are imported lazily, inside the async handlers, so this
+// module (and @repnets/blocks) still bundles for the browser.
+type Fs = typeof import('node:fs');
+type Path = typeof import('node:path');
+const nodeModules = async (): Promise<[Fs, Path]> =>
+  Promise.all([import('node:fs'), import('node:path')]);
+
+const MODEL_JSON = 'model.json';
+const WEIGHTS_BIN = 'weights.bin';
+
+function atomicWrite(fs: Fs, path: string, data: string | Uint8Array): void {
+  const tmp = `${path}.${process.pid}.tmp`;
+  fs.writeFileSync(tmp, data);
+  fs.renameSync(tmp, path);
+}
+
+function concatWeightData(data: ArrayBuffer | ArrayBuffer[] | undefined): Uint8Array {
+  if (data === undefined) return new Uint8Array(0);
+  const parts = Array.isArray(data) ? data : [data];
+  const out = new Uint8Array(parts.reduce((n, p) => n + p.byteLength, 0));
+  let at = 0;
+  for (const p of parts) {
+    out.set(new Uint8Array(p), at);
+    at += p.byteLength;
+  }
+  return out;
+}
+
+/**
+ * A tf.io handler for a folder on disk, in the standard TF.js layers format
+ * (`model.json` + `weights.bin`), so what it writes also loads in tfjs-node or
+ * the converter. Writes are atomic: weights, then model.json, each via a temp
+ * file and rename, so a killed save never leaves a model.json pointing at
+ * missing or partial weights.
+ *
+ * `path` is the folder (for save) or the folder or its model.json (for load).
+ */
+export function fileSystem(path: string): tf.io.IOHandler {
+  const where = async () => {
+    const [fs, p] = await nodeModules();
+    const dir = p.resolve(path.endsWith('.json') ? p.dirname(path) : path);
+    const jsonPath = path.endsWith('.json') ? p.resolve(path) : p.join(dir, MODEL_JSON);
+    return { fs, p, dir, jsonPath };
+  };
+  return {
+    async save(artifacts: tf.io.ModelArtifacts): Promise<tf.io.SaveResult> {
+      const { fs, p, dir, jsonPath } = await where();
+      if (artifacts.modelTopology instanceof ArrayBuffer) {
+        throw new Error(`fileSystem('${path}'): binary model topologies are not supported`);
+      }
+      fs.mkdirSync(dir, { recursive: true });
+      const weights = concatWeightData(
+        artifacts.weightData as ArrayBuffer | ArrayBuffer[] | undefined,
+      );
+      const modelJson: tf.io.ModelJSON = {
+        modelTopology: artifacts.modelTopology ?? {},
+        weightsManifest: [{ paths: [`./${WEIGHTS_BIN}`], weights: artifacts.weightSpecs ?? [] }],
+        format: artifacts.format,
+        generatedBy: artifacts.generatedBy,
+        convertedBy: artifacts.convertedBy,
+        ...(artifacts.trainingConfig ? { trainingConfig: artifacts.trainingConfig } : {}),
+        ...(artifacts.userDefinedMetadata
+          ? { userDefinedMetadata: artifacts.userDefinedMetadata }
+          : {}),
+      };
+      atomicWrite(fs, p.join(dir, WEIGHTS_BIN), weights);
+      atomicWrite(fs, jsonPath, JSON.stringify(modelJson));
+      return {
+        modelArtifactsInfo: tf.io.getModelArtifactsInfoForJSON(artifacts),
+      };
+    },
+    async load(): Promise<tf.io.ModelArtifacts> {
+      const { fs, p, dir, jsonPath } = await where();
+      let text: string;
+      try {
+        text = fs.readFileSync(jsonPath, 'utf8');
+      } catch (e) {
+        throw new Error(`fileSystem: cannot read ${jsonPath}: ${(e as Error).message}`);
+      }
+      let json: tf.io.ModelJSON;
+      try {
+        json = JSON.parse(text) as tf.io.ModelJSON;
+      } catch (e) {
+        throw new Error(`fileSystem: ${jsonPath} is not valid JSON: ${(e as Error).message}`);
+      }
+      if (!json.modelTopology) throw new Error(`fileSystem: ${jsonPath} has no 'modelTopology'`);
+      return tf.io.getModelArtifactsForJSON(json, async (manifest) => {
+        const specs: tf.io.WeightsManifestEntry[] = [];
+        const buffers: Uint8Array[] = [];
+        for (const group of manifest) {
+          specs.push(...group.weights);
+          for (const rel of group.paths) {
+            const file = p.resolve(dir, rel);
+            try {
+              buffers.push(fs.readFileSync(file));
+            } catch (e) {
+              throw new Error(
+                `fileSystem: cannot read weights ${file} named in ${jsonPath}: ${(e as Error).message}`,
+              );
+            }
+          }
+        }
+        const all = concatWeightData(
+          buffers.map(
+            (b) => b.buffer.slice(b.byteOffset, b.byteOffset + b.byteLength) as ArrayBuffer,
+          ),
+        );
+        const expected = specs.reduce((n, s) => n + s.shape.reduce((p, d) => p * d, 1) * 4, 0);
+        if (all.byteLength < expected) {
+          throw new Error(
+            `fileSystem: weights for ${jsonPath} have ${all.byteLength} bytes, the manifest needs ${expected}`,
+          );
+        }
+        return [specs, all.buffer as ArrayBuffer];
+      });
+    },
+  };
+}
+
+const PREFIX = 'file://';
+let registered = false;
+
+/**
+ * Routes `file://` URLs to {@link fileSystem} for `model.save` and
+ * `tf.loadLayersModel`, unless something (tfjs-node) already handles them.
+ */
+export function registerFileSystemRouter(): void {
+  if (registered) return;
+  registered = true;
+  const probe = `${PREFIX}/repnets-probe`;
+  const router = (url: string | string[]) => {
+    const u = Array.isArray(url) ? url[0] : url;
+    // tf.io routers answer null for URLs they do not handle.
+    return (
+      typeof u === 'string' && u.startsWith(PREFIX) ? fileSystem(u.slice(PREFIX.length)) : null
+    ) as tf.io.IOHandler;
+  };
+  if (tf.io.getSaveHandlers(probe).length === 0) tf.io.registerSaveRouter(router);
+  if (tf.io.getLoadHandlers(probe).length === 0) tf.io.registerLoadRouter(router);
+}

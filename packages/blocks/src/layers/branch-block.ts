@@ -1,0 +1,245 @@
+import {
+  type BatchNorm,
+  type FoldedConv,
+  type ConvBN as FuseConvBN,
+  makeKernel,
+} from '@repnets/fuse';
+import * as tf from '@tensorflow/tfjs';
+import { BNWeights, DEFAULT_BN_EPSILON, DEFAULT_BN_MOMENTUM } from './batchnorm-weights.js';
+import {
+  type CommonBlockArgs,
+  channelsOf,
+  type DeployConv,
+  layerArgs,
+  type Reparameterizable,
+  type WeightAdder,
+} from './block-base.js';
+import { type ActivationName, activate, convOutSize, groupedConv2d, single } from './conv-ops.js';
+import { type SEPosition, SEWeights, seHidden } from './se-weights.js';
+
+export interface BranchBlockArgs extends CommonBlockArgs {
+  readonly filters: number;
+  /** Odd kernel size of the largest branch. */
+  readonly kernelSize?: number;
+  readonly strides?: number;
+  /** Conv groups, or 'depthwise' for groups == input channels. */
+  readonly groups?: number | 'depthwise';
+  /** 'auto': an identity BN branch exactly when in == out and stride == 1. */
+  readonly identity?: 'auto' | boolean;
+  readonly se?: SEPosition;
+  readonly seRatio?: number;
+}
+
+/** One conv+BN branch of a block, as its layer creates it. */
+export interface BranchSpec {
+  readonly name: string;
+  readonly size: number;
+}
+
+/** The trained branches, read back as @repnets/fuse inputs. */
+export interface TrainedBranches {
+  readonly branches: FuseConvBN<'HWIO'>[];
+  readonly identity?: BatchNorm;
+  readonly groups: number;
+  readonly stride: number;
+}
+
+/**
+ * The training form every re-parameterizable block shares:
+ * `act(sum_b bn_b(conv_b(x)) + bn_0(x))`, each branch a (grouped) conv with
+ * symmetric padding k//2 followed by its own BN, an optional identity BN, and an
+ * optional SE before or after the activation. Subclasses say which branches
+ * exist and which @repnets/fuse fold applies; everything else lives here.
+ */
+export abstract class BranchBlock extends tf.layers.Layer implements Reparameterizable {
+  readonly filters: number;
+  readonly kernelSize: number;
+  readonly strides: number;
+  readonly groupsArg: number | 'depthwise';
+  readonly identityMode: 'auto' | boolean;
+  readonly se: SEPosition;
+  readonly seRatio: number;
+  readonly activation: ActivationName;
+  readonly bnEpsilon: number;
+  readonly bnMomentum: number;
+
+  protected inChannels = 0;
+  protected groups = 1;
+  private convs: { spec: BranchSpec; kernel: tf.LayerVariable; bn: BNWeights }[] = [];
+  private identityBn?: BNWeights;
+  private seWeights?: SEWeights;
+
+  constructor(
+    args: BranchBlockArgs,
+    defaults: { activation: ActivationName; identity: 'auto' | boolean },
+  ) {
+    super(layerArgs(args));
+    this.filters = args.filters;
+    this.kernelSize = args.kernelSize ?? 3;
+    this.strides = args.strides ?? 1;
+    this.groupsArg = args.groups ?? 1;
+    this.identityMode = args.identity ?? defaults.identity;
+    this.se = args.se ?? 'none';
+    this.seRatio = args.seRatio ?? 1 / 16;
+    this.activation = args.activation ?? defaults.activation;
+    this.bnEpsilon = args.bnEpsilon ?? DEFAULT_BN_EPSILON;
+    this.bnMomentum = args.bnMomentum ?? DEFAULT_BN_MOMENTUM;
+    const where = `${this.getClassName()} '${this.name}'`;
+    if (!Number.isInteger(this.filters) || this.filters <= 0) {
+      throw new Error(`${where}: filters must be a positive integer, got ${args.filters}`);
+    }
+    if (!Number.isInteger(this.kernelSize) || this.kernelSize % 2 === 0) {
+      throw new Error(
+        `${where}: kernelSize must be an odd integer (symmetric padding k//2), got ${this.kernelSize}`,
+      );
+    }
+    if (!Number.isInteger(this.strides) || this.strides < 1) {
+      throw new Error(`${where}: strides must be a positive integer, got ${this.strides}`);
+    }
+    if (typeof this.groupsArg === 'number' && this.filters % this.groupsArg !== 0) {
+      throw new Error(`${where}: groups ${this.groupsArg} does not divide filters ${this.filters}`);
+    }
+  }
+
+  /** The conv branches of this block, largest first. */
+  protected abstract branchSpecs(): BranchSpec[];
+  /** Folds the trained branches with the family's own @repnets/fuse function. */
+  protected abstract fold(trained: TrainedBranches): FoldedConv<'HWIO'>;
+
+  /** Whether this block (once built) has an identity branch. */
+  get hasIdentity(): boolean {
+    return this.identityBn !== undefined;
+  }
+
+  /** Number of parallel branches, identity included (once built). */
+  get branchCount(): number {
+    return this.convs.length + (this.identityBn ? 1 : 0);
+  }
+
+  private adder(): WeightAdder {
+    return (name, shape, init, trainable = true) =>
+      this.addWeight(name, shape, 'float32', init, undefined, trainable);
+  }
+
+  override build(inputShape: tf.Shape | tf.Shape[]): void {
+    const where = `${this.getClassName()} '${this.name}'`;
+    const inC = channelsOf(this.name, inputShape);
+    const groups = this.groupsArg === 'depthwise' ? inC : this.groupsArg;
+    if (inC % groups !== 0 || this.filters % groups !== 0) {
+      throw new Error(
+        `${where}: groups ${groups} must divide ${inC} input and ${this.filters} output channels`,
+      );
+    }
+    this.inChannels = inC;
+    this.groups = groups;
+    const add = this.adder();
+    const ipg = inC / groups;
+    this.convs = this.branchSpecs().map((spec) => ({
+      spec,
+      kernel: add(
+        `${spec.name}_kernel`,
+        [spec.size, spec.size, ipg, this.filters],
+        tf.initializers.heNormal({}),
+      ),
+      bn: new BNWeights(add, `${spec.name}_bn`, this.filters, this.bnEpsilon, this.bnMomentum),
+    }));
+    const identityPossible = inC === this.filters && this.strides === 1;
+    if (this.identityMode === true && !identityPossible) {
+      throw new Error(
+        `${where}: identity needs in == out and stride 1, got ${inC} -> ${this.filters} at stride ${this.strides}`,
+      );
+    }
+    if (this.identityMode === true || (this.identityMode === 'auto' && identityPossible)) {
+      this.identityBn = new BNWeights(
+        add,
+        'identity_bn',
+        this.filters,
+        this.bnEpsilon,
+        this.bnMomentum,
+      );
+    }
+    if (this.se !== 'none')
+      this.seWeights = new SEWeights(add, 'se', this.filters, seHidden(this.filters, this.seRatio));
+    this.built = true;
+  }
+
+  override computeOutputShape(inputShape: tf.Shape | tf.Shape[]): tf.Shape {
+    const s = (Array.isArray(inputShape[0]) ? inputShape[0] : inputShape) as tf.Shape;
+    const k = this.kernelSize;
+    const p = (k - 1) / 2;
+    return [
+      s[0] ?? null,
+      convOutSize(s[1] ?? null, k, this.strides, p),
+      convOutSize(s[2] ?? null, k, this.strides, p),
+      this.filters,
+    ];
+  }
+
+  override call(inputs: tf.Tensor | tf.Tensor[], kwargs: Record<string, unknown>): tf.Tensor {
+    return tf.tidy(() => {
+      const x = single(inputs);
+      const training = kwargs.training === true;
+      let y: tf.Tensor4D | undefined;
+      for (const c of this.convs) {
+        const pad = (c.spec.size - 1) / 2;
+        const z = c.bn.apply(
+          groupedConv2d(x, c.kernel.read() as tf.Tensor4D, this.strides, pad, this.groups),
+          training,
+        );
+        y = y === undefined ? z : y.add<tf.Tensor4D>(z);
+      }
+      if (this.identityBn) y = y!.add<tf.Tensor4D>(this.identityBn.apply(x, training));
+      if (this.seWeights && this.se === 'pre') y = this.seWeights.apply(y!);
+      y = activate(y!, this.activation);
+      if (this.seWeights && this.se === 'post') y = this.seWeights.apply(y);
+      return y;
+    });
+  }
+
+  async toDeploy(): Promise<DeployConv> {
+    if (!this.built)
+      throw new Error(
+        `${this.getClassName()} '${this.name}': not built, so there is nothing to fold`,
+      );
+    const ipg = this.inChannels / this.groups;
+    const branches = await Promise.all(
+      this.convs.map(async (c) => ({
+        kernel: makeKernel(
+          'HWIO',
+          [c.spec.size, c.spec.size, ipg, this.filters],
+          (await c.kernel.read().data()) as Float32Array,
+        ),
+        bn: await c.bn.toFuse(),
+      })),
+    );
+    const identity = this.identityBn ? await this.identityBn.toFuse() : undefined;
+    return {
+      filters: this.filters,
+      kernelSize: this.kernelSize,
+      strides: this.strides,
+      pad: (this.kernelSize - 1) / 2,
+      groups: this.groups,
+      inChannels: this.inChannels,
+      folded: this.fold({ branches, identity, groups: this.groups, stride: this.strides }),
+      activation: this.activation,
+      se: this.se,
+      seWeights: this.seWeights?.values(),
+    };
+  }
+
+  override getConfig(): tf.serialization.ConfigDict {
+    return {
+      ...super.getConfig(),
+      filters: this.filters,
+      kernelSize: this.kernelSize,
+      strides: this.strides,
+      groups: this.groupsArg,
+      identity: this.identityMode,
+      se: this.se,
+      seRatio: this.seRatio,
+      activation: this.activation,
+      bnEpsilon: this.bnEpsilon,
+      bnMomentum: this.bnMomentum,
+    };
+  }
+}

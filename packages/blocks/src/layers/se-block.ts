@@ -1,0 +1,47 @@
+import * as tf from '@tensorflow/tfjs';
+import { type CommonBlockArgs, channelsOf, layerArgs, type WeightAdder } from './block-base.js';
+import { single } from './conv-ops.js';
+import { SEWeights, seHidden } from './se-weights.js';
+
+export interface SEBlockArgs
+  extends Pick<CommonBlockArgs, 'name' | 'trainable' | 'inputShape' | 'batchInputShape'> {
+  /** Hidden width as a fraction of the channels (default 1/16, as RepVGG and MobileOne use). */
+  readonly ratio?: number;
+}
+
+/** Squeeze-excitation as a standalone layer: `x * sigmoid(up(relu(down(mean_hw(x)))))`. */
+export class SEBlock extends tf.layers.Layer {
+  static readonly className = 'SEBlock';
+  readonly ratio: number;
+  private se?: SEWeights;
+
+  constructor(args: SEBlockArgs = {}) {
+    super(layerArgs(args));
+    this.ratio = args.ratio ?? 1 / 16;
+    if (!(this.ratio > 0 && this.ratio <= 1)) {
+      throw new Error(`SEBlock '${this.name}': ratio must be in (0, 1], got ${args.ratio}`);
+    }
+  }
+
+  override build(inputShape: tf.Shape | tf.Shape[]): void {
+    const c = channelsOf(this.name, inputShape);
+    const add: WeightAdder = (name, shape, init, trainable = true) =>
+      this.addWeight(name, shape, 'float32', init, undefined, trainable);
+    this.se = new SEWeights(add, 'se', c, seHidden(c, this.ratio));
+    this.built = true;
+  }
+
+  override call(inputs: tf.Tensor | tf.Tensor[]): tf.Tensor {
+    return tf.tidy(() => this.se!.apply(single(inputs)));
+  }
+
+  /** [downKernel, downBias, upKernel, upBias], for the deploy form. */
+  seValues(): tf.Tensor[] {
+    if (!this.se) throw new Error(`SEBlock '${this.name}': not built`);
+    return this.se.values();
+  }
+
+  override getConfig(): tf.serialization.ConfigDict {
+    return { ...super.getConfig(), ratio: this.ratio };
+  }
+}

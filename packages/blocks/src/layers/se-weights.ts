@@ -1,0 +1,61 @@
+import * as tf from '@tensorflow/tfjs';
+import type { WeightAdder } from './block-base.js';
+
+/** Where a block applies squeeze-excitation: before its nonlinearity (RepVGG-D2se) or after (RepVGGplus). */
+export type SEPosition = 'none' | 'pre' | 'post';
+
+/** Hidden width of an SE block: channels * ratio, at least 1 (both papers use 1/16). */
+export function seHidden(channels: number, ratio: number): number {
+  return Math.max(1, Math.floor(channels * ratio));
+}
+
+/**
+ * Squeeze-excitation `x * sigmoid(up(relu(down(mean_hw(x)))))` with 1x1 convs
+ * with bias. Folding does not touch it: it survives reparameterization as is.
+ */
+export class SEWeights {
+  readonly downKernel: tf.LayerVariable;
+  readonly downBias: tf.LayerVariable;
+  readonly upKernel: tf.LayerVariable;
+  readonly upBias: tf.LayerVariable;
+
+  constructor(
+    add: WeightAdder,
+    prefix: string,
+    channels: number,
+    readonly hidden: number,
+  ) {
+    this.downKernel = add(
+      `${prefix}_down_kernel`,
+      [1, 1, channels, hidden],
+      tf.initializers.heNormal({}),
+    );
+    this.downBias = add(`${prefix}_down_bias`, [hidden], tf.initializers.zeros());
+    this.upKernel = add(
+      `${prefix}_up_kernel`,
+      [1, 1, hidden, channels],
+      tf.initializers.glorotUniform({}),
+    );
+    this.upBias = add(`${prefix}_up_bias`, [channels], tf.initializers.zeros());
+  }
+
+  apply(x: tf.Tensor4D): tf.Tensor4D {
+    const s = tf.mean(x, [1, 2], true) as tf.Tensor4D;
+    const h = tf.relu(
+      tf.conv2d(s, this.downKernel.read() as tf.Tensor4D, 1, 0).add(this.downBias.read()),
+    );
+    const g = tf.sigmoid(
+      tf
+        .conv2d(h as tf.Tensor4D, this.upKernel.read() as tf.Tensor4D, 1, 0)
+        .add(this.upBias.read()),
+    );
+    return x.mul<tf.Tensor4D>(g);
+  }
+
+  /** Values in the order [downKernel, downBias, upKernel, upBias]. */
+  values(): tf.Tensor[] {
+    return [this.downKernel, this.downBias, this.upKernel, this.upBias].map((v) =>
+      v.read().clone(),
+    );
+  }
+}

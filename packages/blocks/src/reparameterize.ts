@@ -1,0 +1,125 @@
+import * as tf from '@tensorflow/tfjs';
+import { applyDeployConv, applySE, type PendingWeights } from './deploy-layers.js';
+import { isReparameterizable } from './layers/block-base.js';
+import { SEBlock } from './layers/se-block.js';
+
+/** One folded layer of a {@link ReparameterizeResult}. */
+export interface FoldedLayer {
+  readonly name: string;
+  readonly className: string;
+  /** Parallel branches before the fold (conv branches + identity); 1 conv after. */
+  readonly branches: number;
+}
+
+export interface ReparameterizeResult {
+  /** The deploy-form model: a new model; the training model is left untouched. */
+  readonly model: tf.LayersModel;
+  /** Every layer that was folded, in graph order (empty for a model with nothing to fold). */
+  readonly folded: FoldedLayer[];
+}
+
+type InboundNode = [string, number, number, Record<string, unknown>];
+interface LayerJson {
+  readonly name: string;
+  readonly class_name: string;
+  readonly inbound_nodes: InboundNode[][];
+}
+interface ModelJson {
+  readonly config: {
+    readonly name: string;
+    readonly layers: LayerJson[];
+    readonly input_layers: [string, number, number][];
+    readonly output_layers: [string, number, number][];
+  };
+}
+
+function cloneLayer(layer: tf.layers.Layer): tf.layers.Layer {
+  const className = layer.getClassName();
+  const entry = tf.serialization.SerializationMap.getMap().classNameMap[className];
+  if (!entry)
+    throw new Error(`reparameterize: layer '${layer.name}' has unregistered class ${className}`);
+  const [cls, fromConfig] = entry;
+  return fromConfig(cls, layer.getConfig()) as unknown as tf.layers.Layer;
+}
+
+/**
+ * Folds every re-parameterizable block (RepVGGBlock, MobileOneBlock, ConvBN)
+ * of a functional model into one conv with bias (+ its SE and activation), using
+ * the blocks' running BN statistics, and returns a new model of stock layers
+ * (GroupConv2D only for 1 < groups < channels). SEBlock layers become stock
+ * layers too. Every other layer is cloned with its weights.
+ *
+ * Async because weights are read with `data()`, which works on every backend
+ * (webgpu cannot read synchronously in Node).
+ */
+export async function reparameterize(model: tf.LayersModel): Promise<ReparameterizeResult> {
+  const json = model.toJSON(undefined, false) as unknown as ModelJson;
+  if (!json?.config?.layers) {
+    throw new Error(
+      'reparameterize: expected a functional tf.LayersModel (built with tf.model or a RepNets builder)',
+    );
+  }
+  const outputs = new Map<string, tf.SymbolicTensor[]>();
+  const inputs: tf.SymbolicTensor[] = [];
+  const pending: PendingWeights[] = [];
+  const folded: FoldedLayer[] = [];
+  for (const lj of json.config.layers) {
+    const layer = model.getLayer(lj.name);
+    if (lj.class_name === 'InputLayer') {
+      const shape = (layer.batchInputShape ?? []) as (number | null)[];
+      const t = tf.input({ batchShape: shape, name: lj.name, dtype: layer.dtype as tf.DataType });
+      inputs.push(t);
+      outputs.set(lj.name, [t]);
+      continue;
+    }
+    if (lj.inbound_nodes.length !== 1) {
+      throw new Error(
+        `reparameterize: layer '${lj.name}' is shared (${lj.inbound_nodes.length} calls); unshare it first`,
+      );
+    }
+    const args = lj.inbound_nodes[0]!.map(([from, , index]) => {
+      const t = outputs.get(from)?.[index];
+      if (!t)
+        throw new Error(
+          `reparameterize: layer '${lj.name}' reads '${from}', which is not in the graph`,
+        );
+      return t;
+    });
+    let out: tf.SymbolicTensor | tf.SymbolicTensor[];
+    if (isReparameterizable(layer)) {
+      let deploy: Awaited<ReturnType<typeof layer.toDeploy>>;
+      try {
+        deploy = await layer.toDeploy();
+      } catch (e) {
+        throw new Error(
+          `reparameterize: layer '${lj.name}' (${lj.class_name}) cannot be folded: ${(e as Error).message}`,
+        );
+      }
+      out = applyDeployConv(args[0]!, lj.name, deploy, pending);
+      const branches = (layer as unknown as { branchCount?: number }).branchCount ?? 1;
+      folded.push({ name: lj.name, className: lj.class_name, branches });
+    } else if (layer instanceof SEBlock) {
+      out = applySE(args[0]!, `${lj.name}_se`, layer.seValues(), pending, lj.name);
+    } else {
+      const clone = cloneLayer(layer);
+      out = clone.apply(args.length === 1 ? args[0]! : args) as
+        | tf.SymbolicTensor
+        | tf.SymbolicTensor[];
+      const weights = layer.getWeights();
+      if (weights.length > 0)
+        pending.push({ layer: clone, weights: weights.map((w) => w.clone()) });
+    }
+    outputs.set(lj.name, Array.isArray(out) ? out : [out]);
+  }
+  const outs = json.config.output_layers.map(([name, , index]) => outputs.get(name)![index]!);
+  const deployModel = tf.model({
+    inputs: inputs.length === 1 ? inputs[0]! : inputs,
+    outputs: outs.length === 1 ? outs[0]! : outs,
+    name: `${json.config.name}_deploy`,
+  });
+  for (const p of pending) {
+    p.layer.setWeights(p.weights);
+    tf.dispose(p.weights);
+  }
+  return { model: deployModel, folded };
+}

@@ -1,0 +1,174 @@
+import { makeKernel, referenceConv2d } from '@repnets/fuse';
+import * as tf from '@tensorflow/tfjs';
+import { describe, expect, it } from 'vitest';
+import { ConvBN, groupedConv2d, MobileOneBlock, RepVGGBlock, SEBlock } from '../src/index.js';
+import { foldAndCompare, singleLayerModel } from './helpers/models.js';
+import { rng } from './helpers/random-bn.js';
+
+const TOL = 1e-4;
+const input = (shape: number[], seed: number) => tf.randomNormal(shape, 0, 1, 'float32', seed);
+
+describe('groupedConv2d (TF.js has no groups argument)', () => {
+  it.each([
+    [1, 1],
+    [2, 1],
+    [4, 2],
+    [8, 1],
+    [8, 2],
+  ])('groups %i, stride %i matches the naive reference', async (groups, stride) => {
+    const r = rng(groups * 7 + stride);
+    const [C, O] = [8, 16];
+    const kernel = Float32Array.from({ length: 3 * 3 * (C / groups) * O }, () => r() * 2 - 1);
+    const x = input([2, 7, 6, C], groups);
+    const y = groupedConv2d(
+      x as tf.Tensor4D,
+      tf.tensor4d(kernel, [3, 3, C / groups, O]),
+      stride,
+      1,
+      groups,
+    );
+    const want = referenceConv2d(
+      { shape: [2, 7, 6, C], data: (await x.data()) as Float32Array },
+      makeKernel('HWIO', [3, 3, C / groups, O], kernel),
+      { stride, pad: 1, groups },
+    );
+    expect(y.shape).toEqual(want.shape);
+    const got = (await y.data()) as Float32Array;
+    const scale = Math.max(...want.data.map(Math.abs));
+    const worst = want.data.reduce((m, v, j) => Math.max(m, Math.abs(got[j]! - v)), 0);
+    expect(worst).toBeLessThan(1e-5 * scale);
+  });
+});
+
+describe('RepVGGBlock: eval-mode train form == deploy form', () => {
+  const cases: Array<[number, number, number | 'depthwise', 'none' | 'pre' | 'post', number]> = [];
+  for (const stride of [1, 2])
+    for (const groups of [1, 2, 4, 'depthwise'] as const)
+      for (const se of ['none', 'pre', 'post'] as const)
+        cases.push([stride, 8, groups, se, stride === 1 ? 8 : 16]);
+  it.each(cases)(
+    'stride %i, %i channels in, groups %s, SE %s, %i out',
+    async (stride, inC, groups, se, out) => {
+      const filters = groups === 'depthwise' ? inC : out;
+      const block = new RepVGGBlock({ filters, strides: stride, groups, se, name: 'block' });
+      const model = singleLayerModel(block, [9, 8, inC]);
+      const { diff, deployModel } = await foldAndCompare(model, input([2, 9, 8, inC], 3));
+      expect(diff).toBeLessThan(TOL);
+      expect(block.hasIdentity).toBe(stride === 1 && filters === inC);
+      expect(deployModel.getLayer('block')).toBeDefined();
+    },
+  );
+});
+
+describe('MobileOneBlock: eval-mode train form == deploy form', () => {
+  const cases: Array<[number, 'depthwise' | 'pointwise', number, boolean]> = [];
+  for (const k of [1, 2, 3, 4])
+    for (const kind of ['depthwise', 'pointwise'] as const)
+      for (const stride of [1, 2]) cases.push([k, kind, stride, k % 2 === 0]);
+  it.each(cases)('k=%i %s, stride %i, SE %s', async (k, kind, stride, withSe) => {
+    const dw = kind === 'depthwise';
+    const block = new MobileOneBlock({
+      filters: dw ? 8 : stride === 1 ? 8 : 12,
+      kernelSize: dw ? 3 : 1,
+      strides: dw ? stride : 1,
+      groups: dw ? 'depthwise' : 1,
+      branches: k,
+      se: withSe ? 'pre' : 'none',
+    });
+    const model = singleLayerModel(block, [8, 8, 8]);
+    const { diff } = await foldAndCompare(model, input([2, 8, 8, 8], k));
+    expect(diff).toBeLessThan(TOL);
+    // k branches, a scale branch when the kernel is 3x3, identity when shapes allow.
+    const identity = (dw ? stride : 1) === 1 && (dw || stride === 1);
+    expect(block.branchCount).toBe(k + (dw ? 1 : 0) + (identity ? 1 : 0));
+  });
+});
+
+describe('ConvBN and SEBlock', () => {
+  it.each([
+    [1, 1],
+    [3, 1],
+    [3, 2],
+  ])('ConvBN k=%i groups %i folds to a conv with bias', async (k, groups) => {
+    const model = singleLayerModel(
+      new ConvBN({ filters: 6, kernelSize: k, groups, activation: 'relu' }),
+      [5, 5, 4],
+    );
+    const { diff } = await foldAndCompare(model, input([1, 5, 5, 4], k));
+    expect(diff).toBeLessThan(TOL);
+  });
+
+  it('a standalone SEBlock survives reparameterization as stock layers', async () => {
+    const inp = tf.input({ shape: [6, 6, 32] });
+    const y = new SEBlock({ ratio: 1 / 8, name: 'se' }).apply(inp) as tf.SymbolicTensor;
+    const { diff, deployModel } = await foldAndCompare(
+      tf.model({ inputs: inp, outputs: y }),
+      input([2, 6, 6, 32], 9),
+    );
+    expect(diff).toBeLessThan(1e-6);
+    expect(deployModel.layers.map((l) => l.getClassName())).not.toContain('SEBlock');
+  });
+});
+
+describe('BatchNorm inside blocks', () => {
+  it('training mode normalizes with batch moments and updates running statistics with the momentum', () => {
+    const block = new ConvBN({ filters: 4, kernelSize: 1, bnMomentum: 0.9, name: 'cb' });
+    const model = singleLayerModel(block, [3, 3, 2]);
+    const x = input([4, 3, 3, 2], 5);
+    const conv = tf.conv2d(x as tf.Tensor4D, block.getWeights()[0] as tf.Tensor4D, 1, 0);
+    const { mean, variance } = tf.moments(conv, [0, 1, 2]);
+    const y = block.apply(x, { training: true }) as tf.Tensor;
+    // Batch-normalized with gamma 1, beta 0: each channel has mean 0 and variance ~1.
+    const m = tf.moments(y, [0, 1, 2]);
+    expect(Math.max(...m.mean.abs().dataSync())).toBeLessThan(1e-5);
+    const byName = Object.fromEntries(
+      block.weights.map((w) => [w.originalName.split('/').pop(), w.read()]),
+    );
+    const n = 4 * 3 * 3;
+    const expectedMean = mean.mul(0.1);
+    const expectedVar = tf.scalar(0.9).add(variance.mul(n / (n - 1)).mul(0.1));
+    expect(
+      tf.max(tf.abs(byName.conv_bn_moving_mean!.sub(expectedMean))).dataSync()[0],
+    ).toBeLessThan(1e-6);
+    expect(
+      tf.max(tf.abs(byName.conv_bn_moving_variance!.sub(expectedVar))).dataSync()[0],
+    ).toBeLessThan(1e-5);
+    // Inference mode leaves them alone.
+    const before = Array.from(byName.conv_bn_moving_mean!.dataSync());
+    model.predict(x);
+    const after = block.weights.find((w) => w.originalName.endsWith('moving_mean'))!.read();
+    expect(Array.from(after.dataSync())).toEqual(before);
+  });
+
+  it('epsilon and momentum are per block and survive getConfig', () => {
+    const b = new RepVGGBlock({ filters: 4, bnEpsilon: 1e-3, bnMomentum: 0.99 });
+    expect(b.getConfig()).toMatchObject({ bnEpsilon: 1e-3, bnMomentum: 0.99 });
+    expect(new RepVGGBlock({ filters: 4 }).getConfig()).toMatchObject({
+      bnEpsilon: 1e-5,
+      bnMomentum: 0.9,
+    });
+  });
+});
+
+describe('block argument errors name the layer', () => {
+  it('refuses bad kernel sizes, groups and impossible identities', () => {
+    expect(() => new RepVGGBlock({ filters: 8, kernelSize: 2, name: 'b1' })).toThrow(
+      /RepVGGBlock 'b1': kernelSize must be an odd integer/,
+    );
+    expect(() => new RepVGGBlock({ filters: 6, groups: 4, name: 'b2' })).toThrow(
+      /RepVGGBlock 'b2': groups 4 does not divide filters 6/,
+    );
+    expect(() =>
+      singleLayerModel(new RepVGGBlock({ filters: 8, groups: 2, name: 'b3' }), [4, 4, 3]),
+    ).toThrow(/RepVGGBlock 'b3': groups 2 must divide 3 input and 8 output channels/);
+    expect(() =>
+      singleLayerModel(
+        new RepVGGBlock({ filters: 8, strides: 2, identity: true, name: 'b4' }),
+        [4, 4, 8],
+      ),
+    ).toThrow(/RepVGGBlock 'b4': identity needs in == out and stride 1/);
+    expect(() => new MobileOneBlock({ filters: 8, branches: 0, name: 'm' })).toThrow(
+      /MobileOneBlock 'm': branches must be a positive integer/,
+    );
+  });
+});

@@ -1,0 +1,113 @@
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, truncateSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import * as tf from '@tensorflow/tfjs';
+import { afterAll, describe, expect, it } from 'vitest';
+import { createModel, fileSystem, reparameterize } from '../src/index.js';
+import { randomizeBatchNorm } from './helpers/random-bn.js';
+
+const here = dirname(fileURLToPath(import.meta.url));
+const root = mkdtempSync(join(tmpdir(), 'repnets-save-'));
+afterAll(() => rmSync(root, { recursive: true, force: true }));
+
+const x = tf.randomNormal([2, 16, 16, 3], 0, 1, 'float32', 4);
+const out = (m: tf.LayersModel) => Array.from((m.predict(x) as tf.Tensor).dataSync());
+
+async function trained(name: 'simplenet' | 'repvgg_b1g2' | 'mobileone_s0') {
+  const opts = name === 'simplenet' ? {} : { widthMultipliers: [0.25, 0.25, 0.25, 0.25] };
+  const model = createModel(name, { numClasses: 10, inputSize: 16, ...opts });
+  randomizeBatchNorm(model, 8);
+  return model;
+}
+
+describe('save and load through file://', () => {
+  it('train form round-trips with identical outputs and block classes', async () => {
+    const model = await trained('mobileone_s0');
+    await model.save(`file://${root}/train`);
+    const loaded = await tf.loadLayersModel(`file://${root}/train/model.json`);
+    expect(loaded.layers.map((l) => l.getClassName())).toEqual(
+      model.layers.map((l) => l.getClassName()),
+    );
+    expect(out(loaded)).toEqual(out(model));
+    // Still foldable after loading.
+    const { folded } = await reparameterize(loaded);
+    expect(folded.length).toBeGreaterThan(0);
+  });
+
+  it('deploy form round-trips with identical outputs', async () => {
+    const { model: deploy } = await reparameterize(await trained('simplenet'));
+    await deploy.save(`file://${root}/deploy`);
+    const loaded = await tf.loadLayersModel(`file://${root}/deploy`);
+    expect(out(loaded)).toEqual(out(deploy));
+  });
+
+  it('a groups == 1 deploy model loads in a process that has only stock TF.js', async () => {
+    const { model: deploy } = await reparameterize(await trained('mobileone_s0'));
+    await deploy.save(fileSystem(join(root, 'stock')));
+    const classes = new Set(deploy.layers.map((l) => l.getClassName()));
+    expect([...classes].sort()).toEqual(
+      [
+        'Conv2D',
+        'Dense',
+        'DepthwiseConv2D',
+        'GlobalAveragePooling2D',
+        'InputLayer',
+        'ReLU',
+        'ZeroPadding2D',
+      ].sort(),
+    );
+    writeFileSync(join(root, 'x.json'), JSON.stringify(Array.from(x.dataSync())));
+    // No @repnets import in the child: only @tensorflow/tfjs and the files.
+    const script = `
+      const tf = require('@tensorflow/tfjs');
+      const fs = require('fs');
+      const dir = ${JSON.stringify(join(root, 'stock'))};
+      const json = JSON.parse(fs.readFileSync(dir + '/model.json', 'utf8'));
+      const bin = fs.readFileSync(dir + '/weights.bin');
+      const weightData = bin.buffer.slice(bin.byteOffset, bin.byteOffset + bin.byteLength);
+      tf.loadLayersModel(tf.io.fromMemory({ modelTopology: json.modelTopology, weightSpecs: json.weightsManifest[0].weights, weightData }))
+        .then((m) => {
+          const x = tf.tensor(JSON.parse(fs.readFileSync(${JSON.stringify(join(root, 'x.json'))}, 'utf8')), [2, 16, 16, 3]);
+          process.stdout.write(JSON.stringify(Array.from(m.predict(x).dataSync())));
+        });
+    `;
+    const stdout = execFileSync(process.execPath, ['-e', script], {
+      cwd: join(here, '..'),
+      encoding: 'utf8',
+      stdio: ['ignore', 'pipe', 'ignore'],
+    });
+    const theirs = JSON.parse(stdout) as number[];
+    const ours = out(deploy);
+    expect(theirs).toHaveLength(ours.length);
+    const worst = theirs.reduce((m, v, j) => Math.max(m, Math.abs(v - ours[j]!)), 0);
+    expect(worst).toBeLessThan(1e-5);
+  });
+
+  it('a grouped deploy model (GroupConv2D) loads once @repnets/blocks is imported', async () => {
+    const { model: deploy } = await reparameterize(await trained('repvgg_b1g2'));
+    expect(deploy.layers.some((l) => l.getClassName() === 'GroupConv2D')).toBe(true);
+    await deploy.save(`file://${root}/grouped`);
+    const loaded = await tf.loadLayersModel(`file://${root}/grouped`);
+    expect(out(loaded)).toEqual(out(deploy));
+  });
+
+  it('missing, corrupt or truncated files give errors that name the file', async () => {
+    await expect(tf.loadLayersModel(fileSystem(join(root, 'nope')))).rejects.toThrow(
+      /cannot read .*nope\/model\.json/,
+    );
+    const model = await trained('simplenet');
+    await model.save(`file://${root}/broken`);
+    const bin = join(root, 'broken', 'weights.bin');
+    truncateSync(bin, 100);
+    await expect(tf.loadLayersModel(`file://${root}/broken`)).rejects.toThrow(
+      /weights for .*broken\/model\.json have 100 bytes, the manifest needs/,
+    );
+    writeFileSync(join(root, 'broken', 'model.json'), '{ not json');
+    await expect(tf.loadLayersModel(`file://${root}/broken`)).rejects.toThrow(
+      /broken\/model\.json is not valid JSON/,
+    );
+    expect(readFileSync(bin).byteLength).toBe(100);
+  });
+});
