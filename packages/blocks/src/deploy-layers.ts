@@ -51,11 +51,13 @@ export function applySE(
 }
 
 /**
- * The deploy form of one folded block, from stock layers wherever possible:
- * ZeroPadding2D(k//2) -> Conv2D | DepthwiseConv2D (valid, with bias) -> [SE] ->
- * ReLU -> [SE]. Only grouped convs with 1 < groups < channels need the custom
- * GroupConv2D. The last layer takes the block's own name, so the rest of the
- * graph (and anyone calling getLayer(name)) still finds it.
+ * The deploy form of one folded block, from stock layers wherever possible.
+ * Stride 1: one Conv2D | DepthwiseConv2D with padding 'same' (symmetric k//2 at
+ * stride 1) and the ReLU fused in. Stride 2: ZeroPadding2D(k//2) first and a
+ * 'valid' conv, because TF's 'same' pads bottom/right only at stride 2. SE before
+ * the activation keeps a separate ReLU layer. Only grouped convs with
+ * 1 < groups < channels need the custom GroupConv2D. The last layer takes the
+ * block's own name, so the rest of the graph (and getLayer(name)) still finds it.
  */
 export function applyDeployConv(
   x: tf.SymbolicTensor,
@@ -63,10 +65,17 @@ export function applyDeployConv(
   d: DeployConv,
   pending: PendingWeights[],
 ): tf.SymbolicTensor {
-  const hasTail = d.activation !== 'linear' || d.se !== 'none';
-  const convName = hasTail ? `${name}_conv` : name;
+  const fuseAct = d.se !== 'pre';
+  const convAct = fuseAct ? d.activation : 'linear';
+  const convIsLast = d.se === 'none' && (fuseAct || d.activation === 'linear');
+  const convName = convIsLast ? name : `${name}_conv`;
+  const k = d.kernelSize;
+  const ipg = d.inChannels / d.groups;
+  const grouped = d.groups > 1 && !(ipg === 1 && d.groups === d.inChannels);
   let y = x;
-  if (d.pad > 0) {
+  // 'same' is symmetric only at stride 1; GroupConv2D pads symmetrically itself.
+  const samePad = d.strides === 1 && d.pad === (k - 1) / 2;
+  if (d.pad > 0 && !samePad && !grouped) {
     y = tf.layers
       .zeroPadding2d({
         padding: [
@@ -77,31 +86,32 @@ export function applyDeployConv(
       })
       .apply(y) as tf.SymbolicTensor;
   }
+  const padding = samePad ? 'same' : 'valid';
   const { kernel, bias } = d.folded;
-  const k = d.kernelSize;
   const kernelTensor = tf.tensor4d(kernel.data, kernel.shape as [number, number, number, number]);
   const biasTensor = tf.tensor1d(bias);
   let conv: tf.layers.Layer;
   let weights: tf.Tensor[];
-  const ipg = d.inChannels / d.groups;
   if (d.groups === 1) {
     conv = tf.layers.conv2d({
       filters: d.filters,
       kernelSize: k,
       strides: d.strides,
-      padding: 'valid',
+      padding,
+      activation: convAct,
       useBias: true,
       name: convName,
       ...ZERO_INIT,
     });
     weights = [kernelTensor, biasTensor];
-  } else if (ipg === 1 && d.groups === d.inChannels) {
+  } else if (!grouped) {
     const multiplier = d.filters / d.inChannels;
     conv = tf.layers.depthwiseConv2d({
       kernelSize: k,
       strides: d.strides,
       depthMultiplier: multiplier,
-      padding: 'valid',
+      padding,
+      activation: convAct,
       useBias: true,
       name: convName,
       depthwiseInitializer: 'zeros',
@@ -116,6 +126,8 @@ export function applyDeployConv(
       kernelSize: k,
       strides: d.strides,
       groups: d.groups,
+      pad: d.pad,
+      activation: convAct,
       name: convName,
       kernelInitializer: 'zeros',
     });
@@ -123,10 +135,17 @@ export function applyDeployConv(
   }
   y = conv.apply(y) as tf.SymbolicTensor;
   pending.push({ layer: conv, weights });
-  const lastIsAct = d.se !== 'post';
-  if (d.se === 'pre') y = applySE(y, `${name}_se`, d.seWeights!, pending);
-  if (d.activation === 'relu')
-    y = tf.layers.reLU({ name: lastIsAct ? name : `${name}_act` }).apply(y) as tf.SymbolicTensor;
-  if (d.se === 'post') y = applySE(y, `${name}_se`, d.seWeights!, pending, name);
+  if (d.se === 'pre') {
+    y = applySE(
+      y,
+      `${name}_se`,
+      d.seWeights!,
+      pending,
+      d.activation === 'linear' ? name : undefined,
+    );
+    if (d.activation === 'relu') y = tf.layers.reLU({ name }).apply(y) as tf.SymbolicTensor;
+  } else if (d.se === 'post') {
+    y = applySE(y, `${name}_se`, d.seWeights!, pending, name);
+  }
   return y;
 }

@@ -1,7 +1,13 @@
 import * as tf from '@tensorflow/tfjs';
 import '@tensorflow/tfjs-backend-wasm';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { createModel, listModels, type ZooName } from '../src/index.js';
+import {
+  createModel,
+  listModels,
+  RepVGGBlock,
+  reparameterize,
+  type ZooName,
+} from '../src/index.js';
 import { foldAndCompare } from './helpers/models.js';
 
 const trainableParams = (m: tf.LayersModel) =>
@@ -30,7 +36,7 @@ describe('parameter counts at 1000 classes, 224x224x3, against the published fig
   it.each(published)('%s: train %d, deploy %d (within 1%%)', async (name, train, deploy) => {
     const model = createModel(name, { numClasses: 1000, inputSize: 224, channels: 3 });
     if (train !== null) expect(Math.abs(trainableParams(model) / train - 1)).toBeLessThan(0.01);
-    const { model: folded } = await (await import('../src/index.js')).reparameterize(model);
+    const { model: folded } = await reparameterize(model);
     expect(Math.abs(folded.countParams() / deploy - 1)).toBeLessThan(0.01);
     model.dispose();
     folded.dispose();
@@ -70,6 +76,29 @@ describe('builder options', () => {
     // Stride-1 stem: 28 -> 28 -> 14 -> 7 -> 4 -> 2 before the pool.
     expect(m.getLayer('stage4_block0').outputShape).toEqual([null, 2, 2, 256]);
     m.dispose();
+  });
+
+  it("BN epsilon and momentum from the builder reach every block, and the fold reads the layer's epsilon", async () => {
+    const model = createModel('simplenet', {
+      inputSize: 16,
+      bn: { epsilon: 1e-3, momentum: 0.99 },
+    });
+    const blocks = model.layers.filter((l): l is RepVGGBlock => l instanceof RepVGGBlock);
+    expect(blocks.map((b) => [b.bnEpsilon, b.bnMomentum])).toEqual([
+      [1e-3, 0.99],
+      [1e-3, 0.99],
+      [1e-3, 0.99],
+    ]);
+    // Tiny running variances make a wrong epsilon visible.
+    const x = tf.randomNormal([2, 16, 16, 3], 0, 1, 'float32', 2);
+    const { diff, deployModel } = await foldAndCompare(model, x, 5);
+    expect(diff).toBeLessThan(1e-4);
+    for (const w of model.weights.filter((v) => v.originalName.endsWith('moving_variance'))) {
+      w.write(tf.fill(w.shape as number[], 2e-3));
+    }
+    const { diff: small } = await foldAndCompare(model, x, null);
+    expect(small).toBeLessThan(1e-4);
+    deployModel.dispose();
   });
 
   it('unknown names and bad options are refused with the option named', () => {

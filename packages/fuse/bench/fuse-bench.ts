@@ -6,9 +6,9 @@
  * fold (what a one-off `reparameterize` call pays) is reported beside it.
  */
 import { performance } from 'node:perf_hooks';
+import { machine, summarize, writeJsonAtomic } from '@repnets/devkit';
 import { type FoldEngine, setFoldEngine } from '../src/index.js';
 import { mobileoneS4, type ParamSet, repvggB3 } from './param-sets.js';
-import { machine, summarize, writeJsonAtomic } from './stats.js';
 
 export interface FuseBenchOptions {
   readonly runs?: number;

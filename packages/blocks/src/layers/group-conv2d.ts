@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
 import { type CommonBlockArgs, channelsOf, layerArgs } from './block-base.js';
-import { convOutSize, groupedConv2d, single } from './conv-ops.js';
+import { type ActivationName, activate, convOutSize, groupedConv2d, single } from './conv-ops.js';
 
 export interface GroupConv2DArgs
   extends Pick<CommonBlockArgs, 'name' | 'trainable' | 'inputShape' | 'batchInputShape'> {
@@ -11,6 +11,8 @@ export interface GroupConv2DArgs
   /** Symmetric zero padding on every side (default 0). */
   readonly pad?: number;
   readonly useBias?: boolean;
+  /** 'relu' or 'linear' (default). */
+  readonly activation?: ActivationName;
   /** 'heNormal' (default) or 'zeros' (for layers whose weights are set right away). */
   readonly kernelInitializer?: 'heNormal' | 'zeros';
 }
@@ -29,6 +31,7 @@ export class GroupConv2D extends tf.layers.Layer {
   readonly pad: number;
   readonly useBias: boolean;
   readonly kernelInitializer: 'heNormal' | 'zeros';
+  readonly activation: ActivationName;
   private kernel?: tf.LayerVariable;
   private bias?: tf.LayerVariable;
 
@@ -41,6 +44,7 @@ export class GroupConv2D extends tf.layers.Layer {
     this.pad = args.pad ?? 0;
     this.useBias = args.useBias ?? true;
     this.kernelInitializer = args.kernelInitializer ?? 'heNormal';
+    this.activation = args.activation ?? 'linear';
     if (!Number.isInteger(this.groups) || this.groups < 1 || this.filters % this.groups !== 0) {
       throw new Error(
         `GroupConv2D '${this.name}': groups ${args.groups} must divide filters ${args.filters}`,
@@ -89,7 +93,7 @@ export class GroupConv2D extends tf.layers.Layer {
         this.pad,
         this.groups,
       );
-      return this.bias ? y.add(this.bias.read()) : y;
+      return activate(this.bias ? y.add<tf.Tensor4D>(this.bias.read()) : y, this.activation);
     });
   }
 
@@ -103,6 +107,7 @@ export class GroupConv2D extends tf.layers.Layer {
       pad: this.pad,
       useBias: this.useBias,
       kernelInitializer: this.kernelInitializer,
+      activation: this.activation,
     };
   }
 }

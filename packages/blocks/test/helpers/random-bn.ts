@@ -1,16 +1,7 @@
+import { rng } from '@repnets/devkit';
 import * as tf from '@tensorflow/tfjs';
 
-/** mulberry32 */
-export function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+export { rng };
 
 /**
  * Non-trivial BN statistics everywhere: mean in [-0.5, 0.5], variance in

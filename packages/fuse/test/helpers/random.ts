@@ -1,17 +1,7 @@
 import { type BatchNorm, type Kernel, type KernelLayout, makeKernel } from '../../src/index.js';
 import type { Tensor3 } from './reference.js';
 
-/** mulberry32: a tiny seeded generator, so failures replay from their seed. */
-export function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+export { rng } from '@repnets/devkit';
 
 export function uniform(r: () => number, n: number, lo = -1, hi = 1): Float32Array {
   const a = new Float32Array(n);
