@@ -172,3 +172,53 @@ describe('block argument errors name the layer', () => {
     );
   });
 });
+
+describe('BatchNorm training-mode gradient', () => {
+  it('the closed-form gradient equals autodiff of tf.batchNorm with batch statistics', () => {
+    const block = new ConvBN({ filters: 5, kernelSize: 1, bnEpsilon: 1e-3, name: 'g' });
+    singleLayerModel(block, [4, 3, 3]);
+    randomizeGammaBeta(block);
+    const x = input([3, 4, 3, 3], 12);
+    const target = input([3, 4, 3, 5], 13);
+    const loss = (y: tf.Tensor) => y.sub(target).square().mul(tf.range(1, 6)).sum() as tf.Scalar;
+    const vars = block.trainableWeights.map((w) => w.read() as tf.Variable); // kernel, gamma, beta
+    const ours = tf.variableGrads(
+      () => loss(block.apply(x, { training: true }) as tf.Tensor),
+      vars,
+    ).grads;
+    const [oursDx] = tf.grads((xx: tf.Tensor) =>
+      loss(block.apply(xx, { training: true }) as tf.Tensor),
+    )([x]);
+    const reference = tf.grads((xx: tf.Tensor, k: tf.Tensor, g: tf.Tensor, b: tf.Tensor) => {
+      const z = tf.conv2d(xx as tf.Tensor4D, k as tf.Tensor4D, 1, 0);
+      const { mean, variance } = tf.moments(z, [0, 1, 2]);
+      return loss(
+        tf.batchNorm4d(
+          z,
+          mean as tf.Tensor1D,
+          variance as tf.Tensor1D,
+          b as tf.Tensor1D,
+          g as tf.Tensor1D,
+          1e-3,
+        ),
+      );
+    })([x, ...vars.map((v) => v.clone())]);
+    const rel = (a: tf.Tensor, b: tf.Tensor) =>
+      tf.max(tf.abs(a.sub(b))).dataSync()[0]! / tf.max(tf.abs(b)).dataSync()[0]!;
+    expect(rel(oursDx!, reference[0]!)).toBeLessThan(1e-5);
+    vars.forEach((v, j) => expect(rel(ours[v.name]!, reference[j + 1]!)).toBeLessThan(1e-5));
+  });
+});
+
+function randomizeGammaBeta(layer: tf.layers.Layer): void {
+  const r = rng(99);
+  for (const w of layer.weights) {
+    if (!/_(gamma|beta)$/.test(w.originalName)) continue;
+    w.write(
+      tf.tensor(
+        Array.from({ length: w.shape[0] as number }, () => 0.5 + r()),
+        w.shape as number[],
+      ),
+    );
+  }
+}

@@ -1,5 +1,17 @@
 /**
- * @repnets/train: skeleton. Its issue fills it; until then it only proves the
- * package builds and resolves its workspace dependency.
+ * @repnets/train: training engines for RepNets models. This first part makes
+ * the wasm backend able to train CNNs (conv and depthwise gradients).
  */
-export const packageName = '@repnets/train';
+
+export {
+  type BackendAttempt,
+  type BackendChoice,
+  type BackendPreference,
+  selectBackend,
+} from './backend/select-backend.js';
+export { type ConvGeometry, col2im, convGeometry, im2col } from './engine/wasm/conv-grads.js';
+export {
+  registerWasmTrainingKernels,
+  stockWasmConv2DBackpropInput,
+  WASM_TRAINING_KERNELS,
+} from './engine/wasm/register.js';

@@ -59,7 +59,45 @@ export class BNWeights {
         this.epsilon,
       );
     }
+    return this.trainingForward(
+      x,
+      this.gamma.read() as tf.Tensor1D,
+      this.beta.read() as tf.Tensor1D,
+    );
+  }
+
+  /**
+   * Batch-statistics BN with its closed-form gradient
+   * `dx = gamma * invStd * (dy - mean(dy) - xhat * mean(dy * xhat))`,
+   * `dgamma = sum(dy * xhat)`, `dbeta = sum(dy)`. Autodiff of tf.batchNorm
+   * broadcasts with Tile, which the wasm backend runs slowly (it was the largest
+   * kernel in a MobileOne training step); this needs only reductions and
+   * broadcasting arithmetic. The running statistics are updated on the way.
+   */
+  private readonly trainingForward = tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
+    const [x, gamma, beta, save] = args as [tf.Tensor, tf.Tensor, tf.Tensor, tf.GradSaveFunc];
     const { mean, variance } = tf.moments(x, [0, 1, 2]);
+    this.updateRunningStats(x as tf.Tensor4D, mean, variance);
+    const invStd = tf.rsqrt(variance.add(this.epsilon));
+    const xhat = x.sub(mean).mul(invStd);
+    save([xhat, invStd, gamma]);
+    return {
+      value: xhat.mul(gamma).add(beta) as tf.Tensor4D,
+      gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => {
+        const [xh, inv, g] = saved as [tf.Tensor, tf.Tensor, tf.Tensor];
+        const dbeta = dy.sum([0, 1, 2]);
+        const dgamma = dy.mul(xh).sum([0, 1, 2]);
+        const n = dy.size / dy.shape[3]!;
+        const dx = dy
+          .sub(dbeta.div(n))
+          .sub(xh.mul(dgamma.div(n)))
+          .mul(g.mul(inv));
+        return [dx, dgamma, dbeta];
+      },
+    };
+  }) as (x: tf.Tensor4D, gamma: tf.Tensor1D, beta: tf.Tensor1D) => tf.Tensor4D;
+
+  private updateRunningStats(x: tf.Tensor4D, mean: tf.Tensor, variance: tf.Tensor): void {
     const m = this.momentum;
     tf.tidy(() => {
       const n = x.shape[0] * x.shape[1] * x.shape[2];
@@ -78,14 +116,6 @@ export class BNWeights {
           .add(unbiased.mul(1 - m)),
       );
     });
-    return tf.batchNorm4d(
-      x,
-      mean as tf.Tensor1D,
-      variance as tf.Tensor1D,
-      this.beta.read() as tf.Tensor1D,
-      this.gamma.read() as tf.Tensor1D,
-      this.epsilon,
-    );
   }
 
   /** The running statistics as a @repnets/fuse BatchNorm (async: safe on every backend). */

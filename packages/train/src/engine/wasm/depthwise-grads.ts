@@ -1,0 +1,152 @@
+/**
+ * Depthwise conv gradients for the wasm backend, which registers neither. Each
+ * output channel c*M + m reads input channel c only, so these are short
+ * per-channel loops in plain JS on the wasm heap, with float64 accumulation for
+ * the filter (a sum over every output position); the input gradient at stride 1
+ * runs as the backend's own depthwise conv with the kernel rotated.
+ */
+import * as tf from '@tensorflow/tfjs';
+import { type ConvGeometry, convGeometry } from './conv-grads.js';
+import { callKernel, type KernelArgs, type WasmBackendLike } from './heap.js';
+
+/** DepthwiseConv2dNativeBackpropFilter: inputs {x, dy}, attrs {strides, dilations, pad, dimRoundingMode, filterShape}. */
+export function depthwiseBackpropFilter({
+  inputs,
+  backend,
+  attrs = {},
+}: KernelArgs): tf.TensorInfo {
+  const b = backend as WasmBackendLike;
+  const { x, dy } = inputs as { x: tf.TensorInfo; dy: tf.TensorInfo };
+  const filterShape = attrs.filterShape as number[];
+  const g = convGeometry('DepthwiseConv2dNativeBackpropFilter', x.shape, filterShape, attrs, true);
+  const C = g.ci;
+  const mult = filterShape[3]!;
+  const CM = C * mult;
+  const acc = new Float64Array(g.kh * g.kw * CM);
+  const out = b.makeOutput(filterShape, 'float32');
+  const xs = b.typedArrayFromHeap(x);
+  const dys = b.typedArrayFromHeap(dy);
+  for (let n = 0; n < g.n; n++) {
+    for (let oy = 0; oy < g.ho; oy++) {
+      for (let ox = 0; ox < g.wo; ox++) {
+        const dyBase = ((n * g.ho + oy) * g.wo + ox) * CM;
+        for (let r = 0; r < g.kh; r++) {
+          const iy = oy * g.sh + r - g.top;
+          if (iy < 0 || iy >= g.h) continue;
+          for (let s = 0; s < g.kw; s++) {
+            const ix = ox * g.sw + s - g.left;
+            if (ix < 0 || ix >= g.w) continue;
+            const xBase = ((n * g.h + iy) * g.w + ix) * C;
+            const wBase = (r * g.kw + s) * CM;
+            if (mult === 1) {
+              for (let c = 0; c < C; c++) acc[wBase + c] += xs[xBase + c] * dys[dyBase + c];
+            } else {
+              for (let c = 0; c < C; c++) {
+                const xv = xs[xBase + c];
+                for (let m = 0; m < mult; m++)
+                  acc[wBase + c * mult + m] += xv * dys[dyBase + c * mult + m];
+              }
+            }
+          }
+        }
+      }
+    }
+  }
+  b.typedArrayFromHeap(out).set(acc);
+  return out;
+}
+
+/** DepthwiseConv2dNativeBackpropInput: inputs {dy, filter}, attrs {strides, dilations, pad, dimRoundingMode, inputShape}. */
+export function depthwiseBackpropInput({ inputs, backend, attrs = {} }: KernelArgs): tf.TensorInfo {
+  const b = backend as WasmBackendLike;
+  const { dy, filter } = inputs as { dy: tf.TensorInfo; filter: tf.TensorInfo };
+  const inputShape = attrs.inputShape as number[];
+  const g = convGeometry(
+    'DepthwiseConv2dNativeBackpropInput',
+    inputShape,
+    filter.shape,
+    attrs,
+    true,
+  );
+  const C = g.ci;
+  const mult = filter.shape[3]!;
+  if (mult === 1 && g.sh === 1 && g.sw === 1) return depthwiseInputAsConv(b, dy, filter, g);
+  const CM = C * mult;
+  const out = b.makeOutput(inputShape, 'float32');
+  const dx = b.typedArrayFromHeap(out);
+  dx.fill(0);
+  const dys = b.typedArrayFromHeap(dy);
+  const ws = b.typedArrayFromHeap(filter);
+  for (let n = 0; n < g.n; n++) {
+    for (let oy = 0; oy < g.ho; oy++) {
+      for (let ox = 0; ox < g.wo; ox++) {
+        const dyBase = ((n * g.ho + oy) * g.wo + ox) * CM;
+        for (let r = 0; r < g.kh; r++) {
+          const iy = oy * g.sh + r - g.top;
+          if (iy < 0 || iy >= g.h) continue;
+          for (let s = 0; s < g.kw; s++) {
+            const ix = ox * g.sw + s - g.left;
+            if (ix < 0 || ix >= g.w) continue;
+            const xBase = ((n * g.h + iy) * g.w + ix) * C;
+            const wBase = (r * g.kw + s) * CM;
+            if (mult === 1) {
+              for (let c = 0; c < C; c++) dx[xBase + c] += dys[dyBase + c] * ws[wBase + c];
+            } else {
+              for (let c = 0; c < C; c++) {
+                let v = 0;
+                for (let m = 0; m < mult; m++)
+                  v += dys[dyBase + c * mult + m] * ws[wBase + c * mult + m];
+                dx[xBase + c] += v;
+              }
+            }
+          }
+        }
+      }
+    }
+  }
+  return out;
+}
+
+/**
+ * Stride 1, multiplier 1: the input gradient is a depthwise convolution of dy
+ * with each channel's kernel rotated by 180 degrees, padded by k-1-p, which the
+ * backend runs natively.
+ */
+function depthwiseInputAsConv(
+  b: WasmBackendLike,
+  dy: tf.TensorInfo,
+  filter: tf.TensorInfo,
+  g: ConvGeometry,
+): tf.TensorInfo {
+  const { kh, kw, ci } = g;
+  const bottom = g.ho - 1 + kh - g.h - g.top;
+  const right = g.wo - 1 + kw - g.w - g.left;
+  const flipped = b.makeOutput([kh, kw, ci, 1], 'float32');
+  const w = b.typedArrayFromHeap(filter);
+  const f = b.typedArrayFromHeap(flipped);
+  for (let r = 0; r < kh; r++) {
+    for (let s = 0; s < kw; s++) {
+      const src = ((kh - 1 - r) * kw + (kw - 1 - s)) * ci;
+      f.set(w.subarray(src, src + ci), (r * kw + s) * ci);
+    }
+  }
+  const dx = callKernel(
+    tf,
+    'DepthwiseConv2dNative',
+    b,
+    { x: dy, filter: flipped },
+    {
+      strides: [1, 1],
+      pad: [
+        [0, 0],
+        [kh - 1 - g.top, kh - 1 - bottom],
+        [kw - 1 - g.left, kw - 1 - right],
+        [0, 0],
+      ],
+      dilations: [1, 1],
+      dimRoundingMode: undefined,
+    },
+  );
+  b.disposeData(flipped.dataId);
+  return dx;
+}

@@ -1,0 +1,196 @@
+/**
+ * One gradient suite against every backend available, the cpu backend being the
+ * reference: conv2d and depthwise dx/dw, grouped convs, BatchNorm in training
+ * mode, ReLU, SE, and whole training steps of RepVGG and MobileOne blocks.
+ * A backend that cannot run here is skipped with the reason printed.
+ */
+import { groupedConv2d, MobileOneBlock, RepVGGBlock } from '@repnets/blocks';
+import { rng } from '@repnets/devkit';
+import * as tf from '@tensorflow/tfjs';
+import '@tensorflow/tfjs-backend-wasm';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { registerWasmTrainingKernels } from '../src/index.js';
+
+const TOL = 1e-4;
+const CANDIDATES = ['wasm'] as const;
+const available: Record<string, string | null> = {};
+
+beforeAll(async () => {
+  registerWasmTrainingKernels();
+  for (const b of CANDIDATES) {
+    try {
+      available[b] = (await tf.setBackend(b)) ? null : 'setBackend returned false';
+    } catch (e) {
+      available[b] = (e as Error).message;
+    }
+  }
+  await tf.setBackend('cpu');
+});
+
+const random = (shape: number[], seed: number) => {
+  const r = rng(seed);
+  return Array.from({ length: shape.reduce((p, d) => p * d, 1) }, () => r() * 2 - 1);
+};
+
+/** Runs `fn` on `backend` with fresh tensors and returns plain arrays. */
+async function on(backend: string, fn: () => tf.Tensor[]): Promise<number[][]> {
+  await tf.setBackend(backend);
+  const out = tf.tidy(fn);
+  const arrays = await Promise.all(out.map(async (t) => Array.from(await t.data())));
+  tf.dispose(out);
+  await tf.setBackend('cpu');
+  return arrays;
+}
+
+function expectClose(got: number[][], want: number[][], what: string): void {
+  expect(got.length).toBe(want.length);
+  want.forEach((w, j) => {
+    const g = got[j]!;
+    const scale = Math.max(1e-6, ...w.map(Math.abs));
+    const worst = w.reduce((m, v, k) => Math.max(m, Math.abs(v - g[k]!)), 0);
+    expect(
+      worst / scale,
+      `${what}: output ${j}, max |diff| ${worst} vs scale ${scale}`,
+    ).toBeLessThan(TOL);
+  });
+}
+
+describe.each(CANDIDATES)('%s backend gradients vs cpu', (backend) => {
+  const skip = () => {
+    if (available[backend] !== null) {
+      console.log(`skipping ${backend}: ${available[backend]}`);
+      return true;
+    }
+    return false;
+  };
+
+  const convCases: Array<[string, number[], number[], number, 'same' | 'valid' | number]> = [
+    ['3x3 s1 same', [2, 7, 6, 4], [3, 3, 4, 6], 1, 'same'],
+    ['3x3 s2 same (asymmetric)', [2, 8, 8, 4], [3, 3, 4, 6], 2, 'same'],
+    ['3x3 s2 explicit 1', [2, 8, 7, 4], [3, 3, 4, 6], 2, 1],
+    ['3x3 s1 valid', [1, 6, 6, 3], [3, 3, 3, 5], 1, 'valid'],
+    ['1x1 s1 (pure matmul)', [2, 5, 5, 8], [1, 1, 8, 4], 1, 0],
+    ['1x1 s2', [2, 6, 6, 8], [1, 1, 8, 4], 2, 0],
+    ['5x5 s1 explicit 2', [1, 7, 7, 2], [5, 5, 2, 3], 1, 2],
+  ];
+  it.each(convCases)('conv2d dx and dw: %s', async (_, xShape, wShape, stride, pad) => {
+    if (skip()) return;
+    const xs = random(xShape, 1);
+    const ws = random(wShape, 2);
+    const run = () => {
+      const x = tf.tensor4d(xs, xShape as [number, number, number, number]);
+      const w = tf.tensor4d(ws, wShape as [number, number, number, number]);
+      const [dx, dw] = tf.grads((a: tf.Tensor, b: tf.Tensor) =>
+        tf
+          .conv2d(a as tf.Tensor4D, b as tf.Tensor4D, stride, pad)
+          .square()
+          .sum(),
+      )([x, w]);
+      return [dx!, dw!];
+    };
+    expectClose(await on(backend, run), await on('cpu', run), 'conv2d');
+  });
+
+  const dwCases: Array<[string, number[], number[], number, 'same' | 'valid' | number]> = [
+    ['3x3 s1 same', [2, 7, 6, 4], [3, 3, 4, 1], 1, 'same'],
+    ['3x3 s2 explicit 1', [2, 8, 8, 4], [3, 3, 4, 1], 2, 1],
+    ['3x3 s2 same, multiplier 2', [1, 8, 7, 3], [3, 3, 3, 2], 2, 'same'],
+    ['1x1 s1', [2, 5, 5, 6], [1, 1, 6, 1], 1, 0],
+    ['3x3 s1 valid', [2, 6, 7, 5], [3, 3, 5, 1], 1, 'valid'],
+    ['5x5 s1 explicit 2', [1, 7, 7, 3], [5, 5, 3, 1], 1, 2],
+  ];
+  it.each(dwCases)('depthwise dx and dw: %s', async (_, xShape, wShape, stride, pad) => {
+    if (skip()) return;
+    const xs = random(xShape, 3);
+    const ws = random(wShape, 4);
+    const run = () => {
+      const x = tf.tensor4d(xs, xShape as [number, number, number, number]);
+      const w = tf.tensor4d(ws, wShape as [number, number, number, number]);
+      const [dx, dw] = tf.grads((a: tf.Tensor, b: tf.Tensor) =>
+        tf
+          .depthwiseConv2d(a as tf.Tensor4D, b as tf.Tensor4D, stride, pad)
+          .square()
+          .sum(),
+      )([x, w]);
+      return [dx!, dw!];
+    };
+    expectClose(await on(backend, run), await on('cpu', run), 'depthwise');
+  });
+
+  it.each([2, 4])('grouped conv (split/conv/concat), groups %i', async (groups) => {
+    if (skip()) return;
+    const xs = random([2, 6, 6, 8], 5);
+    const ws = random([3, 3, 8 / groups, 8], 6);
+    const run = () => {
+      const x = tf.tensor4d(xs, [2, 6, 6, 8]);
+      const w = tf.tensor4d(ws, [3, 3, 8 / groups, 8]);
+      const [dx, dw] = tf.grads((a: tf.Tensor, b: tf.Tensor) =>
+        groupedConv2d(a as tf.Tensor4D, b as tf.Tensor4D, 2, 1, groups)
+          .square()
+          .sum(),
+      )([x, w]);
+      return [dx!, dw!];
+    };
+    expectClose(await on(backend, run), await on('cpu', run), 'grouped');
+  });
+
+  /** One SGD-momentum step of a one-block model: loss, then every weight. */
+  async function trainStep(makeLayer: () => tf.layers.Layer, inShape: number[], where: string) {
+    const seeds = { x: 7, y: 8 };
+    const build = () => {
+      const input = tf.input({ shape: inShape.slice(1) });
+      const y = tf.layers
+        .globalAveragePooling2d({})
+        .apply(makeLayer().apply(input) as tf.SymbolicTensor) as tf.SymbolicTensor;
+      return tf.model({ inputs: input, outputs: y });
+    };
+    await tf.setBackend('cpu');
+    const reference = build();
+    const init = reference
+      .getWeights()
+      .map((w) => ({ shape: w.shape, values: Array.from(w.dataSync()) }));
+    const outC = reference.outputs[0]!.shape[1] as number;
+    const step = async (b: string) => {
+      await tf.setBackend(b);
+      const model = build();
+      model.setWeights(init.map((w) => tf.tensor(w.values, w.shape)));
+      model.compile({ optimizer: tf.train.momentum(0.05, 0.9), loss: 'meanSquaredError' });
+      const x = tf.tensor(random(inShape, seeds.x), inShape);
+      const y = tf.tensor(random([inShape[0]!, outC], seeds.y), [inShape[0]!, outC]);
+      const loss = (await model.trainOnBatch(x, y)) as number;
+      const loss2 = (await model.trainOnBatch(x, y)) as number;
+      const weights = model.getWeights().map((w) => Array.from(w.dataSync()));
+      await tf.setBackend('cpu');
+      return [[loss, loss2], ...weights];
+    };
+    expectClose(await step(backend), await step('cpu'), where);
+  }
+
+  it('a full training step of a RepVGG block (groups 2, stride 2, SE, BN in training mode)', async () => {
+    if (skip()) return;
+    await trainStep(
+      () => new RepVGGBlock({ filters: 8, strides: 2, groups: 2, se: 'post' }),
+      [4, 8, 8, 4],
+      'repvgg',
+    );
+  });
+
+  it('a full training step of a RepVGG block with identity (stride 1)', async () => {
+    if (skip()) return;
+    await trainStep(() => new RepVGGBlock({ filters: 6 }), [4, 6, 6, 6], 'repvgg-identity');
+  });
+
+  it('a full training step of a depthwise MobileOne block (k = 3, SE) and a pointwise one', async () => {
+    if (skip()) return;
+    await trainStep(
+      () => new MobileOneBlock({ filters: 6, groups: 'depthwise', branches: 3, se: 'pre' }),
+      [4, 6, 6, 6],
+      'mobileone-dw',
+    );
+    await trainStep(
+      () => new MobileOneBlock({ filters: 8, kernelSize: 1, branches: 2 }),
+      [4, 5, 5, 6],
+      'mobileone-pw',
+    );
+  });
+});
