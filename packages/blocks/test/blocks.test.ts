@@ -206,7 +206,8 @@ describe('BatchNorm training-mode gradient', () => {
     const rel = (a: tf.Tensor, b: tf.Tensor) =>
       tf.max(tf.abs(a.sub(b))).dataSync()[0]! / tf.max(tf.abs(b)).dataSync()[0]!;
     expect(rel(oursDx!, reference[0]!)).toBeLessThan(1e-5);
-    for (const [j, v] of vars.entries()) expect(rel(ours[v.name]!, reference[j + 1]!)).toBeLessThan(1e-5);
+    for (const [j, v] of vars.entries())
+      expect(rel(ours[v.name]!, reference[j + 1]!)).toBeLessThan(1e-5);
   });
 });
 

@@ -7,8 +7,10 @@ export {
   type BackendAttempt,
   type BackendChoice,
   type BackendPreference,
+  releaseBackend,
   selectBackend,
 } from './backend/select-backend.js';
+export { type AdapterReport, ensureWebGPU } from './backend/webgpu-node.js';
 export { type ConvGeometry, col2im, convGeometry, im2col } from './engine/wasm/conv-grads.js';
 export {
   registerWasmTrainingKernels,

@@ -8,24 +8,25 @@ import { groupedConv2d, MobileOneBlock, RepVGGBlock } from '@repnets/blocks';
 import { rng } from '@repnets/devkit';
 import * as tf from '@tensorflow/tfjs';
 import '@tensorflow/tfjs-backend-wasm';
-import { beforeAll, describe, expect, it } from 'vitest';
-import { registerWasmTrainingKernels } from '../src/index.js';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { releaseBackend, selectBackend } from '../src/index.js';
 
 const TOL = 1e-4;
-const CANDIDATES = ['wasm'] as const;
+const CANDIDATES = ['wasm', 'webgpu'] as const;
 const available: Record<string, string | null> = {};
 
 beforeAll(async () => {
-  registerWasmTrainingKernels();
   for (const b of CANDIDATES) {
     try {
-      available[b] = (await tf.setBackend(b)) ? null : 'setBackend returned false';
+      await selectBackend(b);
+      available[b] = null;
     } catch (e) {
       available[b] = (e as Error).message;
     }
   }
   await tf.setBackend('cpu');
-});
+}, 120_000);
+afterAll(releaseBackend);
 
 const random = (shape: number[], seed: number) => {
   const r = rng(seed);
@@ -159,7 +160,10 @@ describe.each(CANDIDATES)('%s backend gradients vs cpu', (backend) => {
       const y = tf.tensor(random([inShape[0]!, outC], seeds.y), [inShape[0]!, outC]);
       const loss = (await model.trainOnBatch(x, y)) as number;
       const loss2 = (await model.trainOnBatch(x, y)) as number;
-      const weights = model.getWeights().map((w) => Array.from(w.dataSync()));
+      // data(), not dataSync(): webgpu cannot read synchronously in Node.
+      const weights = await Promise.all(
+        model.getWeights().map(async (w) => Array.from(await w.data())),
+      );
       await tf.setBackend('cpu');
       return [[loss, loss2], ...weights];
     };

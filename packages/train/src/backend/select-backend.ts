@@ -1,5 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
 import { registerWasmTrainingKernels } from '../engine/wasm/register.js';
+import { ensureWebGPU, releaseWebGPU } from './webgpu-node.js';
 
 export type BackendPreference = 'auto' | 'tensorflow' | 'webgpu' | 'wasm' | 'cpu';
 
@@ -20,12 +21,21 @@ export interface BackendChoice {
   readonly tried: BackendAttempt[];
 }
 
-/** Imports a module that may be absent or half-installed without letting bundlers or tsc resolve it. */
+/**
+ * Loads an optional TF.js package that may be absent or half-installed, without
+ * letting bundlers or tsc resolve it. In Node it is required: '@tensorflow/tfjs'
+ * resolves to its CommonJS build there, and a backend loaded as ESM would
+ * register itself with a second copy of tfjs-core that TF.js never sees.
+ */
 async function optionalImport(name: string): Promise<unknown> {
+  if (typeof process !== 'undefined' && process.versions?.node) {
+    const { createRequire } = await import('node:module');
+    return createRequire(import.meta.url)(name);
+  }
   return import(/* @vite-ignore */ name);
 }
 
-type Probe = () => Promise<string>;
+type Probe = (auto: boolean) => Promise<string>;
 
 const PROBES: Record<Exclude<BackendPreference, 'auto'>, Probe> = {
   async tensorflow() {
@@ -44,15 +54,21 @@ const PROBES: Record<Exclude<BackendPreference, 'auto'>, Probe> = {
     }
     throw new Error(errors.join('; '));
   },
-  async webgpu() {
+  async webgpu(auto) {
+    const adapter = await ensureWebGPU();
+    if (auto && adapter.software) {
+      throw new Error(
+        `only a software adapter (${adapter.description}), slower than wasm; ask for 'webgpu' by name to use it`,
+      );
+    }
     try {
       await optionalImport('@tensorflow/tfjs-backend-webgpu');
     } catch (e) {
       throw new Error(`@tensorflow/tfjs-backend-webgpu: ${firstLine(e)}`);
     }
     if (!(await tf.setBackend('webgpu')))
-      throw new Error("setBackend('webgpu') failed: no WebGPU adapter");
-    return 'WebGPU adapter';
+      throw new Error(`setBackend('webgpu') failed on ${adapter.description}`);
+    return `${adapter.description}${adapter.software ? ' (software)' : ''}; read tensors with await data(), not dataSync()`;
   },
   async wasm() {
     try {
@@ -99,7 +115,7 @@ export async function selectBackend(
   const tried: BackendAttempt[] = [];
   for (const name of order) {
     try {
-      const detail = await PROBES[name]();
+      const detail = await PROBES[name](preference === 'auto');
       await tf.ready();
       tried.push({ name, ok: true, detail });
       const fallbacks = tried.filter((t) => !t.ok).map((t) => `${t.name}: ${t.detail}`);
@@ -111,4 +127,16 @@ export async function selectBackend(
   }
   const why = tried.map((t) => `${t.name}: ${t.detail}`).join('; ');
   throw new Error(`selectBackend('${preference}'): no backend could start (${why})`);
+}
+
+/**
+ * Releases what {@link selectBackend} set up that would keep Node alive (the
+ * WebGPU device) and returns to the cpu backend. Call it before exiting.
+ */
+export async function releaseBackend(): Promise<void> {
+  if (tf.findBackend('webgpu')) {
+    if (tf.getBackend() === 'webgpu') await tf.setBackend('cpu');
+    tf.removeBackend('webgpu');
+  }
+  releaseWebGPU();
 }

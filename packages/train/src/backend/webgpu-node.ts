@@ -1,0 +1,70 @@
+/**
+ * WebGPU for TF.js in Node: the `webgpu` package (Dawn, prebuilt in its
+ * tarball) provides `navigator.gpu`. On a machine without a GPU, Dawn runs on
+ * Mesa's lavapipe Vulkan driver (Mesa >= 25), a software adapter.
+ */
+
+export interface AdapterReport {
+  readonly description: string;
+  /** True for CPU implementations (lavapipe/llvmpipe, SwiftShader): slower than wasm for training. */
+  readonly software: boolean;
+}
+
+interface GpuLike {
+  requestAdapter(): Promise<{ info?: Record<string, unknown>; isFallbackAdapter?: boolean } | null>;
+}
+
+const g = globalThis as { navigator?: { gpu?: GpuLike } };
+let installedByUs = false;
+
+async function optionalImport(name: string): Promise<unknown> {
+  return import(/* @vite-ignore */ name);
+}
+
+/**
+ * Makes `navigator.gpu` available (installing Dawn's in Node when needed) and
+ * describes the adapter; throws with the reason when there is none.
+ */
+export async function ensureWebGPU(): Promise<AdapterReport> {
+  if (!g.navigator?.gpu) {
+    let mod: { create: (flags: string[]) => GpuLike; globals: object };
+    try {
+      mod = (await optionalImport('webgpu')) as typeof mod;
+    } catch (e) {
+      throw new Error(
+        `no navigator.gpu, and the 'webgpu' package could not load: ${String((e as Error).message).split('\n')[0]}`,
+      );
+    }
+    Object.assign(globalThis, mod.globals);
+    const gpu = mod.create([]);
+    if (g.navigator) Object.assign(g.navigator, { gpu });
+    else (globalThis as { navigator?: unknown }).navigator = { gpu };
+    installedByUs = true;
+  }
+  const adapter = await g.navigator!.gpu!.requestAdapter();
+  if (!adapter)
+    throw new Error(
+      'navigator.gpu has no adapter (no Vulkan/Metal/D3D12 driver; on Linux without a GPU install Mesa >= 25 lavapipe)',
+    );
+  const info = adapter.info ?? {};
+  const parts = ['vendor', 'architecture', 'device', 'description']
+    .map((k) => String(info[k] ?? ''))
+    .filter(Boolean);
+  const description = parts.join(' / ') || 'unnamed adapter';
+  const software =
+    adapter.isFallbackAdapter === true ||
+    info.isFallbackAdapter === true ||
+    /llvmpipe|lavapipe|swiftshader|software/i.test(description);
+  return { description, software };
+}
+
+/**
+ * Lets Node exit after WebGPU work: Dawn keeps the event loop alive while
+ * `navigator.gpu` we installed is reachable.
+ */
+export function releaseWebGPU(): void {
+  if (installedByUs && g.navigator) {
+    delete g.navigator.gpu;
+    installedByUs = false;
+  }
+}
