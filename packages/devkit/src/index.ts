@@ -1,3 +1,3 @@
-export { runReadmeSnippet, type SnippetRun } from './readme-snippet.js';
+export { checkReadme, runReadmeSnippet, type SnippetRun } from './readme-snippet.js';
 export { rng } from './rng.js';
 export { machine, type Summary, summarize, writeJsonAtomic } from './stats.js';

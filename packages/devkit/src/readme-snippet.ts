@@ -36,3 +36,26 @@ export async function runReadmeSnippet(readmePath: string, tmpDir: string): Prom
   }
   return { printed, expected };
 }
+
+/**
+ * The standard README check of a package, for a test in its test/ folder
+ * (pass that file's `import.meta.url`): the first ```ts block runs and prints
+ * exactly what its `// -> ...` comments say, or this throws saying what differs.
+ */
+export async function checkReadme(testFileUrl: string): Promise<SnippetRun> {
+  const { fileURLToPath } = await import('node:url');
+  const { dirname } = await import('node:path');
+  const here = dirname(fileURLToPath(testFileUrl));
+  const run = await runReadmeSnippet(join(here, '..', 'README.md'), join(here, '.tmp'));
+  if (run.expected.length === 0)
+    throw new Error('README snippet has no "// -> ..." lines to check');
+  const same =
+    run.printed.length === run.expected.length &&
+    run.printed.every((p, j) => p === run.expected[j]);
+  if (!same) {
+    throw new Error(
+      `README snippet printed\n  ${run.printed.join('\n  ')}\nbut its comments say\n  ${run.expected.join('\n  ')}`,
+    );
+  }
+  return run;
+}
