@@ -11,7 +11,6 @@ export {
   selectBackend,
 } from './backend/select-backend.js';
 export { type AdapterReport, ensureWebGPU } from './backend/webgpu-node.js';
-export { type ConvGeometry, col2im, convGeometry, im2col } from './engine/wasm/conv-grads.js';
 export {
   registerWasmTrainingKernels,
   stockWasmConv2DBackpropInput,

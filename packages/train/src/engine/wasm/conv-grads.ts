@@ -78,90 +78,72 @@ function isPointwise(g: ConvGeometry): boolean {
   return g.kh === 1 && g.kw === 1 && g.sh === 1 && g.sw === 1 && g.top === 0 && g.left === 0;
 }
 
-/** col[m, (r, s, c)] = x[n, oy*sh + r - top, ox*sw + s - left, c], zero outside. */
-export function im2col(x: Float32Array, g: ConvGeometry, col: Float32Array): void {
-  const { ci, kh, kw } = g;
-  const K = kh * kw * ci;
-  let m = 0;
+/**
+ * The input pixel each kernel tap reads, for every output position:
+ * `table[m * kh*kw + (r*kw + s)]` is the NHWC offset of x[n, oy*sh + r - top,
+ * ox*sw + s - left, 0] (a multiple of the channel count), or -1 where the tap
+ * falls in the zero padding. All four gradient loops walk this one table.
+ */
+export function tapTable(g: ConvGeometry): Int32Array {
+  const T = g.kh * g.kw;
+  const table = new Int32Array(g.n * g.ho * g.wo * T);
+  let at = 0;
   for (let n = 0; n < g.n; n++) {
     for (let oy = 0; oy < g.ho; oy++) {
-      for (let ox = 0; ox < g.wo; ox++, m++) {
-        const row = m * K;
-        for (let r = 0; r < kh; r++) {
+      for (let ox = 0; ox < g.wo; ox++) {
+        for (let r = 0; r < g.kh; r++) {
           const iy = oy * g.sh + r - g.top;
-          for (let s = 0; s < kw; s++) {
+          for (let s = 0; s < g.kw; s++, at++) {
             const ix = ox * g.sw + s - g.left;
-            const dst = row + (r * kw + s) * ci;
-            if (iy < 0 || iy >= g.h || ix < 0 || ix >= g.w) {
-              col.fill(0, dst, dst + ci);
-              continue;
-            }
-            const src = ((n * g.h + iy) * g.w + ix) * ci;
-            for (let c = 0; c < ci; c++) col[dst + c] = x[src + c];
+            table[at] =
+              iy >= 0 && iy < g.h && ix >= 0 && ix < g.w ? ((n * g.h + iy) * g.w + ix) * g.ci : -1;
           }
         }
       }
     }
   }
+  return table;
 }
 
-/** dx[n, iy, ix, c] += dcol[m, (r, s, c)]: the adjoint of im2col. `dx` must start at zero. */
-export function col2im(dcol: Float32Array, g: ConvGeometry, dx: Float32Array): void {
-  const { ci, kh, kw } = g;
-  const K = kh * kw * ci;
-  let m = 0;
-  for (let n = 0; n < g.n; n++) {
-    for (let oy = 0; oy < g.ho; oy++) {
-      for (let ox = 0; ox < g.wo; ox++, m++) {
-        const row = m * K;
-        for (let r = 0; r < kh; r++) {
-          const iy = oy * g.sh + r - g.top;
-          if (iy < 0 || iy >= g.h) continue;
-          for (let s = 0; s < kw; s++) {
-            const ix = ox * g.sw + s - g.left;
-            if (ix < 0 || ix >= g.w) continue;
-            const src = row + (r * kw + s) * ci;
-            const dst = ((n * g.h + iy) * g.w + ix) * ci;
-            for (let c = 0; c < ci; c++) dx[dst + c] += dcol[src + c];
-          }
-        }
-      }
-    }
+/** dx[pixel, c] += dcol[m, (r, s, c)]: the adjoint of im2col. `dx` must start at zero. */
+export function col2im(
+  dcol: Float32Array,
+  g: ConvGeometry,
+  taps: Int32Array,
+  dx: Float32Array,
+): void {
+  const { ci } = g;
+  // Entry mt = m * T + t of the table is row m, columns t*ci.. of dcol.
+  for (let mt = 0; mt < taps.length; mt++) {
+    const o = taps[mt]!;
+    if (o < 0) continue;
+    const src = mt * ci;
+    for (let c = 0; c < ci; c++) dx[o + c] += dcol[src + c];
   }
 }
 
 /**
- * colT[(r, s, c), m] = col[m, (r, s, c)]: im2col written transposed, for a block
- * of output positions at a time so the input rows it reads stay in cache.
+ * colT[(r, s, c), m] = x[pixel of tap (r, s) at m, c] (zero in the padding):
+ * im2col written transposed, a block of output positions at a time so the
+ * input rows it reads stay in cache.
  */
-export function im2colT(x: Float32Array, g: ConvGeometry, colT: Float32Array): void {
-  const { ci, kh, kw } = g;
-  const M = g.n * g.ho * g.wo;
+export function im2colT(
+  x: Float32Array,
+  g: ConvGeometry,
+  taps: Int32Array,
+  colT: Float32Array,
+): void {
+  const { ci } = g;
+  const T = g.kh * g.kw;
+  const M = taps.length / T;
   const B = 64;
-  const offsets = new Int32Array(B * kh * kw);
   for (let m0 = 0; m0 < M; m0 += B) {
     const len = Math.min(B, M - m0);
-    for (let j = 0; j < len; j++) {
-      const m = m0 + j;
-      const n = Math.floor(m / (g.ho * g.wo));
-      const rem = m - n * g.ho * g.wo;
-      const oy = Math.floor(rem / g.wo);
-      const ox = rem - oy * g.wo;
-      for (let r = 0; r < kh; r++) {
-        const iy = oy * g.sh + r - g.top;
-        for (let s = 0; s < kw; s++) {
-          const ix = ox * g.sw + s - g.left;
-          const inside = iy >= 0 && iy < g.h && ix >= 0 && ix < g.w;
-          offsets[(r * kw + s) * B + j] = inside ? ((n * g.h + iy) * g.w + ix) * ci : -1;
-        }
-      }
-    }
-    for (let rs = 0; rs < kh * kw; rs++) {
-      const offs = rs * B;
+    for (let t = 0; t < T; t++) {
       for (let c = 0; c < ci; c++) {
-        const dst = (rs * ci + c) * M + m0;
+        const dst = (t * ci + c) * M + m0;
         for (let j = 0; j < len; j++) {
-          const o = offsets[offs + j]!;
+          const o = taps[(m0 + j) * T + t]!;
           colT[dst + j] = o < 0 ? 0 : x[o + c];
         }
       }
@@ -201,7 +183,7 @@ export function conv2DBackpropFilter({ inputs, backend, attrs = {} }: KernelArgs
   // Views after the last allocation: a heap growth would detach earlier ones.
   const colData = b.typedArrayFromHeap(colT);
   if (isPointwise(g)) transpose2d(b.typedArrayFromHeap(x), M, K, colData);
-  else im2colT(b.typedArrayFromHeap(x), g, colData);
+  else im2colT(b.typedArrayFromHeap(x), g, tapTable(g), colData);
   const out = callKernel(
     tf,
     'BatchMatMul',
@@ -243,7 +225,7 @@ export function conv2DBackpropInput({ inputs, backend, attrs = {} }: KernelArgs)
   // Views are taken after the last allocation: a heap growth would detach earlier ones.
   const dxData = b.typedArrayFromHeap(dx);
   dxData.fill(0);
-  col2im(b.typedArrayFromHeap(dcol), g, dxData);
+  col2im(b.typedArrayFromHeap(dcol), g, tapTable(g), dxData);
   b.disposeData(dcol.dataId);
   return dx;
 }

@@ -6,7 +6,7 @@
  * runs as the backend's own depthwise conv with the kernel rotated.
  */
 import * as tf from '@tensorflow/tfjs';
-import { type ConvGeometry, convGeometry } from './conv-grads.js';
+import { type ConvGeometry, convGeometry, tapTable } from './conv-grads.js';
 import { callKernel, type KernelArgs, type WasmBackendLike } from './heap.js';
 
 /** DepthwiseConv2dNativeBackpropFilter: inputs {x, dy}, attrs {strides, dilations, pad, dimRoundingMode, filterShape}. */
@@ -26,29 +26,19 @@ export function depthwiseBackpropFilter({
   const out = b.makeOutput(filterShape, 'float32');
   const xs = b.typedArrayFromHeap(x);
   const dys = b.typedArrayFromHeap(dy);
-  for (let n = 0; n < g.n; n++) {
-    for (let oy = 0; oy < g.ho; oy++) {
-      for (let ox = 0; ox < g.wo; ox++) {
-        const dyBase = ((n * g.ho + oy) * g.wo + ox) * CM;
-        for (let r = 0; r < g.kh; r++) {
-          const iy = oy * g.sh + r - g.top;
-          if (iy < 0 || iy >= g.h) continue;
-          for (let s = 0; s < g.kw; s++) {
-            const ix = ox * g.sw + s - g.left;
-            if (ix < 0 || ix >= g.w) continue;
-            const xBase = ((n * g.h + iy) * g.w + ix) * C;
-            const wBase = (r * g.kw + s) * CM;
-            if (mult === 1) {
-              for (let c = 0; c < C; c++) acc[wBase + c] += xs[xBase + c] * dys[dyBase + c];
-            } else {
-              for (let c = 0; c < C; c++) {
-                const xv = xs[xBase + c];
-                for (let m = 0; m < mult; m++)
-                  acc[wBase + c * mult + m] += xv * dys[dyBase + c * mult + m];
-              }
-            }
-          }
-        }
+  const taps = tapTable(g);
+  const T = g.kh * g.kw;
+  for (let mt = 0; mt < taps.length; mt++) {
+    const xBase = taps[mt]!;
+    if (xBase < 0) continue;
+    const dyBase = Math.floor(mt / T) * CM;
+    const wBase = (mt % T) * CM;
+    if (mult === 1) {
+      for (let c = 0; c < C; c++) acc[wBase + c] += xs[xBase + c] * dys[dyBase + c];
+    } else {
+      for (let c = 0; c < C; c++) {
+        const xv = xs[xBase + c];
+        for (let m = 0; m < mult; m++) acc[wBase + c * mult + m] += xv * dys[dyBase + c * mult + m];
       }
     }
   }
@@ -77,30 +67,20 @@ export function depthwiseBackpropInput({ inputs, backend, attrs = {} }: KernelAr
   dx.fill(0);
   const dys = b.typedArrayFromHeap(dy);
   const ws = b.typedArrayFromHeap(filter);
-  for (let n = 0; n < g.n; n++) {
-    for (let oy = 0; oy < g.ho; oy++) {
-      for (let ox = 0; ox < g.wo; ox++) {
-        const dyBase = ((n * g.ho + oy) * g.wo + ox) * CM;
-        for (let r = 0; r < g.kh; r++) {
-          const iy = oy * g.sh + r - g.top;
-          if (iy < 0 || iy >= g.h) continue;
-          for (let s = 0; s < g.kw; s++) {
-            const ix = ox * g.sw + s - g.left;
-            if (ix < 0 || ix >= g.w) continue;
-            const xBase = ((n * g.h + iy) * g.w + ix) * C;
-            const wBase = (r * g.kw + s) * CM;
-            if (mult === 1) {
-              for (let c = 0; c < C; c++) dx[xBase + c] += dys[dyBase + c] * ws[wBase + c];
-            } else {
-              for (let c = 0; c < C; c++) {
-                let v = 0;
-                for (let m = 0; m < mult; m++)
-                  v += dys[dyBase + c * mult + m] * ws[wBase + c * mult + m];
-                dx[xBase + c] += v;
-              }
-            }
-          }
-        }
+  const taps = tapTable(g);
+  const T = g.kh * g.kw;
+  for (let mt = 0; mt < taps.length; mt++) {
+    const xBase = taps[mt]!;
+    if (xBase < 0) continue;
+    const dyBase = Math.floor(mt / T) * CM;
+    const wBase = (mt % T) * CM;
+    if (mult === 1) {
+      for (let c = 0; c < C; c++) dx[xBase + c] += dys[dyBase + c] * ws[wBase + c];
+    } else {
+      for (let c = 0; c < C; c++) {
+        let v = 0;
+        for (let m = 0; m < mult; m++) v += dys[dyBase + c * mult + m] * ws[wBase + c * mult + m];
+        dx[xBase + c] += v;
       }
     }
   }
