@@ -5,10 +5,11 @@
 import { parseArgs } from 'node:util';
 import * as tf from '@tensorflow/tfjs';
 import '@tensorflow/tfjs-backend-wasm';
-import { machine, writeJsonAtomic } from '@repnets/devkit';
+import { machine, scriptArgs, writeJsonAtomic } from '@repnets/devkit';
 import { header, type LatencyCase, type LatencyRow, measureLatency } from './latency.js';
 
 const { values } = parseArgs({
+  args: scriptArgs(),
   options: {
     runs: { type: 'string', default: '10' },
     warmup: { type: 'string', default: '2' },

@@ -8,6 +8,11 @@ import { registerFileSystemRouter } from './io/file-system.js';
 
 export { fileSystem, registerFileSystemRouter } from './io/file-system.js';
 export {
+  BN_TRAINING_GRAD_KERNEL,
+  BN_TRAINING_KERNEL,
+  batchNormTraining,
+} from './layers/batchnorm-training.js';
+export {
   type BNOptions,
   DEFAULT_BN_EPSILON,
   DEFAULT_BN_MOMENTUM,

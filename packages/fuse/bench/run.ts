@@ -2,10 +2,12 @@
  * pnpm --filter @repnets/fuse bench [-- --runs N --warmup N --divisor D --out FILE]
  */
 import { parseArgs } from 'node:util';
+import { scriptArgs } from '@repnets/devkit';
 import { foldEngine } from '../src/index.js';
 import { runFuseBench } from './fuse-bench.js';
 
 const { values } = parseArgs({
+  args: scriptArgs(),
   options: {
     runs: { type: 'string', default: '10' },
     warmup: { type: 'string', default: '2' },

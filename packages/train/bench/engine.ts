@@ -12,13 +12,14 @@
  */
 import { parseArgs } from 'node:util';
 import { createModel, groupedConv2d, type ZooName } from '@repnets/blocks';
-import { machine, summarize, writeJsonAtomic } from '@repnets/devkit';
+import { machine, scriptArgs, summarize, writeJsonAtomic } from '@repnets/devkit';
 import * as tf from '@tensorflow/tfjs';
 import '@tensorflow/tfjs-backend-wasm';
 import { registerWasmTrainingKernels, releaseBackend, selectBackend } from '../src/index.js';
 import { forwardMacs } from './flops.js';
 
 const { values } = parseArgs({
+  args: scriptArgs(),
   options: {
     runs: { type: 'string', default: '5' },
     'stock-batch': { type: 'string', default: '4' },

@@ -16,3 +16,4 @@ export {
   stockWasmConv2DBackpropInput,
   WASM_TRAINING_KERNELS,
 } from './engine/wasm/register.js';
+export { setWasmTrainingSimd, wasmTrainingSimdActive } from './engine/wasm/simd-heap-kernels.js';

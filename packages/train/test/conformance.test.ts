@@ -4,16 +4,27 @@
  * mode, ReLU, SE, and whole training steps of RepVGG and MobileOne blocks.
  * A backend that cannot run here is skipped with the reason printed.
  */
-import { groupedConv2d, MobileOneBlock, RepVGGBlock } from '@repnets/blocks';
+import { batchNormTraining, groupedConv2d, MobileOneBlock, RepVGGBlock } from '@repnets/blocks';
 import { rng } from '@repnets/devkit';
 import * as tf from '@tensorflow/tfjs';
 import '@tensorflow/tfjs-backend-wasm';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { releaseBackend, selectBackend } from '../src/index.js';
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import {
+  releaseBackend,
+  selectBackend,
+  setWasmTrainingSimd,
+  wasmTrainingSimdActive,
+} from '../src/index.js';
 
 const TOL = 1e-4;
 const CANDIDATES = ['wasm', 'webgpu'] as const;
 const available: Record<string, string | null> = {};
+/** The wasm training kernels run twice: their SIMD loops and their plain-JS fallbacks. */
+const RUNS = [
+  { label: 'wasm (SIMD loops)', backend: 'wasm', simd: true },
+  { label: 'wasm (JS loops)', backend: 'wasm', simd: false },
+  { label: 'webgpu', backend: 'webgpu', simd: true },
+] as const;
 
 beforeAll(async () => {
   for (const b of CANDIDATES) {
@@ -56,7 +67,9 @@ function expectClose(got: number[][], want: number[][], what: string): void {
   });
 }
 
-describe.each(CANDIDATES)('%s backend gradients vs cpu', (backend) => {
+describe.each(RUNS)('$label gradients vs cpu', ({ backend, simd }) => {
+  beforeEach(() => setWasmTrainingSimd(simd));
+  afterEach(() => setWasmTrainingSimd(true));
   const skip = () => {
     if (available[backend] !== null) {
       console.log(`skipping ${backend}: ${available[backend]}`);
@@ -133,6 +146,44 @@ describe.each(CANDIDATES)('%s backend gradients vs cpu', (backend) => {
       return [dx!, dw!];
     };
     expectClose(await on(backend, run), await on('cpu', run), 'grouped');
+  });
+
+  if (backend === 'wasm' && simd) {
+    it('runs the SIMD loops on this machine', async () => {
+      if (skip()) return;
+      await tf.setBackend('wasm');
+      const active = wasmTrainingSimdActive(tf.backend());
+      await tf.setBackend('cpu');
+      expect(active).toBe(true);
+    });
+  }
+
+  const bnCases: Array<[string, number[], number]> = [
+    ['8 channels', [4, 5, 5, 8], 0],
+    ['6 channels (not a multiple of 4)', [2, 3, 5, 6], 0],
+    ['mean 50 (two-pass variance)', [3, 4, 4, 12], 50],
+    ['one pixel per channel pair', [2, 1, 1, 4], 0],
+  ];
+  it.each(bnCases)('BatchNorm in training mode: %s', async (_, shape, offset) => {
+    if (skip()) return;
+    const C = shape[3]!;
+    const xs = random(shape, 9).map((v) => v + offset);
+    const upstream = random(shape, 10);
+    const gs = random([C], 11).map((v) => 1 + v / 2);
+    const bs = random([C], 12);
+    const run = () => {
+      const x = tf.tensor4d(xs, shape as [number, number, number, number]);
+      const w = tf.tensor4d(upstream, shape as [number, number, number, number]);
+      const g = tf.tensor1d(gs);
+      const b = tf.tensor1d(bs);
+      const f = (a: tf.Tensor, gg: tf.Tensor, bb: tf.Tensor) =>
+        batchNormTraining(a as tf.Tensor4D, gg as tf.Tensor1D, bb as tf.Tensor1D, 1e-5)
+          .y.mul(w)
+          .sum();
+      const { y, mean, variance } = batchNormTraining(x, g, b, 1e-5);
+      return [y, mean, variance, ...tf.grads(f)([x, g, b])];
+    };
+    expectClose(await on(backend, run), await on('cpu', run), 'batchnorm');
   });
 
   /** One SGD-momentum step of a one-block model: loss, then every weight. */

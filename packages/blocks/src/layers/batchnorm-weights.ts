@@ -1,5 +1,6 @@
 import type { BatchNorm } from '@repnets/fuse';
 import * as tf from '@tensorflow/tfjs';
+import { batchNormTraining } from './batchnorm-training.js';
 import type { WeightAdder } from './block-base.js';
 
 /** BatchNorm settings shared by every block of a model. */
@@ -59,43 +60,16 @@ export class BNWeights {
         this.epsilon,
       );
     }
-    return this.trainingForward(
+    const { y, mean, variance } = batchNormTraining(
       x,
       this.gamma.read() as tf.Tensor1D,
       this.beta.read() as tf.Tensor1D,
+      this.epsilon,
     );
+    this.updateRunningStats(x, mean, variance);
+    tf.dispose([mean, variance]);
+    return y;
   }
-
-  /**
-   * Batch-statistics BN with its closed-form gradient
-   * `dx = gamma * invStd * (dy - mean(dy) - xhat * mean(dy * xhat))`,
-   * `dgamma = sum(dy * xhat)`, `dbeta = sum(dy)`. Autodiff of tf.batchNorm
-   * broadcasts with Tile, which the wasm backend runs slowly (it was the largest
-   * kernel in a MobileOne training step); this needs only reductions and
-   * broadcasting arithmetic. The running statistics are updated on the way.
-   */
-  private readonly trainingForward = tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
-    const [x, gamma, beta, save] = args as [tf.Tensor, tf.Tensor, tf.Tensor, tf.GradSaveFunc];
-    const { mean, variance } = tf.moments(x, [0, 1, 2]);
-    this.updateRunningStats(x as tf.Tensor4D, mean, variance);
-    const invStd = tf.rsqrt(variance.add(this.epsilon));
-    const xhat = x.sub(mean).mul(invStd);
-    save([xhat, invStd, gamma]);
-    return {
-      value: xhat.mul(gamma).add(beta) as tf.Tensor4D,
-      gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => {
-        const [xh, inv, g] = saved as [tf.Tensor, tf.Tensor, tf.Tensor];
-        const dbeta = dy.sum([0, 1, 2]);
-        const dgamma = dy.mul(xh).sum([0, 1, 2]);
-        const n = dy.size / dy.shape[3]!;
-        const dx = dy
-          .sub(dbeta.div(n))
-          .sub(xh.mul(dgamma.div(n)))
-          .mul(g.mul(inv));
-        return [dx, dgamma, dbeta];
-      },
-    };
-  }) as (x: tf.Tensor4D, gamma: tf.Tensor1D, beta: tf.Tensor1D) => tf.Tensor4D;
 
   private updateRunningStats(x: tf.Tensor4D, mean: tf.Tensor, variance: tf.Tensor): void {
     const m = this.momentum;

@@ -10,80 +10,14 @@
  * counts that are multiples of 16 (one v128).
  */
 
-const I32 = 0x7f;
-const F32 = 0x7d;
-const V128 = 0x7b;
+import { F32, I32, instantiate, op, V128, type WasmFunction, type WasmMemory } from './wasm-asm.js';
 
-// Instructions, each a byte group.
-const get = (local: number) => [0x20, local];
-const set = (local: number) => [0x21, local];
-const tee = (local: number) => [0x22, local];
-const i32 = (v: number) => [0x41, ...sleb(v)];
-const add32 = [0x6a];
-const eq32 = [0x46];
-const geU32 = [0x4f];
-const f32Store = [0x38, 0x02, 0x00];
-const f32Add = [0x92];
-const f32Mul = [0x94];
-const f32Ne = [0x5c];
-const f32Zero = [0x43, 0, 0, 0, 0];
-const f32Load = [0x2a, 0x02, 0x00];
-const v128Load = [0xfd, 0x00, 0x04, 0x00];
-const v128Store = [0xfd, 0x0b, 0x04, 0x00];
-const f32x4Splat = [0xfd, 0x13];
-const f32x4Add = [0xfd, 0xe4, 0x01];
-const f32x4Sub = [0xfd, 0xe5, 0x01];
-const f32x4Mul = [0xfd, 0xe6, 0x01];
-const v128Or = [0xfd, 0x50];
-const v128AnyTrue = [0xfd, 0x53];
+const { get, set, tee, i32, at, ifThen } = op;
+const { i32Add: add32, i32Eq: eq32, i32GeU: geU32, f32Store, f32Add, f32Mul, f32Ne, f32Zero, f32Load } = op;
+const { v128Load, v128Store, f32x4Splat, f32x4Add, f32x4Sub, f32x4Mul, v128Or, v128AnyTrue } = op;
 const END = 0x0b;
-/** `if (cond on stack) { body }` */
-const ifThen = (body: number[]) => [0x04, 0x40, ...body, END];
-/** `ptr + off` from two locals. */
-const at = (ptr: number, off: number) => [...get(ptr), ...get(off), ...add32];
-
-function uleb(n: number): number[] {
-  const out: number[] = [];
-  do {
-    let b = n & 0x7f;
-    n >>>= 7;
-    if (n !== 0) b |= 0x80;
-    out.push(b);
-  } while (n !== 0);
-  return out;
-}
-function sleb(n: number): number[] {
-  const out: number[] = [];
-  for (;;) {
-    const b = n & 0x7f;
-    n >>= 7;
-    if ((n === 0 && (b & 0x40) === 0) || (n === -1 && (b & 0x40) !== 0)) return [...out, b];
-    out.push(b | 0x80);
-  }
-}
-const vec = (items: number[][]): number[] => [...uleb(items.length), ...items.flat()];
-const name = (s: string): number[] => [...uleb(s.length), ...Array.from(s, (c) => c.charCodeAt(0))];
-const section = (id: number, bytes: number[]): number[] => [id, ...uleb(bytes.length), ...bytes];
-
-/** `for (off = 0; off < n; off += 16) { body }`, `off` and `n` being locals. */
-function loop16(off: number, n: number, body: number[]): number[] {
-  return [
-    0x02, 0x40, 0x03, 0x40,                     // block, loop
-    ...get(off), ...get(n), ...geU32, 0x0d, 1,   // br_if out when off >= n
-    ...body,
-    ...get(off), ...i32(16), ...add32, ...set(off),
-    0x0c, 0,                                     // br loop
-    END, END,
-  ];
-}
-
-interface FnDef {
-  readonly name: string;
-  readonly params: number[];
-  readonly results: number[];
-  readonly locals: number[];
-  readonly body: number[];
-}
+const loop16 = (off: number, n: number, body: number[]) => op.loop(off, n, 16, body);
+type FnDef = WasmFunction;
 
 /**
  * dst[off] = (dst[off] +) src[off] * <factor>, then acc |= v - v for the stored v.
@@ -190,34 +124,6 @@ const FUNCTIONS: FnDef[] = [
   scatterAddFn,
 ];
 
-function moduleBytes(): Uint8Array {
-  const types = FUNCTIONS.map((f) => [0x60, ...vec(f.params.map((p) => [p])), ...vec(f.results.map((r) => [r]))]);
-  const bodies = FUNCTIONS.map((f) => {
-    const b = [...vec(f.locals.map((l) => [1, l])), ...f.body, END];
-    return [...uleb(b.length), ...b];
-  });
-  const exports = [...FUNCTIONS.map((f, j) => [...name(f.name), 0x00, ...uleb(j)]), [...name('memory'), 0x02, 0x00]];
-  return new Uint8Array([
-    0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00, // magic, version 1
-    ...section(1, vec(types)),
-    ...section(3, vec(FUNCTIONS.map((_, j) => uleb(j)))),
-    ...section(5, vec([[0x00, ...uleb(1)]])), // one memory, 1 page to start
-    ...section(7, vec(exports)),
-    ...section(10, vec(bodies)),
-  ]);
-}
-
-/** The slice of the WebAssembly API used here (typed locally: no DOM lib needed). */
-interface WasmMemory {
-  readonly buffer: ArrayBuffer;
-  grow(pages: number): number;
-}
-interface WasmApi {
-  validate(bytes: Uint8Array): boolean;
-  Module: new (bytes: Uint8Array) => object;
-  Instance: new (module: object) => { exports: unknown };
-}
-
 /** Each kernel returns 1 when it stored an Inf or NaN, else 0. */
 export interface SimdKernels {
   readonly memory: WasmMemory;
@@ -236,16 +142,6 @@ let cached: SimdKernels | null | undefined;
 /** The SIMD kernels, or null where WebAssembly SIMD is not available. */
 export function simdKernels(): SimdKernels | null {
   if (cached !== undefined) return cached;
-  cached = null;
-  try {
-    const wasm = (globalThis as { WebAssembly?: WasmApi }).WebAssembly;
-    const bytes = moduleBytes();
-    if (wasm?.validate(bytes)) {
-      const instance = new wasm.Instance(new wasm.Module(bytes));
-      cached = instance.exports as unknown as SimdKernels;
-    }
-  } catch {
-    cached = null;
-  }
+  cached = instantiate<SimdKernels>(FUNCTIONS);
   return cached;
 }

@@ -8,6 +8,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { type ConvGeometry, convGeometry, tapTable } from './conv-grads.js';
 import { callKernel, type KernelArgs, type WasmBackendLike } from './heap.js';
+import { heapKernels } from './simd-heap-kernels.js';
 
 /** DepthwiseConv2dNativeBackpropFilter: inputs {x, dy}, attrs {strides, dilations, pad, dimRoundingMode, filterShape}. */
 export function depthwiseBackpropFilter({
@@ -22,12 +23,28 @@ export function depthwiseBackpropFilter({
   const C = g.ci;
   const mult = filterShape[3]!;
   const CM = C * mult;
-  const acc = new Float64Array(g.kh * g.kw * CM);
-  const out = b.makeOutput(filterShape, 'float32');
-  const xs = b.typedArrayFromHeap(x);
-  const dys = b.typedArrayFromHeap(dy);
   const taps = tapTable(g);
   const T = g.kh * g.kw;
+  const out = b.makeOutput(filterShape, 'float32');
+  const simd = mult === 1 && C % 4 === 0 ? heapKernels(backend) : null;
+  if (simd) {
+    // The tap table and the float64 accumulators go on the heap for the SIMD loop.
+    const tapsInfo = b.makeOutput([taps.length], 'int32');
+    const accInfo = b.makeOutput([2 * T * C], 'float32');
+    const tapView = b.typedArrayFromHeap(tapsInfo);
+    new Int32Array(tapView.buffer, tapView.byteOffset, taps.length).set(taps);
+    b.typedArrayFromHeap(accInfo).fill(0);
+    const p = (t: tf.TensorInfo) => b.typedArrayFromHeap(t).byteOffset;
+    simd.dwFilterGrad(p(tapsInfo), taps.length, T, p(x), p(dy), p(accInfo), C * 4);
+    const accView = b.typedArrayFromHeap(accInfo);
+    b.typedArrayFromHeap(out).set(new Float64Array(accView.buffer, accView.byteOffset, T * C));
+    b.disposeData(tapsInfo.dataId);
+    b.disposeData(accInfo.dataId);
+    return out;
+  }
+  const acc = new Float64Array(T * CM);
+  const xs = b.typedArrayFromHeap(x);
+  const dys = b.typedArrayFromHeap(dy);
   for (let mt = 0; mt < taps.length; mt++) {
     const xBase = taps[mt]!;
     if (xBase < 0) continue;

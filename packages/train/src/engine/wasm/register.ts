@@ -1,4 +1,6 @@
+import { BN_TRAINING_GRAD_KERNEL, BN_TRAINING_KERNEL } from '@repnets/blocks';
 import * as tf from '@tensorflow/tfjs';
+import { batchNormTrainingForward, batchNormTrainingGrad } from './batchnorm.js';
 import { conv2DBackpropFilter, conv2DBackpropInput } from './conv-grads.js';
 import { depthwiseBackpropFilter, depthwiseBackpropInput } from './depthwise-grads.js';
 
@@ -8,6 +10,8 @@ export const WASM_TRAINING_KERNELS = {
   Conv2DBackpropInput: conv2DBackpropInput,
   DepthwiseConv2dNativeBackpropFilter: depthwiseBackpropFilter,
   DepthwiseConv2dNativeBackpropInput: depthwiseBackpropInput,
+  [BN_TRAINING_KERNEL]: batchNormTrainingForward,
+  [BN_TRAINING_GRAD_KERNEL]: batchNormTrainingGrad,
 } as const;
 
 let stockBackpropInput: tf.KernelConfig | undefined;
