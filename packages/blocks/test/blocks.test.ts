@@ -223,3 +223,49 @@ function randomizeGammaBeta(layer: tf.layers.Layer): void {
     );
   }
 }
+
+describe("RepVGGBlock.customL2 (RepVGG's equivalent-kernel weight decay)", () => {
+  it('equals the circle + equivalent-centre formula computed by hand, and does not differentiate through BN', () => {
+    const block = new RepVGGBlock({ filters: 3, strides: 2 });
+    block.apply(tf.zeros([1, 5, 5, 2]));
+    const r = rng(5);
+    // Random BN statistics so the scales t = gamma / sqrt(var + eps) differ per channel.
+    const named = new Map(block.weights.map((w) => [w.originalName.split('/').pop()!, w]));
+    for (const [name, w] of named) {
+      if (name.endsWith('_gamma')) w.write(tf.tensor1d([0.5 + r(), 0.5 + r(), 0.5 + r()]));
+      if (name.endsWith('_moving_variance'))
+        w.write(tf.tensor1d([0.2 + r(), 0.2 + r(), 0.2 + r()]));
+    }
+    const kd = named.get('dense_kernel')!.read().dataSync(); // [3, 3, 2, 3] HWIO
+    const k1 = named.get('conv1x1_kernel')!.read().dataSync(); // [1, 1, 2, 3]
+    const t = (branch: string) => {
+      const g = named.get(`${branch}_bn_gamma`)!.read().dataSync();
+      const v = named.get(`${branch}_bn_moving_variance`)!.read().dataSync();
+      return Array.from(g, (gg, o) => gg / Math.sqrt(v[o]! + 1e-5));
+    };
+    const [td, t1] = [t('dense'), t('conv1x1')];
+    let want = 0;
+    for (let h = 0; h < 3; h++)
+      for (let w = 0; w < 3; w++)
+        for (let i = 0; i < 2; i++)
+          for (let o = 0; o < 3; o++) {
+            const v = kd[((h * 3 + w) * 2 + i) * 3 + o]!;
+            if (h === 1 && w === 1) {
+              const eq = v * td[o]! + k1[i * 3 + o]! * t1[o]!;
+              want += (eq * eq) / (td[o]! ** 2 + t1[o]! ** 2);
+            } else want += v * v;
+          }
+    expect(block.customL2().dataSync()[0]).toBeCloseTo(want, 4);
+    const gamma = named.get('dense_bn_gamma')!.read() as tf.Variable;
+    const kernel = named.get('dense_kernel')!.read() as tf.Variable;
+    const { grads } = tf.variableGrads(() => block.customL2(), [gamma, kernel]);
+    expect(Math.max(...Array.from(grads[gamma.name]?.dataSync() ?? [0]).map(Math.abs))).toBe(0);
+    expect(Math.max(...Array.from(grads[kernel.name]!.dataSync()).map(Math.abs))).toBeGreaterThan(
+      0,
+    );
+    expect(block.customL2Variables().map((v) => v.originalName.split('/').pop())).toEqual([
+      'dense_kernel',
+      'conv1x1_kernel',
+    ]);
+  });
+});

@@ -10,52 +10,60 @@ export interface SnippetRun {
 }
 
 /**
- * Runs the first ```ts block of a README as a module (written under `tmpDir`,
- * so the test runner's aliases resolve its imports) and captures its
- * console.log output, next to the `// -> ...` lines that say what it prints.
+ * Runs every ```ts block of a README, in order, each as its own module (written
+ * under `tmpDir`, so the test runner's aliases resolve its imports), and
+ * captures its console.log output next to the `// -> ...` lines that say what
+ * it prints.
  */
-export async function runReadmeSnippet(readmePath: string, tmpDir: string): Promise<SnippetRun> {
+export async function runReadmeSnippets(readmePath: string, tmpDir: string): Promise<SnippetRun[]> {
   const readme = readFileSync(readmePath, 'utf8');
-  const snippet = /```ts\n([\s\S]*?)```/.exec(readme)?.[1];
-  if (snippet === undefined) throw new Error(`${readmePath} has no \`\`\`ts block`);
-  const expected = [...snippet.matchAll(/^\/\/ -> (.*?)(?:\s{2,}\(.*)?$/gm)].map((m) =>
-    m[1]!.trim(),
-  );
+  const snippets = [...readme.matchAll(/```ts\n([\s\S]*?)```/g)].map((m) => m[1]!);
+  if (snippets.length === 0) throw new Error(`${readmePath} has no \`\`\`ts block`);
   mkdirSync(tmpDir, { recursive: true });
-  const file = join(tmpDir, 'readme-snippet.ts');
-  writeFileSync(file, snippet);
-  const printed: string[] = [];
-  const original = console.log;
-  console.log = (...a: unknown[]) => {
-    printed.push(a.map(String).join(' '));
-  };
-  try {
-    await import(pathToFileURL(file).href);
-  } finally {
-    console.log = original;
+  const runs: SnippetRun[] = [];
+  for (const [k, snippet] of snippets.entries()) {
+    const expected = [...snippet.matchAll(/^\/\/ -> (.*?)(?:\s{2,}\(.*)?$/gm)].map((m) =>
+      m[1]!.trim(),
+    );
+    const file = join(tmpDir, `readme-snippet-${k + 1}.ts`);
+    writeFileSync(file, snippet);
+    const printed: string[] = [];
+    const original = console.log;
+    console.log = (...a: unknown[]) => {
+      printed.push(a.map(String).join(' '));
+    };
+    try {
+      await import(pathToFileURL(file).href);
+    } finally {
+      console.log = original;
+    }
+    runs.push({ printed, expected });
   }
-  return { printed, expected };
+  return runs;
 }
 
 /**
  * The standard README check of a package, for a test in its test/ folder
- * (pass that file's `import.meta.url`): the first ```ts block runs and prints
- * exactly what its `// -> ...` comments say, or this throws saying what differs.
+ * (pass that file's `import.meta.url`): every ```ts block runs and prints
+ * exactly what its `// -> ...` comments say, or this throws saying which block
+ * and what differs.
  */
-export async function checkReadme(testFileUrl: string): Promise<SnippetRun> {
+export async function checkReadme(testFileUrl: string): Promise<SnippetRun[]> {
   const { fileURLToPath } = await import('node:url');
   const { dirname } = await import('node:path');
   const here = dirname(fileURLToPath(testFileUrl));
-  const run = await runReadmeSnippet(join(here, '..', 'README.md'), join(here, '.tmp'));
-  if (run.expected.length === 0)
-    throw new Error('README snippet has no "// -> ..." lines to check');
-  const same =
-    run.printed.length === run.expected.length &&
-    run.printed.every((p, j) => p === run.expected[j]);
-  if (!same) {
-    throw new Error(
-      `README snippet printed\n  ${run.printed.join('\n  ')}\nbut its comments say\n  ${run.expected.join('\n  ')}`,
-    );
+  const runs = await runReadmeSnippets(join(here, '..', 'README.md'), join(here, '.tmp'));
+  for (const [k, run] of runs.entries()) {
+    if (run.expected.length === 0)
+      throw new Error(`README snippet ${k + 1} has no "// -> ..." lines to check`);
+    const same =
+      run.printed.length === run.expected.length &&
+      run.printed.every((p, j) => p === run.expected[j]);
+    if (!same) {
+      throw new Error(
+        `README snippet ${k + 1} printed\n  ${run.printed.join('\n  ')}\nbut its comments say\n  ${run.expected.join('\n  ')}`,
+      );
+    }
   }
-  return run;
+  return runs;
 }

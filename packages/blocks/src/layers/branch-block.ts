@@ -106,6 +106,15 @@ export abstract class BranchBlock extends tf.layers.Layer implements Reparameter
   /** Folds the trained branches with the family's own @repnets/fuse function. */
   protected abstract fold(trained: TrainedBranches): FoldedConv<'HWIO'>;
 
+  /** The conv branches' kernels (HWIO) and BNs, for regularizers that need them. */
+  protected get branchWeights(): readonly {
+    spec: BranchSpec;
+    kernel: tf.LayerVariable;
+    bn: BNWeights;
+  }[] {
+    return this.convs;
+  }
+
   /** Whether this block (once built) has an identity branch. */
   get hasIdentity(): boolean {
     return this.identityBn !== undefined;

@@ -1,10 +1,17 @@
 import { type FoldedConv, foldRepVGGBlock } from '@repnets/fuse';
+import * as tf from '@tensorflow/tfjs';
 import {
   BranchBlock,
   type BranchBlockArgs,
   type BranchSpec,
   type TrainedBranches,
 } from './branch-block.js';
+
+/** Identity forward, zero gradient (PyTorch's detach): TF.js has no stopGradient op. */
+const detach = tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) => ({
+  value: (args[0] as tf.Tensor).clone(),
+  gradFunc: (dy: tf.Tensor) => tf.zerosLike(dy),
+})) as (x: tf.Tensor) => tf.Tensor;
 
 export interface RepVGGBlockArgs extends BranchBlockArgs {
   /** The 1x1 conv+BN branch (default true). */
@@ -40,6 +47,41 @@ export class RepVGGBlock extends BranchBlock {
       groups: t.groups,
       stride: t.stride,
     });
+  }
+
+  /**
+   * RepVGG's custom L2 (the official training option `custom_L2`): weight decay
+   * on what the deploy model will hold. The dense kernel's taps outside the
+   * centre are decayed as usual; the centre taps are decayed as the equivalent
+   * kernel `Kd_centre * td + K1 * t1` (t = gamma / sqrt(runningVar + eps), taken
+   * as constants) divided by `td^2 + t1^2`, so the 1x1 and dense branches are not
+   * pulled to zero separately. Add `0.5 * weightDecay * sum(customL2())` to the
+   * loss and leave {@link customL2Variables} out of the optimizer's own decay.
+   * Without a 1x1 branch this is the plain sum of squares of the dense kernel.
+   */
+  customL2(): tf.Scalar {
+    return tf.tidy(() => {
+      const [dense, one] = this.branchWeights;
+      if (!dense)
+        throw new Error(`RepVGGBlock '${this.name}': not built, no kernels to regularize`);
+      const kd = dense.kernel.read();
+      if (!one) return kd.square().sum() as tf.Scalar;
+      const k = this.kernelSize;
+      const c = (k - 1) / 2;
+      const scale = (bn: typeof dense.bn) =>
+        detach(bn.gamma.read().div(bn.movingVariance.read().add(bn.epsilon).sqrt()));
+      const td = scale(dense.bn);
+      const t1 = scale(one.bn);
+      const centre = kd.slice([c, c, 0, 0], [1, 1, -1, -1]);
+      const circle = kd.square().sum().sub(centre.square().sum());
+      const eq = centre.mul(td).add(one.kernel.read().mul(t1));
+      return circle.add(eq.square().div(td.square().add(t1.square())).sum()) as tf.Scalar;
+    });
+  }
+
+  /** The kernels {@link customL2} regularizes. */
+  customL2Variables(): tf.LayerVariable[] {
+    return this.branchWeights.map((b) => b.kernel);
   }
 
   override getConfig() {

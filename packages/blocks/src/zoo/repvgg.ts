@@ -32,6 +32,12 @@ export const REPVGG_SPECS = {
   repvgg_b3g2: { depths: B, widths: [3, 3, 3, 5], groups: 2 },
   repvgg_b3g4: { depths: B, widths: [3, 3, 3, 5], groups: 4 },
   repvgg_d2se: { depths: [8, 14, 24, 1], widths: [2.5, 2.5, 2.5, 5], se: 'pre' },
+  /**
+   * Ours, not from the paper: one block per stage at half A1 width (32-64-128-256,
+   * 5 layers), for 28-32 px inputs with `variant: 'cifar'`; 0.45M parameters at
+   * 10 classes. The MNIST recipe of @repnets/train trains it.
+   */
+  repvgg_compact: { depths: [1, 1, 1, 1], widths: [0.5, 0.5, 0.5, 0.5] },
 } as const satisfies Record<string, RepVGGSpec>;
 
 export type RepVGGName = keyof typeof REPVGG_SPECS;

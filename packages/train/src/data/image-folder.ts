@@ -1,0 +1,239 @@
+/**
+ * torchvision-style ImageFolder: `<root>/<class>/**\/<image>`, classes in
+ * sorted order, images decoded and resized by sharp (an optional peer
+ * dependency, imported only when a folder dataset is made).
+ */
+import { readdir, stat } from 'node:fs/promises';
+import { join, resolve } from 'node:path';
+import { checkIndex, errorMessage } from './errors.js';
+import type { Dataset, Example } from './types.js';
+
+type Sharp = typeof import('sharp').default;
+
+export interface ImageFolderOptions {
+  /** Output size: [height, width], or one number for a square. */
+  readonly size: number | readonly [number, number];
+  /** 3 (RGB, default) or 1 (grey). Alpha is dropped, grey images are expanded to RGB. */
+  readonly channels?: 1 | 3;
+  /** How to reach `size`: 'cover' (scale, centre-crop; default), 'contain' (letterbox, black), 'fill' (stretch). */
+  readonly fit?: 'cover' | 'contain' | 'fill';
+  /**
+   * 'throw' (default): a file that fails to decode fails the `get` (and the batch) naming it.
+   * 'skip': every file is decoded once while the dataset is made; failures are left out and
+   * listed in `skipped`. That first pass costs one full decode of the folder.
+   */
+  readonly onError?: 'throw' | 'skip';
+  /** Keep decoded pixels (bytes, h*w*c per image) in memory after the first decode. Default false. */
+  readonly cache?: boolean;
+  /** Lower-case file extensions to include. Default: jpg jpeg png webp gif avif tif tiff. */
+  readonly extensions?: readonly string[];
+  /** Decodes in flight during the 'skip' pass. Default 8. */
+  readonly concurrency?: number;
+}
+
+export interface ImageFolderDataset extends Dataset {
+  readonly root: string;
+  /** Absolute path of every example, in index order. */
+  readonly files: readonly string[];
+  readonly labels: Int32Array;
+  /** Files left out by `onError: 'skip'`, with why. */
+  readonly skipped: readonly { readonly file: string; readonly error: string }[];
+}
+
+const DEFAULT_EXTENSIONS = ['.jpg', '.jpeg', '.png', '.webp', '.gif', '.avif', '.tif', '.tiff'];
+const BYTE_TO_UNIT = Float32Array.from({ length: 256 }, (_, v) => v / 255);
+
+let sharpModule: Promise<Sharp> | undefined;
+
+/** sharp, imported on first use so that packages not reading image folders never need it. */
+function loadSharp(): Promise<Sharp> {
+  sharpModule ??= import('sharp').then(
+    (m) => m.default,
+    (e: unknown) => {
+      sharpModule = undefined;
+      throw new Error(
+        'imageFolderDataset decodes images with sharp, an optional peer dependency of @repnets/train ' +
+          `that could not be loaded. Install it next to @repnets/train: npm install sharp (or pnpm add sharp). ` +
+          `Loading it said: ${errorMessage(e)}`,
+        { cause: e },
+      );
+    },
+  );
+  return sharpModule;
+}
+
+/** Lists `root`'s class folders and images now; images are decoded on `get` (or up front with 'skip'). */
+export async function imageFolderDataset(
+  dir: string,
+  options: ImageFolderOptions,
+): Promise<ImageFolderDataset> {
+  const root = resolve(dir);
+  const name = `imagefolder:${root}`;
+  const [height, width] = parseSize(options.size);
+  const channels = options.channels ?? 3;
+  if (channels !== 1 && channels !== 3) {
+    throw new Error(`${name}: channels must be 1 or 3, not ${String(channels)}`);
+  }
+  const fit = options.fit ?? 'cover';
+  if (!['cover', 'contain', 'fill'].includes(fit)) {
+    throw new Error(`${name}: fit must be 'cover', 'contain' or 'fill', not ${String(fit)}`);
+  }
+  const exts = (options.extensions ?? DEFAULT_EXTENSIONS).map((e) =>
+    (e.startsWith('.') ? e : `.${e}`).toLowerCase(),
+  );
+  const sharp = await loadSharp();
+  const { classNames, files: listed, labels: listedLabels } = await listFolder(root, exts);
+
+  const decode = async (file: string): Promise<Uint8Array> => {
+    const { data, info } = await sharp(file, { failOn: 'error', autoOrient: true })
+      .resize(width, height, { fit, background: { r: 0, g: 0, b: 0 } })
+      .removeAlpha()
+      .toColourspace(channels === 1 ? 'b-w' : 'srgb')
+      .raw({ depth: 'uchar' })
+      .toBuffer({ resolveWithObject: true });
+    if (info.width !== width || info.height !== height || info.channels !== channels) {
+      throw new Error(
+        `decoded to ${info.height}x${info.width}x${info.channels}, not ${height}x${width}x${channels}`,
+      );
+    }
+    return new Uint8Array(data.buffer, data.byteOffset, data.length);
+  };
+
+  const cache = options.cache ? new Map<number, Uint8Array>() : undefined;
+  let files = listed;
+  let labels = listedLabels;
+  const skipped: { file: string; error: string }[] = [];
+  if (options.onError === 'skip') {
+    const decoded = await mapLimit(listed, options.concurrency ?? 8, (f) =>
+      decode(f).then(
+        (pixels) => ({ pixels }),
+        (e: unknown) => ({ error: errorMessage(e) }),
+      ),
+    );
+    const keep: number[] = [];
+    decoded.forEach((d, i) => {
+      if ('error' in d) skipped.push({ file: listed[i]!, error: d.error });
+      else {
+        cache?.set(keep.length, d.pixels);
+        keep.push(i);
+      }
+    });
+    files = keep.map((i) => listed[i]!);
+    labels = Int32Array.from(keep, (i) => listedLabels[i]!);
+  } else if (options.onError !== undefined && options.onError !== 'throw') {
+    throw new Error(`${name}: onError must be 'throw' or 'skip', not ${String(options.onError)}`);
+  }
+
+  const size = files.length;
+  const per = height * width * channels;
+  return {
+    name,
+    root,
+    size,
+    classNames,
+    shape: [height, width, channels],
+    files,
+    labels,
+    skipped,
+    async get(index: number): Promise<Example> {
+      checkIndex(name, index, size);
+      let pixels = cache?.get(index);
+      if (!pixels) {
+        try {
+          pixels = await decode(files[index]!);
+        } catch (e) {
+          throw new Error(
+            `${name}: cannot decode ${files[index]} (example ${index}): ${errorMessage(e)}`,
+            {
+              cause: e,
+            },
+          );
+        }
+        cache?.set(index, pixels);
+      }
+      const data = new Float32Array(per);
+      for (let j = 0; j < per; j++) data[j] = BYTE_TO_UNIT[pixels[j]!]!;
+      return { image: { data, height, width, channels }, label: labels[index]! };
+    },
+  };
+}
+
+function parseSize(size: ImageFolderOptions['size']): [number, number] {
+  const hw = typeof size === 'number' ? [size, size] : [...(size ?? [])];
+  if (hw.length !== 2 || !hw.every((d) => Number.isInteger(d) && d > 0)) {
+    throw new Error(
+      `imageFolderDataset: size must be a positive integer or [height, width], not ${JSON.stringify(size)}`,
+    );
+  }
+  return hw as [number, number];
+}
+
+/** Sorted class folders (hidden ones ignored) and every image under each, in sorted path order. */
+async function listFolder(root: string, exts: readonly string[]) {
+  const rootStat = await stat(root).catch(() => undefined);
+  if (!rootStat?.isDirectory()) {
+    throw new Error(`imagefolder:${root}: ${root} is not a directory. ${LAYOUT}`);
+  }
+  const entries = await readdir(root, { withFileTypes: true });
+  const classNames: string[] = [];
+  for (const e of entries) {
+    if (!e.name.startsWith('.') && (await isDir(join(root, e.name), e))) classNames.push(e.name);
+  }
+  classNames.sort(byCodePoint);
+  if (classNames.length === 0) {
+    throw new Error(`imagefolder:${root}: no class folders in ${root}. ${LAYOUT}`);
+  }
+  const files: string[] = [];
+  const labels: number[] = [];
+  for (const [c, cls] of classNames.entries()) {
+    const found = (await walk(join(root, cls), exts)).sort(byCodePoint);
+    if (found.length === 0) {
+      throw new Error(
+        `imagefolder:${root}: class folder ${join(root, cls)} has no image files (${exts.join(' ')}). ${LAYOUT}`,
+      );
+    }
+    for (const f of found) {
+      files.push(f);
+      labels.push(c);
+    }
+  }
+  return { classNames, files, labels: Int32Array.from(labels) };
+}
+
+const LAYOUT =
+  'Expected layout: <root>/<class name>/<image>.jpg|png|... (one folder per class, images may sit in sub-folders).';
+
+function byCodePoint(a: string, b: string): number {
+  return a < b ? -1 : a > b ? 1 : 0;
+}
+
+async function isDir(path: string, e: { isDirectory(): boolean; isSymbolicLink(): boolean }) {
+  if (e.isDirectory()) return true;
+  // Like torchvision (followlinks=True), a link to a folder counts as a folder.
+  return e.isSymbolicLink() && (await stat(path).catch(() => undefined))?.isDirectory() === true;
+}
+
+async function walk(dir: string, exts: readonly string[]): Promise<string[]> {
+  const out: string[] = [];
+  for (const e of await readdir(dir, { withFileTypes: true })) {
+    if (e.name.startsWith('.')) continue;
+    const path = join(dir, e.name);
+    if (await isDir(path, e)) out.push(...(await walk(path, exts)));
+    else if (exts.some((x) => e.name.toLowerCase().endsWith(x))) out.push(path);
+  }
+  return out;
+}
+
+/** `fn` over `items` with at most `limit` calls pending, results in input order. */
+async function mapLimit<T, R>(items: readonly T[], limit: number, fn: (t: T) => Promise<R>) {
+  const out = new Array<R>(items.length);
+  let next = 0;
+  const worker = async () => {
+    while (next < items.length) {
+      const i = next++;
+      out[i] = await fn(items[i]!);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.max(1, Math.min(limit, items.length)) }, worker));
+  return out;
+}

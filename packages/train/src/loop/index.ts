@@ -1,0 +1,36 @@
+export {
+  CHECKPOINT_FORMAT,
+  type Checkpoint,
+  type CheckpointMeta,
+  loadCheckpoint,
+  type SavedTensor,
+  saveCheckpoint,
+} from './checkpoint.js';
+export { batchMetrics, MetricSums } from './metrics.js';
+export {
+  clipByGlobalNorm,
+  decays,
+  Optimizer,
+  type OptimizerConfig,
+  type OptimizerState,
+  type Param,
+} from './optimizers.js';
+export {
+  type EpochRecord,
+  formatDuration,
+  formatEpoch,
+  Progress,
+  type ProgressMode,
+  type ProgressSink,
+  type StepReport,
+} from './progress.js';
+export { mnistRecipe, type Recipe } from './recipes.js';
+export { learningRate, type ScheduleConfig } from './schedules.js';
+export {
+  type EvalResult,
+  evaluate,
+  type TrainCallbacks,
+  type TrainOptions,
+  type TrainResult,
+  train,
+} from './train.js';

@@ -1,0 +1,187 @@
+/**
+ * Optimizers with PyTorch semantics, written over TF.js ops so that every slot
+ * is a named tensor a checkpoint can save and restore exactly, the learning
+ * rate is an argument of each step (schedules need no mutation), and weight
+ * decay can skip biases and normalization parameters, as timm does by default.
+ */
+import * as tf from '@tensorflow/tfjs';
+
+export type OptimizerConfig =
+  | {
+      readonly type: 'sgd';
+      readonly lr: number;
+      /** Default 0.9. */
+      readonly momentum?: number;
+      /** Nesterov momentum (default false). */
+      readonly nesterov?: boolean;
+      /** L2 added to the gradient, as torch.optim.SGD (default 0). */
+      readonly weightDecay?: number;
+      /** Also decay rank <= 1 weights: biases, BN gamma/beta (default false). */
+      readonly decayBiasAndNorm?: boolean;
+    }
+  | {
+      /** 'adam': L2 added to the gradient; 'adamw': decoupled decay (Loshchilov & Hutter). */
+      readonly type: 'adam' | 'adamw';
+      readonly lr: number;
+      /** Default 0.9. */
+      readonly beta1?: number;
+      /** Default 0.999. */
+      readonly beta2?: number;
+      /** Default 1e-8. */
+      readonly epsilon?: number;
+      /** Default 0 for adam, 0.01 for adamw (PyTorch's defaults). */
+      readonly weightDecay?: number;
+      readonly decayBiasAndNorm?: boolean;
+    };
+
+/** A trainable parameter as the optimizer sees it. */
+export interface Param {
+  /** Unique within the model: slot names and checkpoints key on it. */
+  readonly name: string;
+  readonly variable: tf.Variable;
+  /** Whether weight decay applies to it. */
+  readonly decay: boolean;
+}
+
+/** Named optimizer state: slot tensors and the step count. */
+export interface OptimizerState {
+  readonly step: number;
+  readonly slots: ReadonlyMap<string, tf.Tensor>;
+}
+
+/** Whether `config` decays a weight of this rank (biases and BN vectors are rank 1). */
+export function decays(config: OptimizerConfig, rank: number): boolean {
+  return rank > 1 || config.decayBiasAndNorm === true;
+}
+
+export class Optimizer {
+  private readonly slots = new Map<string, tf.Variable>();
+  private stepCount = 0;
+
+  constructor(
+    readonly config: OptimizerConfig,
+    readonly params: readonly Param[],
+  ) {
+    const names = new Set<string>();
+    for (const p of params) {
+      if (names.has(p.name)) throw new Error(`optimizer: two parameters are named '${p.name}'`);
+      names.add(p.name);
+    }
+    if (!(config.lr > 0)) throw new Error(`optimizer: lr must be > 0, got ${config.lr}`);
+    // Slots exist from the start, so the tensor count is the same before and after the first step.
+    const kinds =
+      config.type === 'sgd' ? ((config.momentum ?? 0.9) ? ['momentum'] : []) : ['m', 'v'];
+    for (const p of params) for (const k of kinds) this.slot(p, k);
+  }
+
+  /** Steps taken so far (Adam's bias correction counts them). */
+  get steps(): number {
+    return this.stepCount;
+  }
+
+  private slot(param: Param, kind: string): tf.Variable {
+    const key = `${param.name}/${kind}`;
+    let v = this.slots.get(key);
+    if (!v) {
+      // Unnamed: TF.js variable names are global, and two runs may share parameter names.
+      v = tf.variable(tf.zerosLike(param.variable), false);
+      this.slots.set(key, v);
+    }
+    return v;
+  }
+
+  /** Applies one update with learning rate `lr`; `grads[i]` belongs to `params[i]`. */
+  step(grads: readonly tf.Tensor[], lr: number): void {
+    if (grads.length !== this.params.length) {
+      throw new Error(`optimizer: ${grads.length} gradients for ${this.params.length} parameters`);
+    }
+    this.stepCount++;
+    const c = this.config;
+    tf.tidy(() => {
+      this.params.forEach((p, i) => {
+        const w = p.variable;
+        let g = grads[i]!;
+        if (c.type === 'sgd') {
+          const wd = p.decay ? (c.weightDecay ?? 0) : 0;
+          if (wd) g = g.add(w.mul(wd));
+          const mu = c.momentum ?? 0.9;
+          if (mu) {
+            const buf = this.slot(p, 'momentum');
+            const next = buf.mul(mu).add(g);
+            buf.assign(next);
+            g = c.nesterov ? g.add(next.mul(mu)) : next;
+          }
+          w.assign(w.sub(g.mul(lr)));
+          return;
+        }
+        const b1 = c.beta1 ?? 0.9;
+        const b2 = c.beta2 ?? 0.999;
+        const eps = c.epsilon ?? 1e-8;
+        const wd = p.decay ? (c.weightDecay ?? (c.type === 'adamw' ? 0.01 : 0)) : 0;
+        let base: tf.Tensor = w;
+        if (wd && c.type === 'adam') g = g.add(w.mul(wd));
+        if (wd && c.type === 'adamw') base = w.mul(1 - lr * wd);
+        const m = this.slot(p, 'm');
+        const v = this.slot(p, 'v');
+        const mNext = m.mul(b1).add(g.mul(1 - b1));
+        const vNext = v.mul(b2).add(g.square().mul(1 - b2));
+        m.assign(mNext);
+        v.assign(vNext);
+        const mHat = mNext.div(1 - b1 ** this.stepCount);
+        const vHat = vNext.div(1 - b2 ** this.stepCount);
+        w.assign(base.sub(mHat.div(vHat.sqrt().add(eps)).mul(lr)));
+      });
+    });
+  }
+
+  /** The state to checkpoint (tensors are the live slots: read, do not dispose). */
+  state(): OptimizerState {
+    return { step: this.stepCount, slots: new Map(this.slots) };
+  }
+
+  /**
+   * Restores a saved state. Every slot must name a parameter of this optimizer
+   * with that parameter's shape; nothing changes unless all of them do.
+   */
+  loadState(
+    step: number,
+    slots: ReadonlyMap<string, { shape: number[]; values: Float32Array }>,
+  ): void {
+    const byName = new Map(this.params.map((p) => [p.name, p]));
+    for (const [key, s] of slots) {
+      const name = key.slice(0, key.lastIndexOf('/'));
+      const p = byName.get(name);
+      if (!p) throw new Error(`optimizer state: slot '${key}' names no parameter of this model`);
+      if (p.variable.shape.join(',') !== s.shape.join(',')) {
+        throw new Error(
+          `optimizer state: slot '${key}' has shape [${s.shape}], parameter '${name}' has [${p.variable.shape}]`,
+        );
+      }
+    }
+    for (const v of this.slots.values()) v.dispose();
+    this.slots.clear();
+    for (const [key, s] of slots) {
+      this.slots.set(key, tf.variable(tf.tensor(s.values, s.shape), false));
+    }
+    this.stepCount = step;
+  }
+
+  dispose(): void {
+    for (const v of this.slots.values()) v.dispose();
+    this.slots.clear();
+  }
+}
+
+/**
+ * Scales `grads` so their global L2 norm is at most `maxNorm` (torch's
+ * clip_grad_norm_); returns the new list and the norm before clipping.
+ * Stays on the device: no read-back.
+ */
+export function clipByGlobalNorm(
+  grads: readonly tf.Tensor[],
+  maxNorm: number,
+): { grads: tf.Tensor[]; norm: tf.Scalar } {
+  const norm = tf.sqrt(tf.addN(grads.map((g) => g.square().sum()))) as tf.Scalar;
+  const factor = tf.minimum(1, tf.div(maxNorm, norm.add(1e-6)));
+  return { grads: grads.map((g) => g.mul(factor)), norm };
+}

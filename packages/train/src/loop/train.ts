@@ -1,0 +1,428 @@
+/**
+ * The training loop: `train(model, { train, test }, options)`. Zoo models
+ * output logits; the loss is softmax cross-entropy (with optional label
+ * smoothing) on them. Everything a resumed run needs is a pure function of the
+ * checkpoint (weights, optimizer slots, step, epoch) and the seed, so stopping
+ * after epoch k and resuming gives the same weights, bit for bit, as not stopping.
+ */
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import * as tf from '@tensorflow/tfjs';
+import { DataLoader } from '../data/loader.js';
+import type { Dataset, Transform } from '../data/types.js';
+import { type Checkpoint, loadCheckpoint, type SavedTensor, saveCheckpoint } from './checkpoint.js';
+import { batchMetrics, MetricSums } from './metrics.js';
+import {
+  clipByGlobalNorm,
+  decays,
+  Optimizer,
+  type OptimizerConfig,
+  type Param,
+} from './optimizers.js';
+import {
+  type EpochRecord,
+  Progress,
+  type ProgressMode,
+  type ProgressSink,
+  type StepReport,
+} from './progress.js';
+import { learningRate, type ScheduleConfig } from './schedules.js';
+
+export interface TrainCallbacks {
+  onEpochStart?(epoch: number): void | Promise<void>;
+  onStep?(report: StepReport): void | Promise<void>;
+  /** Return false to stop after this epoch (its checkpoint is still written). */
+  onEpochEnd?(record: EpochRecord): void | boolean | Promise<void | boolean>;
+}
+
+export interface TrainOptions {
+  readonly epochs: number;
+  readonly batchSize: number;
+  readonly optimizer: OptimizerConfig;
+  /** Default cosine decay to 0, no warm-up. */
+  readonly schedule?: ScheduleConfig;
+  /** Label smoothing of the training loss (default 0). */
+  readonly labelSmoothing?: number;
+  /** Clip gradients to this global L2 norm. */
+  readonly clipGradNorm?: number;
+  /**
+   * RepVGG's custom L2 on the equivalent kernels of RepVGG blocks, with the
+   * optimizer's weightDecay; those kernels then get no plain decay.
+   */
+  readonly customL2?: boolean;
+  /** Seed of data order and augmentation (default 0). */
+  readonly seed?: number;
+  /** Training augmentation, applied per example. */
+  readonly transform?: Transform;
+  /** Applied to test examples (normalization, resizing). */
+  readonly evalTransform?: Transform;
+  /** Default: batchSize. */
+  readonly evalBatchSize?: number;
+  /** Drop the last, smaller training batch (default true: BN needs real batches). */
+  readonly dropLast?: boolean;
+  /** Batches prepared ahead of the step (default 2). */
+  readonly prefetch?: number;
+  /** Writes `last.ckpt` there after every epoch (and `epoch-NNN.ckpt` with keepEpochCheckpoints). */
+  readonly checkpointDir?: string;
+  readonly keepEpochCheckpoints?: boolean;
+  /**
+   * true: continue from `checkpointDir/last.ckpt` when it exists; a path: from
+   * that checkpoint, which must exist.
+   */
+  readonly resume?: boolean | string;
+  /** 'auto' (default): a bar on a terminal, lines otherwise. */
+  readonly progress?: ProgressMode;
+  readonly output?: ProgressSink;
+  readonly callbacks?: TrainCallbacks;
+}
+
+export interface TrainResult {
+  readonly history: EpochRecord[];
+  /** Completed epochs (counting those before a resume). */
+  readonly epochs: number;
+  readonly steps: number;
+  /** Whether a callback stopped the run early. */
+  readonly stopped: boolean;
+  /** The epoch the run started at (> 0 after a resume). */
+  readonly startEpoch: number;
+  /** tf.memory().numTensors at the start of each epoch this call ran: constant unless something leaks. */
+  readonly tensorsAtEpochStart: number[];
+}
+
+export interface EvalResult {
+  readonly loss: number;
+  readonly top1: number;
+  readonly top5: number;
+  readonly count: number;
+}
+
+interface ModelLike {
+  readonly layers: tf.layers.Layer[];
+  readonly weights: tf.LayerVariable[];
+  readonly trainableWeights: tf.LayerVariable[];
+  apply(
+    x: tf.Tensor,
+    kwargs?: Record<string, unknown>,
+  ): tf.Tensor | tf.Tensor[] | tf.SymbolicTensor | tf.SymbolicTensor[];
+  readonly outputs: tf.SymbolicTensor[];
+}
+
+interface CustomL2Layer {
+  customL2(): tf.Scalar;
+  customL2Variables(): tf.LayerVariable[];
+}
+const hasCustomL2 = (l: unknown): l is CustomL2Layer =>
+  typeof (l as CustomL2Layer).customL2 === 'function' &&
+  typeof (l as CustomL2Layer).customL2Variables === 'function';
+
+const weightName = (lv: tf.LayerVariable, i: number) =>
+  `${i}:${(lv as unknown as { originalName?: string }).originalName ?? lv.name}`;
+
+function numClassesOf(model: ModelLike): number {
+  const shape = model.outputs[0]?.shape;
+  const n = shape?.[shape.length - 1];
+  if (model.outputs.length !== 1 || shape?.length !== 2 || typeof n !== 'number') {
+    throw new Error(
+      `train: the model must have one output of shape [batch, classes], got ${JSON.stringify(shape)}`,
+    );
+  }
+  return n;
+}
+
+function checkOptions(
+  o: TrainOptions,
+  data: { train: Dataset; test?: Dataset },
+  classes: number,
+): void {
+  const bad = (what: string, v: unknown) => {
+    throw new Error(`train: ${what}, got ${JSON.stringify(v)}`);
+  };
+  if (!Number.isInteger(o.epochs) || o.epochs < 1)
+    bad('epochs must be a positive integer', o.epochs);
+  if (!Number.isInteger(o.batchSize) || o.batchSize < 1)
+    bad('batchSize must be a positive integer', o.batchSize);
+  const ls = o.labelSmoothing ?? 0;
+  if (!(ls >= 0 && ls < 1)) bad('labelSmoothing must be in [0, 1)', o.labelSmoothing);
+  if (o.clipGradNorm !== undefined && !(o.clipGradNorm > 0))
+    bad('clipGradNorm must be > 0', o.clipGradNorm);
+  for (const [split, ds] of Object.entries(data)) {
+    if (ds && ds.classNames.length > classes) {
+      throw new Error(
+        `train: the ${split} set '${ds.name}' has ${ds.classNames.length} classes, the model outputs ${classes}`,
+      );
+    }
+  }
+  if (o.resume === true && !o.checkpointDir) bad('resume: true needs checkpointDir', o.resume);
+}
+
+/** Mean loss (no smoothing), top-1 and top-5 accuracy of `model` in inference mode on `dataset`. */
+export async function evaluate(
+  model: ModelLike,
+  dataset: Dataset,
+  options: { batchSize?: number; transform?: Transform; prefetch?: number } = {},
+): Promise<EvalResult> {
+  const sums = new MetricSums();
+  const source = new DataLoader(dataset, {
+    batchSize: options.batchSize ?? 256,
+    shuffle: false,
+    seed: 0,
+    epoch: 0,
+    transform: options.transform,
+    dropLast: false,
+    prefetch: options.prefetch ?? 2,
+  });
+  for await (const b of source) {
+    const m = tf.tidy(() => {
+      const x = tf.tensor4d(b.images, b.shape as [number, number, number, number]);
+      const logits = model.apply(x, { training: false }) as tf.Tensor2D;
+      return batchMetrics(logits, tf.tensor1d(b.labels, 'int32'), 5);
+    });
+    sums.add(await m.data(), b.labels.length);
+    m.dispose();
+  }
+  return { loss: sums.meanLoss, top1: sums.top1Rate, top5: sums.topkRate, count: sums.count };
+}
+
+async function snapshot(
+  vars: readonly { name: string; tensor: tf.Tensor }[],
+): Promise<SavedTensor[]> {
+  return Promise.all(
+    vars.map(async (v) => ({
+      name: v.name,
+      shape: v.tensor.shape.slice(),
+      values: Float32Array.from((await v.tensor.data()) as Float32Array),
+    })),
+  );
+}
+
+/** Checks a checkpoint against the model before anything is written into it. */
+function checkCompatible(
+  path: string,
+  ckpt: Checkpoint,
+  model: ModelLike,
+  options: TrainOptions,
+): void {
+  const fail = (why: string): never => {
+    throw new Error(`train: checkpoint '${path}' does not fit this run: ${why}`);
+  };
+  const ws = model.weights;
+  if (ckpt.weights.length !== ws.length) {
+    fail(`it holds ${ckpt.weights.length} weights, the model has ${ws.length}`);
+  }
+  ws.forEach((lv, i) => {
+    const saved = ckpt.weights[i]!;
+    if (saved.shape.join(',') !== lv.shape.join(',')) {
+      fail(
+        `weight ${i} '${saved.name}' has shape [${saved.shape}], the model's '${lv.name}' has [${lv.shape}]`,
+      );
+    }
+  });
+  const runOpt = (ckpt.run.optimizer as { type?: string } | undefined)?.type;
+  if (runOpt && runOpt !== options.optimizer.type) {
+    fail(`it was written by optimizer '${runOpt}', this run uses '${options.optimizer.type}'`);
+  }
+  if (options.seed !== undefined && options.seed !== ckpt.seed) {
+    fail(`it was written with seed ${ckpt.seed}, this run asks for seed ${options.seed}`);
+  }
+}
+
+export async function train(
+  model: ModelLike,
+  data: { train: Dataset; test?: Dataset },
+  options: TrainOptions,
+): Promise<TrainResult> {
+  const classes = numClassesOf(model);
+  checkOptions(options, data, classes);
+  const progress = new Progress(options.progress ?? 'auto', options.output ?? process.stdout);
+  const wd = options.optimizer.weightDecay ?? 0;
+  const l2Layers: CustomL2Layer[] = options.customL2
+    ? model.layers.filter(hasCustomL2).map((l) => l as unknown as CustomL2Layer)
+    : [];
+  if (options.customL2 && l2Layers.length === 0) {
+    throw new Error(
+      'train: customL2 is set but the model has no layer with customL2() (RepVGG blocks)',
+    );
+  }
+  const l2Vars = new Set(l2Layers.flatMap((l) => l.customL2Variables()));
+  const params: Param[] = model.trainableWeights.map((lv, i) => ({
+    name: weightName(lv, i),
+    variable: lv.read() as tf.Variable,
+    decay: decays(options.optimizer, lv.shape.length) && !l2Vars.has(lv),
+  }));
+  const optimizer = new Optimizer(options.optimizer, params);
+  try {
+    const schedule = options.schedule ?? { type: 'cosine' };
+    let seed = options.seed ?? 0;
+    let startEpoch = 0;
+    let step = 0;
+    let history: EpochRecord[] = [];
+
+    const ckptPath = options.checkpointDir ? join(options.checkpointDir, 'last.ckpt') : undefined;
+    const resumeFrom =
+      typeof options.resume === 'string'
+        ? options.resume
+        : options.resume && ckptPath && existsSync(ckptPath)
+          ? ckptPath
+          : undefined;
+    if (options.resume === true && !resumeFrom)
+      progress.message(`no checkpoint at ${ckptPath}: starting from scratch`);
+    if (resumeFrom) {
+      const ckpt = await loadCheckpoint(resumeFrom);
+      checkCompatible(resumeFrom, ckpt, model, options);
+      const slots = new Map(ckpt.optimizer.slots.map((s) => [s.name, s]));
+      optimizer.loadState(ckpt.optimizer.step, slots); // validates every slot before replacing any
+      model.weights.forEach((lv, i) => {
+        const saved = ckpt.weights[i]!;
+        lv.write(tf.tensor(saved.values, saved.shape));
+      });
+      seed = ckpt.seed;
+      startEpoch = ckpt.epoch;
+      step = ckpt.step;
+      history = ((ckpt.run.history as EpochRecord[] | undefined) ?? []).slice();
+      progress.message(`resumed from ${resumeFrom} after epoch ${startEpoch} (step ${step})`);
+    }
+
+    const writeCheckpoint = async (epoch: number) => {
+      if (!options.checkpointDir) return;
+      const ckpt: Checkpoint = {
+        format: 1,
+        epoch,
+        step,
+        seed,
+        run: {
+          optimizer: options.optimizer,
+          schedule,
+          epochs: options.epochs,
+          batchSize: options.batchSize,
+          labelSmoothing: options.labelSmoothing ?? 0,
+          history,
+        },
+        weights: await snapshot(
+          model.weights.map((lv, i) => ({ name: weightName(lv, i), tensor: lv.read() })),
+        ),
+        optimizer: {
+          step: optimizer.steps,
+          slots: await snapshot(
+            [...optimizer.state().slots].map(([name, tensor]) => ({ name, tensor })),
+          ),
+        },
+      };
+      await saveCheckpoint(join(options.checkpointDir, 'last.ckpt'), ckpt);
+      if (options.keepEpochCheckpoints) {
+        await saveCheckpoint(
+          join(options.checkpointDir, `epoch-${String(epoch).padStart(3, '0')}.ckpt`),
+          ckpt,
+        );
+      }
+    };
+
+    const vars = params.map((p) => p.variable);
+    const smoothing = options.labelSmoothing ?? 0;
+    /** One optimizer step; returns [loss sum, top-1 hits, top-5 hits] (kept: the caller disposes). */
+    const trainStep = (x: tf.Tensor4D, labels: tf.Tensor1D, lr: number): tf.Tensor1D =>
+      tf.tidy(() => {
+        let metrics: tf.Tensor1D | undefined;
+        const { value, grads } = tf.variableGrads(() => {
+          const logits = model.apply(x, { training: true }) as tf.Tensor2D;
+          const perExample = tf.losses.softmaxCrossEntropy(
+            tf.oneHot(labels, classes),
+            logits,
+            undefined,
+            smoothing,
+            tf.Reduction.NONE,
+          ) as tf.Tensor1D;
+          metrics = tf.keep(batchMetrics(logits, labels, 5, perExample));
+          let loss = perExample.mean() as tf.Scalar;
+          if (l2Layers.length && wd) {
+            loss = loss.add(tf.addN(l2Layers.map((l) => l.customL2())).mul(0.5 * wd));
+          }
+          return loss;
+        }, vars);
+        value.dispose();
+        let g = vars.map((v) => grads[v.name] ?? tf.zerosLike(v));
+        if (options.clipGradNorm) g = clipByGlobalNorm(g, options.clipGradNorm).grads;
+        optimizer.step(g, lr);
+        return metrics!;
+      });
+
+    const tensorsAtEpochStart: number[] = [];
+    let stopped = false;
+    let epoch = startEpoch;
+    for (; epoch < options.epochs && !stopped; epoch++) {
+      tensorsAtEpochStart.push(tf.memory().numTensors);
+      await options.callbacks?.onEpochStart?.(epoch + 1);
+      const source = new DataLoader(data.train, {
+        batchSize: options.batchSize,
+        shuffle: true,
+        seed,
+        epoch,
+        transform: options.transform,
+        dropLast: options.dropLast ?? true,
+        prefetch: options.prefetch ?? 2,
+      });
+      const batches = source.numBatches;
+      if (batches === 0) {
+        throw new Error(
+          `train: '${data.train.name}' has ${data.train.size} examples, fewer than one batch of ${options.batchSize}`,
+        );
+      }
+      const sums = new MetricSums();
+      const t0 = performance.now();
+      let lr = 0;
+      let batch = 0;
+      for await (const b of source) {
+        lr = learningRate(schedule, options.optimizer.lr, step, batches, options.epochs);
+        const x = tf.tensor4d(b.images, b.shape as [number, number, number, number]);
+        const y = tf.tensor1d(b.labels, 'int32');
+        const m = trainStep(x, y, lr);
+        tf.dispose([x, y]);
+        const values = await m.data();
+        m.dispose();
+        sums.add(values, b.labels.length);
+        step++;
+        batch++;
+        const seconds = (performance.now() - t0) / 1000;
+        const report: StepReport = {
+          epoch: epoch + 1,
+          epochs: options.epochs,
+          batch,
+          batches,
+          step,
+          lr,
+          loss: sums.meanLoss,
+          top1: sums.top1Rate,
+          imagesPerSecond: sums.count / seconds,
+          etaSeconds: (seconds / batch) * (batches - batch),
+        };
+        progress.step(report);
+        await options.callbacks?.onStep?.(report);
+      }
+      const trainSeconds = (performance.now() - t0) / 1000;
+      const test = data.test
+        ? await evaluate(model, data.test, {
+            batchSize: options.evalBatchSize ?? options.batchSize,
+            transform: options.evalTransform,
+            prefetch: options.prefetch ?? 2,
+          })
+        : undefined;
+      const record: EpochRecord = {
+        epoch: epoch + 1,
+        steps: step,
+        lr,
+        trainLoss: sums.meanLoss,
+        trainTop1: sums.top1Rate,
+        ...(test ? { testLoss: test.loss, testTop1: test.top1, testTop5: test.top5 } : {}),
+        seconds: (performance.now() - t0) / 1000,
+        imagesPerSecond: sums.count / trainSeconds,
+      };
+      history.push(record);
+      progress.epoch(record, options.epochs);
+      await writeCheckpoint(epoch + 1);
+      if ((await options.callbacks?.onEpochEnd?.(record)) === false) stopped = true;
+    }
+    return { history, epochs: epoch, steps: step, stopped, startEpoch, tensorsAtEpochStart };
+  } finally {
+    // The slots are the optimizer's own; the caller keeps the trained weights.
+    optimizer.dispose();
+  }
+}
