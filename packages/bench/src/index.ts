@@ -1,5 +1,57 @@
 /**
- * @repnets/bench: skeleton. Its issue fills it; until then it only proves the
- * package builds and resolves its workspace dependency.
+ * @repnets/bench: what re-parameterization buys, measured. Static costs of a
+ * tf.LayersModel in either form (params, FLOPs, memory access cost, layers),
+ * latency and throughput on the current TF.js backend with both forms
+ * interleaved, logit equivalence and accuracy, and reports as a table, JSON,
+ * Markdown and an SVG/PNG chart.
  */
-export const packageName = '@repnets/bench';
+
+export {
+  type AccountOptions,
+  accountModel,
+  type LayerAccount,
+  type MemoryTraffic,
+  type ModelAccount,
+  type ParamCount,
+} from './accounting.js';
+export { chartSpec, type PngOptions, renderChartSvg, svgToPng } from './chart.js';
+export {
+  type EquivalenceOptions,
+  type EquivalenceReport,
+  equivalence,
+} from './equivalence.js';
+export { type ReportFiles, writeFileAtomic, writeJsonAtomic, writeReport } from './files.js';
+export { formatBytes, formatCount, formatMs } from './format.js';
+export {
+  compareForms,
+  type FormComparison,
+  imagesPerSecond,
+  type LatencyOptions,
+  type LatencyResult,
+  MIN_RUNS,
+  measureLatency,
+  measureThroughput,
+  type ThroughputOptions,
+  type ThroughputResult,
+} from './latency.js';
+export {
+  knownLayerClasses,
+  type LayerCostContext,
+  type LayerCostRule,
+  registerLayerCost,
+} from './layer-costs.js';
+export { type MachineInfo, machineInfo } from './machine.js';
+export { type MarkdownOptions, reportMarkdown } from './markdown.js';
+export type { InferenceModel } from './model-like.js';
+export { BYTES_PER_FLOAT, type OpCost, op } from './op-cost.js';
+export {
+  type BenchReport,
+  buildReport,
+  type FormSummary,
+  type ReportParts,
+  summaryLines,
+} from './report.js';
+export { type BenchmarkOptions, runBenchmark } from './run.js';
+export type { ConcreteShape } from './shapes.js';
+export { type Summary, summarize } from './stats.js';
+export { type Align, accountTable, formatTable, reportTable } from './table.js';

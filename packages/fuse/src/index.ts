@@ -25,6 +25,67 @@ export {
 } from './fold-branches.js';
 export { type IdentityKernelArgs, identityKernel } from './identity.js';
 export {
+  ARCH_NAMES,
+  type ArchConfig,
+  archConfig,
+  type BlockSpec,
+  defineMobileOne,
+  defineRepVGG,
+  type MobileOneArchOptions,
+  type RepVGGArchOptions,
+} from './interop/arch.js';
+export { detectLayout } from './interop/detect.js';
+export {
+  type FusedBlock,
+  type FuseStateDictResult,
+  foldParsedBlock,
+  fuseStateDict,
+} from './interop/fuse-state-dict.js';
+export {
+  deployStateDictShapes,
+  type ExpectedKeysOptions,
+  trainStateDictShapes,
+} from './interop/keys.js';
+export {
+  type BlockFamily,
+  KEY_SCHEMES,
+  type KeyScheme,
+  LAYOUT_NAMES,
+  type LayoutName,
+} from './interop/layouts.js';
+export {
+  type BlockInfo,
+  type DeployedBlockEntry,
+  type MobileOneBlockEntry,
+  type ParsedStateDict,
+  type ParseStateDictOptions,
+  parseStateDict,
+  type ReparamBlock,
+  type RepVGGBlockEntry,
+  type SqueezeExcite,
+} from './interop/parse.js';
+export type { StateDict, StateTensor } from './interop/state-dict.js';
+export {
+  type ShapeMismatch,
+  StateDictError,
+  type StateDictProblems,
+} from './interop/state-dict-error.js';
+export { bf16BitsToNumber, f16BitsToNumber, numberToBF16Bits, numberToF16Bits } from './io/half.js';
+export {
+  type FloatTensor,
+  type IntTensor,
+  type ReadSafetensorsOptions,
+  readSafetensors,
+  type SafeTensor,
+  type SafeTensors,
+  type SafetensorsDType,
+  type SafetensorsFloatDType,
+  type SafetensorsIntDType,
+  type TensorToWrite,
+  type WriteSafetensorsOptions,
+  writeSafetensors,
+} from './io/safetensors.js';
+export {
   convertKernel,
   type Kernel,
   type KernelHWIM,

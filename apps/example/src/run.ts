@@ -1,0 +1,73 @@
+/**
+ * The whole example: pick a backend, load data, train the multi-branch model,
+ * fold it, measure both forms side by side in this process, print the original
+ * project's two summary lines and write the report files.
+ */
+import {
+  type BenchReport,
+  formatBytes,
+  formatCount,
+  reportTable,
+  runBenchmark,
+  summaryLines,
+  writeReport,
+} from '@repnets/bench';
+import { deriveRng, selectBackend } from '@repnets/train';
+import { loadData } from './data.js';
+import type { ExampleOptions } from './options.js';
+import { trainAndFold } from './train-and-fold.js';
+
+/** Images per timed inference: the original project timed batches of its test loader. */
+export const LATENCY_BATCH = 32;
+
+export async function runExample(
+  o: ExampleOptions,
+  io: { quiet?: boolean } = {},
+): Promise<BenchReport> {
+  // With --json, stdout carries only the report; everything human goes to stderr.
+  const say = (line: string) => {
+    if (!io.quiet) (o.json ? process.stderr : process.stdout).write(`${line}\n`);
+  };
+  const choice = await selectBackend(o.backend);
+  say(`backend: ${choice.backend} (${choice.reason})`);
+  const data = await loadData(o);
+  say(
+    `data: ${data.train.name} ${data.train.size} train / ${data.test.name} ${data.test.size} test, input ${data.inputShape.join('x')}`,
+  );
+  const trained = await trainAndFold(o, data, io.quiet === true);
+  say(
+    `folded ${trained.folded} blocks; checkpoint ${trained.checkpoint}; deploy model ${trained.deployDir}`,
+  );
+  const report = await runBenchmark(trained.trainModel, trained.deployModel, {
+    model: o.model,
+    data: data.test,
+    batch: LATENCY_BATCH,
+    runs: o.latencyRuns,
+    equivalence: {
+      batchSize: 256,
+      // Test-time transforms are deterministic; the stream is only there to fit the type.
+      transform: data.evalTransform
+        ? (image) => data.evalTransform!(image, deriveRng(o.seed))
+        : undefined,
+    },
+  });
+  const files = await writeReport(report, { dir: o.out, name: 'report' });
+  const [original, folded] = summaryLines(report);
+  const a = report.original;
+  const b = report.reparameterized;
+  say('');
+  say(original!);
+  say(folded!);
+  say(
+    `speed-up ${report.speedup.toFixed(2)}x at batch ${report.batch} | params ${formatCount(a.params)} -> ${formatCount(b.params)}` +
+      ` | FLOPs ${formatCount(a.flops)} -> ${formatCount(b.flops)} | MAC ${formatBytes(a.mac)} -> ${formatBytes(b.mac)}` +
+      ` | max |logit diff| ${report.maxAbsLogitDiff.toExponential(2)}`,
+  );
+  say('');
+  say(reportTable(report));
+  say(`wrote ${files.json}, ${files.markdown}, ${files.svg}, ${files.png}`);
+  if (o.json && !io.quiet) process.stdout.write(`${JSON.stringify(report)}\n`);
+  trained.trainModel.dispose();
+  trained.deployModel.dispose();
+  return report;
+}

@@ -1,0 +1,111 @@
+/**
+ * The example end to end on a tiny budget (a few hundred digits, one epoch),
+ * and its command line's handling of mistakes.
+ */
+import { spawnSync } from 'node:child_process';
+import { existsSync, readFileSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { parseOptions, UsageError } from '../src/options.js';
+import { runExample } from '../src/run.js';
+
+const out = join(import.meta.dirname, '.tmp', 'run');
+rmSync(out, { recursive: true, force: true });
+afterAll(() => rmSync(join(import.meta.dirname, '.tmp'), { recursive: true, force: true }));
+
+describe('the example on a tiny budget', () => {
+  it('trains, folds, compares and writes every output', async () => {
+    const options = parseOptions([
+      '--backend',
+      'wasm',
+      '--epochs',
+      '1',
+      '--train-size',
+      '384',
+      '--test-size',
+      '200',
+      '--latency-runs',
+      '10',
+      '--out',
+      out,
+      '--json',
+    ])!;
+    const report = await runExample(options, { quiet: true });
+    for (const f of [
+      'report.json',
+      'report.md',
+      'report.svg',
+      'report.png',
+      'checkpoints/last.ckpt',
+      'deploy/model.json',
+    ]) {
+      expect(existsSync(join(out, f)), f).toBe(true);
+    }
+    const json = JSON.parse(readFileSync(join(out, 'report.json'), 'utf8'));
+    expect(json).toEqual(report);
+    expect(json.backend).toBe('wasm');
+    expect(json.model).toBe('repvgg_compact');
+    for (const form of ['original', 'reparameterized']) {
+      for (const k of ['accuracy', 'meanInferenceMs', 'params', 'flops', 'mac']) {
+        expect(typeof json[form][k], `${form}.${k}`).toBe('number');
+        expect(Number.isFinite(json[form][k]), `${form}.${k}`).toBe(true);
+      }
+    }
+    expect(Math.abs(json.original.accuracy - json.reparameterized.accuracy)).toBeLessThanOrEqual(
+      0.005,
+    );
+    expect(json.maxAbsLogitDiff).toBeLessThan(1e-3);
+    expect(json.speedup).toBeGreaterThan(0);
+    expect(json.reparameterized.params).toBeLessThan(json.original.params);
+    expect(json.reparameterized.mac).toBeLessThan(json.original.mac);
+    const md = readFileSync(join(out, 'report.md'), 'utf8');
+    expect(md).toMatch(/Final Original Accuracy: \d\.\d{3}, Mean Inference Time: \d+\.\d{6}/);
+    expect(md).toMatch(
+      /Final Reparameterized Accuracy: \d\.\d{3}, Mean Inference Time: \d+\.\d{6}/,
+    );
+  });
+});
+
+describe('command-line mistakes', () => {
+  it('are UsageErrors naming the flag', () => {
+    expect(() => parseOptions(['--epochs', 'two'])).toThrow(UsageError);
+    expect(() => parseOptions(['--epochs', 'two'])).toThrow(
+      "--epochs must be a positive integer, got 'two'",
+    );
+    expect(() => parseOptions(['--model', 'resnet50'])).toThrow(
+      /--model must be one of repvgg_a0, .*; got 'resnet50'/,
+    );
+    expect(() => parseOptions(['--dataset', 'cifar10'])).toThrow(
+      '--dataset cifar10 needs --data-dir',
+    );
+    expect(() => parseOptions(['--bogus'])).toThrow(/Unknown option '--bogus'/);
+    expect(parseOptions(['--help'])).toBeNull();
+  });
+
+  it('exit with code 2 (usage) or 1 (failure) and one line on stderr, no stack trace', () => {
+    const run = (args: string[]) =>
+      spawnSync(
+        process.execPath,
+        ['--import', 'tsx', join(import.meta.dirname, '..', 'src', 'cli.ts'), ...args],
+        {
+          encoding: 'utf8',
+          timeout: 120_000,
+        },
+      );
+    const usage = run(['--lr', '0']);
+    expect(usage.status).toBe(2);
+    expect(usage.stderr).toMatch(/^example: --lr must be a positive number, got '0'\n/);
+    expect(usage.stderr).not.toMatch(/\n\s+at /);
+    const missing = run([
+      '--dataset',
+      'cifar10',
+      '--data-dir',
+      join(out, 'nowhere'),
+      '--backend',
+      'cpu',
+    ]);
+    expect(missing.status).toBe(1);
+    expect(missing.stderr.trim().split('\n')).toHaveLength(1);
+    expect(missing.stderr).toMatch(/^example: .*nowhere.*/);
+  });
+});

@@ -1,0 +1,180 @@
+import type { Dataset, ImageHWC } from '@repnets/train';
+import * as tf from '@tensorflow/tfjs';
+import { type InferenceModel, infer, positiveInt } from './model-like.js';
+
+export interface EquivalenceOptions {
+  /** Images per inference (default 64). */
+  readonly batchSize?: number;
+  /** Use only the first `limit` examples (default all). */
+  readonly limit?: number;
+  /** Labels of a tensor input, one per image, to report accuracy. */
+  readonly labels?: ArrayLike<number>;
+  /** Applied to each dataset image before batching (normalization, resizing). */
+  readonly transform?: (image: ImageHWC) => ImageHWC;
+}
+
+export interface EquivalenceReport {
+  /** Images compared. */
+  readonly count: number;
+  /** Largest |original - reparameterized| over every logit of every image. */
+  readonly maxAbsLogitDiff: number;
+  /** Mean |original - reparameterized| over every logit of every image. */
+  readonly meanAbsLogitDiff: number;
+  /** Fraction of images whose top-1 class is the same in both forms. */
+  readonly top1Agreement: number;
+  /** Top-1 accuracy of each form, as a fraction; null without labels. */
+  readonly originalAccuracy: number | null;
+  readonly reparameterizedAccuracy: number | null;
+}
+
+interface LabelledBatch {
+  readonly x: tf.Tensor;
+  readonly labels?: Int32Array;
+}
+
+const caller = 'equivalence';
+
+async function* datasetBatches(
+  dataset: Dataset,
+  count: number,
+  batchSize: number,
+  transform: EquivalenceOptions['transform'],
+): AsyncGenerator<LabelledBatch> {
+  for (let start = 0; start < count; start += batchSize) {
+    const n = Math.min(batchSize, count - start);
+    const examples = await Promise.all(Array.from({ length: n }, (_, i) => dataset.get(start + i)));
+    const images = examples.map((e) => (transform ? transform(e.image) : e.image));
+    const { height, width, channels } = images[0]!;
+    const per = height * width * channels;
+    const data = new Float32Array(n * per);
+    images.forEach((img, i) => {
+      if (img.height !== height || img.width !== width || img.channels !== channels) {
+        throw new Error(
+          `${caller}: ${dataset.name} example ${start + i} is ${img.height}x${img.width}x${img.channels}, unlike ${height}x${width}x${channels} before it; resize in transform`,
+        );
+      }
+      data.set(img.data, i * per);
+    });
+    yield {
+      x: tf.tensor4d(data, [n, height, width, channels]),
+      labels: Int32Array.from(examples, (e) => e.label),
+    };
+  }
+}
+
+function* tensorBatches(
+  x: tf.Tensor,
+  count: number,
+  batchSize: number,
+  labels: ArrayLike<number> | undefined,
+): Generator<LabelledBatch> {
+  for (let start = 0; start < count; start += batchSize) {
+    const n = Math.min(batchSize, count - start);
+    const begin = x.shape.map((_, i) => (i === 0 ? start : 0));
+    const size = x.shape.map((d, i) => (i === 0 ? n : d));
+    yield {
+      x: tf.slice(x, begin, size),
+      labels: labels ? Int32Array.from({ length: n }, (_, i) => labels[start + i]!) : undefined,
+    };
+  }
+}
+
+function isDataset(v: unknown): v is Dataset {
+  const d = v as Partial<Dataset>;
+  return typeof d?.get === 'function' && typeof d.size === 'number';
+}
+
+/**
+ * How closely the deploy form reproduces the training form: both run in eval
+ * mode (BN on running statistics) on the same images, batch by batch, and
+ * their logits are compared. With labels (a Dataset has them; pass `labels`
+ * with a tensor) it reports each form's top-1 accuracy too.
+ */
+export async function equivalence(
+  trainModel: InferenceModel,
+  deployModel: InferenceModel,
+  data: Dataset | tf.Tensor,
+  options: EquivalenceOptions = {},
+): Promise<EquivalenceReport> {
+  const batchSize = positiveInt(caller, 'batchSize', options.batchSize ?? 64);
+  let available: number;
+  if (data instanceof tf.Tensor) {
+    if (data.rank < 2) {
+      throw new Error(
+        `${caller}: input tensor must be a batch [n, ...], got shape [${data.shape}]`,
+      );
+    }
+    available = data.shape[0]!;
+    if (options.labels !== undefined && options.labels.length !== available) {
+      throw new Error(
+        `${caller}: ${options.labels.length} labels for ${available} images in the input tensor`,
+      );
+    }
+  } else if (isDataset(data)) {
+    if (options.labels !== undefined) {
+      throw new Error(`${caller}: labels is for tensor input; a Dataset brings its own`);
+    }
+    available = data.size;
+  } else {
+    throw new Error(`${caller}: data must be a Dataset or a tf.Tensor batch, got ${String(data)}`);
+  }
+  const count =
+    options.limit === undefined
+      ? available
+      : Math.min(available, positiveInt(caller, 'limit', options.limit));
+  if (count === 0) throw new Error(`${caller}: no images to compare (the data is empty)`);
+  const batches: AsyncIterable<LabelledBatch> | Iterable<LabelledBatch> =
+    data instanceof tf.Tensor
+      ? tensorBatches(data, count, batchSize, options.labels)
+      : datasetBatches(data, count, batchSize, options.transform);
+
+  let maxAbs = 0;
+  let sumAbs = 0;
+  let logits = 0;
+  let agree = 0;
+  let hitsA = 0;
+  let hitsB = 0;
+  let labelled = true;
+  for await (const b of batches) {
+    let ya: tf.Tensor[] = [];
+    let yb: tf.Tensor[] = [];
+    try {
+      ya = infer(trainModel, b.x, caller);
+      yb = infer(deployModel, b.x, caller);
+      const [a, d] = [ya[0]!, yb[0]!];
+      if (ya.length !== 1 || yb.length !== 1 || a.rank !== 2 || a.shape.join() !== d.shape.join()) {
+        throw new Error(
+          `${caller}: expected one [batch, classes] logits tensor from each form, got [${ya.map((t) => `[${t.shape}]`)}] and [${yb.map((t) => `[${t.shape}]`)}]`,
+        );
+      }
+      const [stats, argA, argB] = tf.tidy(() => {
+        const diff = tf.abs(tf.sub(a, d));
+        return [tf.stack([tf.max(diff), tf.sum(diff)]), tf.argMax(a, -1), tf.argMax(d, -1)];
+      });
+      const [s, pa, pb] = await Promise.all([stats.data(), argA.data(), argB.data()]);
+      tf.dispose([stats, argA, argB]);
+      // NaN must not hide behind Math.max: a NaN logit is a failed equivalence.
+      maxAbs = Number.isNaN(s[0]!) || Number.isNaN(maxAbs) ? Number.NaN : Math.max(maxAbs, s[0]!);
+      sumAbs += s[1]!;
+      logits += a.size;
+      for (let i = 0; i < pa.length; i++) {
+        if (pa[i] === pb[i]) agree++;
+        if (b.labels) {
+          if (pa[i] === b.labels[i]) hitsA++;
+          if (pb[i] === b.labels[i]) hitsB++;
+        }
+      }
+      if (!b.labels) labelled = false;
+    } finally {
+      tf.dispose([b.x, ...ya, ...yb]);
+    }
+  }
+  return {
+    count,
+    maxAbsLogitDiff: maxAbs,
+    meanAbsLogitDiff: sumAbs / logits,
+    top1Agreement: agree / count,
+    originalAccuracy: labelled ? hitsA / count : null,
+    reparameterizedAccuracy: labelled ? hitsB / count : null,
+  };
+}

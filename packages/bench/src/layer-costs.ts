@@ -1,0 +1,325 @@
+import type * as tf from '@tensorflow/tfjs';
+import { activationOps, binaryChain, groupedConvOps, type OpCost, op } from './op-cost.js';
+import { type ConcreteShape, elements } from './shapes.js';
+
+/** What a cost rule sees of one layer call. */
+export interface LayerCostContext {
+  readonly layer: tf.layers.Layer;
+  readonly className: string;
+  /** Concrete input shapes, batch 1. */
+  readonly inputs: readonly ConcreteShape[];
+  /** Concrete output shapes, batch 1. */
+  readonly outputs: readonly ConcreteShape[];
+  readonly config: Record<string, unknown>;
+  /** Shape of the layer weight whose name ends in `/${suffix}`, or undefined. */
+  weight(suffix: string): readonly number[] | undefined;
+  /** Like {@link weight}, but throws naming the layer when it is missing. */
+  requireWeight(suffix: string): readonly number[];
+}
+
+/** The ops one call of a layer executes, in order. */
+export type LayerCostRule = (ctx: LayerCostContext) => OpCost[];
+
+const first = (ctx: LayerCostContext) => elements(ctx.inputs[0]!);
+const out = (ctx: LayerCostContext) => elements(ctx.outputs[0]!);
+const pixels = (shape: ConcreteShape) => shape[1]! * shape[2]!;
+const channels = (shape: ConcreteShape) => shape[shape.length - 1]!;
+
+/** Layers that are views or identities at inference: no op runs. */
+const free: LayerCostRule = () => [];
+
+/** One elementwise or data-movement op reading every input once and writing the output. */
+const copyLike =
+  (name: string): LayerCostRule =>
+  (ctx) => [op(name, { reads: ctx.inputs.map(elements), writes: out(ctx) })];
+
+/** Costs assume NHWC (TF.js's default and the zoo's); say so rather than miscount NCHW. */
+function channelsLast(ctx: LayerCostContext): void {
+  if (ctx.config.dataFormat === 'channelsFirst') {
+    throw new Error(
+      `accountModel: layer '${ctx.layer.name}' (${ctx.className}) is channelsFirst; only channelsLast (NHWC) is supported`,
+    );
+  }
+}
+
+const conv2d: LayerCostRule = (ctx) => {
+  channelsLast(ctx);
+  const kernel = ctx.requireWeight('kernel');
+  const bias = ctx.weight('bias');
+  const o = ctx.outputs[0]!;
+  // tf.layers Conv2D always fuses its bias; relu/elu/linear fuse too.
+  return [
+    ...groupedConvOps({
+      input: first(ctx),
+      inChannels: channels(ctx.inputs[0]!),
+      kernel,
+      output: elements(o),
+      outPixels: pixels(o),
+      fusedBias: bias ? elements(bias) : 0,
+    }),
+    ...activationOps(ctx.config.activation as string, elements(o), { fused: true }),
+  ];
+};
+
+const depthwiseConv2d: LayerCostRule = (ctx) => {
+  channelsLast(ctx);
+  const [kh, kw, c, m] = ctx.requireWeight('depthwise_kernel') as number[];
+  const bias = ctx.weight('bias');
+  const o = ctx.outputs[0]!;
+  const y = elements(o);
+  // HWIM [kh, kw, C, M] runs as HWIO [kh, kw, 1, C*M]; tf.layers adds bias and activation separately.
+  return [
+    ...groupedConvOps({
+      input: first(ctx),
+      inChannels: c!,
+      kernel: [kh!, kw!, 1, c! * m!],
+      output: y,
+      outPixels: pixels(o),
+    }),
+    ...(bias ? [op('biasAdd', { reads: [y], weights: elements(bias), writes: y })] : []),
+    ...activationOps(ctx.config.activation as string, y, { fused: false }),
+  ];
+};
+
+const dense: LayerCostRule = (ctx) => {
+  const [inF, units] = ctx.requireWeight('kernel') as number[];
+  const bias = ctx.weight('bias');
+  const y = out(ctx);
+  const rows = y / units!;
+  return [
+    op('matMul', {
+      macs: rows * inF! * units!,
+      reads: [first(ctx)],
+      weights: inF! * units! + (bias ? elements(bias) : 0),
+      writes: y,
+      layer: true,
+    }),
+    ...activationOps(ctx.config.activation as string, y, { fused: true }),
+  ];
+};
+
+const batchNormalization: LayerCostRule = (ctx) => {
+  const stats = ctx.layer.weights.reduce((n, w) => n + elements(w.shape as number[]), 0);
+  return [op('batchNorm', { reads: [first(ctx)], weights: stats, writes: out(ctx), layer: true })];
+};
+
+const activationLayer: LayerCostRule = (ctx) =>
+  activationOps((ctx.config.activation as string) ?? 'linear', out(ctx), { fused: false });
+
+const elementwiseLayer =
+  (name: string): LayerCostRule =>
+  (ctx) => [
+    op(name, {
+      reads: [first(ctx)],
+      weights: ctx.layer.weights.reduce((n, w) => n + elements(w.shape as number[]), 0),
+      writes: out(ctx),
+    }),
+  ];
+
+const merge =
+  (name: string): LayerCostRule =>
+  (ctx) =>
+    binaryChain(name, ctx.inputs.map(elements), out(ctx));
+
+/**
+ * Squeeze-excitation as @repnets/blocks' SEWeights runs it inside a block or an
+ * SEBlock: mean over H and W, 1x1 conv, bias add, relu, 1x1 conv, bias add,
+ * sigmoid, multiply. Its convs count as layers in both forms.
+ */
+function seOps(y: ConcreteShape, ctx: LayerCostContext, branch = 'se'): OpCost[] {
+  const [, , c, hidden] = ctx.requireWeight('se_down_kernel') as number[];
+  const n = elements(y);
+  return [
+    op('mean', { branch, reads: [n], writes: c! }),
+    op('conv2d', {
+      branch,
+      macs: c! * hidden!,
+      reads: [c!],
+      weights: c! * hidden!,
+      writes: hidden!,
+      layer: true,
+    }),
+    op('add', { branch, reads: [hidden!], weights: hidden!, writes: hidden! }),
+    op('relu', { branch, reads: [hidden!], writes: hidden! }),
+    op('conv2d', {
+      branch,
+      macs: hidden! * c!,
+      reads: [hidden!],
+      weights: hidden! * c!,
+      writes: c!,
+      layer: true,
+    }),
+    op('add', { branch, reads: [c!], weights: c!, writes: c! }),
+    op('sigmoid', { branch, reads: [c!], writes: c! }),
+    op('mul', { branch, reads: [n, c!], writes: n }),
+  ];
+}
+
+/**
+ * A multi-branch block of @repnets/blocks (RepVGGBlock, MobileOneBlock, ConvBN)
+ * in training form, in eval mode: every `<branch>_kernel` is a (grouped) conv
+ * followed by its own BatchNorm, `identity_bn_*` a BatchNorm of the input; the
+ * branch outputs are summed pairwise, then SE and the activation. Each branch
+ * reads the block input and writes its own intermediate tensors: the traffic
+ * that folding into one conv removes.
+ */
+const branchBlock: LayerCostRule = (ctx) => {
+  const x = ctx.inputs[0]!;
+  const yShape = ctx.outputs[0]!;
+  const y = elements(yShape);
+  const inC = channels(x);
+  const names = ctx.layer.weights
+    .map((w) => w.originalName.slice(w.originalName.lastIndexOf('/') + 1))
+    .filter((n) => n.endsWith('_kernel') && !n.startsWith('se_'))
+    .map((n) => n.slice(0, -'_kernel'.length));
+  if (names.length === 0) {
+    throw new Error(
+      `accountModel: layer '${ctx.layer.name}' (${ctx.className}) has no branch kernels; is it built?`,
+    );
+  }
+  const bnStats = (prefix: string) =>
+    ['gamma', 'beta', 'moving_mean', 'moving_variance']
+      .map((s) => ctx.weight(`${prefix}_bn_${s}`))
+      .reduce((n, s) => n + (s ? elements(s) : 0), 0);
+  const ops: OpCost[] = [];
+  let summed = 0;
+  const addToSum = (branch: string) => {
+    if (summed > 0) ops.push(op('add', { branch, reads: [y, y], writes: y }));
+    summed++;
+  };
+  for (const branch of names) {
+    ops.push(
+      ...groupedConvOps({
+        input: elements(x),
+        inChannels: inC,
+        kernel: ctx.requireWeight(`${branch}_kernel`),
+        output: y,
+        outPixels: pixels(yShape),
+        branch,
+      }),
+      op('batchNorm', { branch, reads: [y], weights: bnStats(branch), writes: y, layer: true }),
+    );
+    addToSum(branch);
+  }
+  if (ctx.weight('identity_bn_gamma')) {
+    ops.push(
+      op('batchNorm', {
+        branch: 'identity',
+        reads: [elements(x)],
+        weights: bnStats('identity'),
+        writes: y,
+        layer: true,
+      }),
+    );
+    addToSum('identity');
+  }
+  const se = ctx.weight('se_down_kernel') ? (ctx.config.se as string) : 'none';
+  if (se !== 'none' && se !== 'pre' && se !== 'post') {
+    throw new Error(
+      `accountModel: layer '${ctx.layer.name}' (${ctx.className}) has SE weights but se '${se}'`,
+    );
+  }
+  if (se === 'pre') ops.push(...seOps(yShape, ctx));
+  ops.push(...activationOps(ctx.config.activation as string, y, { fused: false }));
+  if (se === 'post') ops.push(...seOps(yShape, ctx));
+  return ops;
+};
+
+/** @repnets/blocks GroupConv2D: split/conv/concat, then a separate bias add and activation. */
+const groupConv2d: LayerCostRule = (ctx) => {
+  const o = ctx.outputs[0]!;
+  const y = elements(o);
+  const bias = ctx.weight('bias');
+  return [
+    ...groupedConvOps({
+      input: first(ctx),
+      inChannels: channels(ctx.inputs[0]!),
+      kernel: ctx.requireWeight('kernel'),
+      output: y,
+      outPixels: pixels(o),
+    }),
+    ...(bias ? [op('add', { reads: [y], weights: elements(bias), writes: y })] : []),
+    ...activationOps(ctx.config.activation as string, y, { fused: false }),
+  ];
+};
+
+/** ChannelShuffle: reshapes are views; the transpose copies every element once. */
+const channelShuffle: LayerCostRule = (ctx) => [
+  op('transpose', { reads: [first(ctx)], writes: out(ctx) }),
+];
+
+/** ChannelSplit: a slice reads and writes only the part it keeps. */
+const channelSplit: LayerCostRule = (ctx) => [op('slice', { reads: [out(ctx)], writes: out(ctx) })];
+
+const RULES = new Map<string, LayerCostRule>([
+  // Stock tf.layers (the deploy form and plain models).
+  ['Conv2D', conv2d],
+  ['DepthwiseConv2D', depthwiseConv2d],
+  ['Dense', dense],
+  ['BatchNormalization', batchNormalization],
+  ['ZeroPadding2D', copyLike('pad')],
+  ['MaxPooling2D', copyLike('maxPool')],
+  ['AveragePooling2D', copyLike('avgPool')],
+  ['GlobalAveragePooling2D', copyLike('mean')],
+  ['GlobalMaxPooling2D', copyLike('max')],
+  ['Concatenate', copyLike('concat')],
+  ['Permute', copyLike('transpose')],
+  ['Activation', activationLayer],
+  ['ReLU', elementwiseLayer('relu')],
+  ['LeakyReLU', elementwiseLayer('leakyRelu')],
+  ['PReLU', elementwiseLayer('prelu')],
+  ['ELU', elementwiseLayer('elu')],
+  ['ThresholdedReLU', elementwiseLayer('thresholdedRelu')],
+  ['Softmax', elementwiseLayer('softmax')],
+  ['Add', merge('add')],
+  ['Multiply', merge('mul')],
+  // Sums pairwise, then scales once.
+  ['Average', (ctx) => [...merge('add')(ctx), op('div', { reads: [out(ctx)], writes: out(ctx) })]],
+  ['Maximum', merge('maximum')],
+  ['Minimum', merge('minimum')],
+  ['Reshape', free],
+  ['Flatten', free],
+  ['Dropout', free],
+  ['SpatialDropout1D', free],
+  ['GaussianNoise', free],
+  ['GaussianDropout', free],
+  ['AlphaDropout', free],
+  // @repnets/blocks custom layers (training form, plus GroupConv2D of the deploy form).
+  ['RepVGGBlock', branchBlock],
+  ['MobileOneBlock', branchBlock],
+  ['ConvBN', branchBlock],
+  ['GroupConv2D', groupConv2d],
+  ['SEBlock', (ctx) => seOps(ctx.outputs[0]!, ctx)],
+  ['ChannelSplit', channelSplit],
+  ['ChannelShuffle', channelShuffle],
+]);
+
+/** Layer classes accountModel knows, sorted. */
+export function knownLayerClasses(): string[] {
+  return [...RULES.keys()].sort();
+}
+
+/**
+ * Teaches accountModel the cost of a custom layer class (by its
+ * `getClassName()`); replaces an existing rule of that name.
+ */
+export function registerLayerCost(className: string, rule: LayerCostRule): void {
+  if (typeof className !== 'string' || className.length === 0) {
+    throw new Error(`registerLayerCost: className must be a non-empty string, got ${className}`);
+  }
+  if (typeof rule !== 'function') {
+    throw new Error(`registerLayerCost('${className}'): rule must be a function`);
+  }
+  RULES.set(className, rule);
+}
+
+export function ruleFor(layer: tf.layers.Layer): LayerCostRule {
+  const className = layer.getClassName();
+  const rule = RULES.get(className);
+  if (!rule) {
+    throw new Error(
+      `accountModel: no cost rule for layer '${layer.name}' of class ${className}; known: ${knownLayerClasses().join(', ')}. Add one with registerLayerCost('${className}', rule).`,
+    );
+  }
+  return rule;
+}

@@ -1,0 +1,50 @@
+import type { BenchReport } from './report.js';
+import { summaryLines } from './report.js';
+import { reportContext, reportEquivalence, reportRows } from './table.js';
+
+export interface MarkdownOptions {
+  /** Path of the chart image relative to the Markdown file, e.g. 'mnist.png'. */
+  readonly chart?: string;
+}
+
+const escapeCell = (cell: string) => cell.replace(/\|/g, '\\|');
+
+/**
+ * The report as Markdown: context, the metric table, speed-up, equivalence, the
+ * original project's two summary lines (with their units) and the chart.
+ */
+export function reportMarkdown(report: BenchReport, options: MarkdownOptions = {}): string {
+  const [head, ...rows] = reportRows(report);
+  const table = [
+    `| ${head!.map(escapeCell).join(' | ')} |`,
+    `|${head!.map((_, c) => (c === 0 ? ' --- ' : ' ---: ')).join('|')}|`,
+    ...rows.map((r) => `| ${r.map(escapeCell).join(' | ')} |`),
+  ];
+  const [originalLine, reparameterizedLine] = summaryLines(report);
+  return [
+    `# ${report.model}: original vs reparameterized`,
+    '',
+    `${reportContext(report)}.`,
+    '',
+    ...table,
+    '',
+    `Speed-up (median original / median reparameterized latency): **${report.speedup.toFixed(2)}x**.`,
+    `Equivalence, ${reportEquivalence(report)}.`,
+    '',
+    'FLOPs are 2 x the multiply-accumulates of conv and dense ops per image (BatchNorm, adds,',
+    'activations and pooling count 0). MAC is the memory access cost per image in the ShuffleNetV2',
+    'sense: bytes of weights, input activations read and outputs written by every op (float32);',
+    'layers counts the conv, dense and BatchNorm ops executed. Params include BN running statistics.',
+    '',
+    '## Summary',
+    '',
+    `Accuracy is a fraction; mean inference time is in seconds per batch of ${report.batch}.`,
+    '',
+    '```',
+    originalLine,
+    reparameterizedLine,
+    '```',
+    ...(options.chart ? ['', `![original vs reparameterized](${options.chart})`] : []),
+    '',
+  ].join('\n');
+}

@@ -1,0 +1,113 @@
+import type { ModelAccount } from './accounting.js';
+import { formatBytes, formatCount, formatDiff, formatMs, formatRatio } from './format.js';
+import type { BenchReport } from './report.js';
+
+export type Align = 'left' | 'right';
+
+/**
+ * A plain-text table: columns padded to their widest cell, a dashed rule under
+ * the first row. `align` per column (default: first left, the rest right).
+ */
+export function formatTable(
+  rows: readonly (readonly string[])[],
+  align?: readonly Align[],
+): string {
+  if (rows.length === 0) return '';
+  const cols = Math.max(...rows.map((r) => r.length));
+  const widths = Array.from({ length: cols }, (_, c) =>
+    Math.max(...rows.map((r) => (r[c] ?? '').length)),
+  );
+  const alignOf = (c: number): Align => align?.[c] ?? (c === 0 ? 'left' : 'right');
+  const line = (r: readonly string[]) =>
+    widths
+      .map((w, c) => {
+        const cell = r[c] ?? '';
+        return alignOf(c) === 'left' ? cell.padEnd(w) : cell.padStart(w);
+      })
+      .join('  ')
+      .trimEnd();
+  const rule = widths.map((w) => '-'.repeat(w)).join('  ');
+  return [line(rows[0]!), rule, ...rows.slice(1).map(line)].join('\n');
+}
+
+const acc = (a: number | null) => (a === null ? 'n/a' : a.toFixed(3));
+
+/** The metric rows of a report: [metric, original, reparameterized, original/reparameterized]. */
+export function reportRows(report: BenchReport): string[][] {
+  const o = report.original;
+  const r = report.reparameterized;
+  const b = report.batch;
+  return [
+    ['metric', 'original', 'reparameterized', 'ratio'],
+    ['top-1 accuracy', acc(o.accuracy), acc(r.accuracy), ''],
+    [
+      `median ms / batch of ${b}`,
+      formatMs(o.medianInferenceMs),
+      formatMs(r.medianInferenceMs),
+      formatRatio(o.medianInferenceMs, r.medianInferenceMs),
+    ],
+    [
+      `mean ms / batch of ${b}`,
+      formatMs(o.meanInferenceMs),
+      formatMs(r.meanInferenceMs),
+      formatRatio(o.meanInferenceMs, r.meanInferenceMs),
+    ],
+    [
+      'p10-p90 ms',
+      `${formatMs(o.p10Ms)}-${formatMs(o.p90Ms)}`,
+      `${formatMs(r.p10Ms)}-${formatMs(r.p90Ms)}`,
+      '',
+    ],
+    ['params', formatCount(o.params), formatCount(r.params), formatRatio(o.params, r.params)],
+    ['FLOPs / image', formatCount(o.flops), formatCount(r.flops), formatRatio(o.flops, r.flops)],
+    ['MAC / image', formatBytes(o.mac), formatBytes(r.mac), formatRatio(o.mac, r.mac)],
+    ['layers', String(o.layers), String(r.layers), formatRatio(o.layers, r.layers)],
+  ];
+}
+
+/** The one-line context of a report: what ran where. */
+export function reportContext(report: BenchReport): string {
+  const m = report.machine;
+  return `${report.model} on ${report.dataset}, backend ${report.backend}, batch ${report.batch}; ${m.cpu} (${m.cores} cores), Node ${m.node}, ${m.platform}`;
+}
+
+/** The equivalence line of a report. */
+export function reportEquivalence(report: BenchReport): string {
+  return `logits: max |diff| ${formatDiff(report.maxAbsLogitDiff)}, mean |diff| ${formatDiff(report.meanAbsLogitDiff)}, top-1 agreement ${(report.top1Agreement * 100).toFixed(1)}%`;
+}
+
+/** The report for a terminal: context, the metric table, speed-up and equivalence. */
+export function reportTable(report: BenchReport): string {
+  return [
+    reportContext(report),
+    formatTable(reportRows(report)),
+    `speed-up (median original / median reparameterized): ${report.speedup.toFixed(2)}x`,
+    reportEquivalence(report),
+  ].join('\n');
+}
+
+/** Per-layer costs of one model and the total, for a terminal. */
+export function accountTable(account: ModelAccount): string {
+  const rows = [
+    ['layer', 'class', 'output', 'params', 'MACs', 'MAC bytes', 'layers'],
+    ...account.perLayer.map((l) => [
+      l.name,
+      l.className,
+      l.outputShape.slice(1).join('x'),
+      formatCount(l.params.total),
+      formatCount(l.macs),
+      formatBytes(l.memoryAccessBytes),
+      String(l.layers),
+    ]),
+    [
+      'total',
+      '',
+      `in ${account.inputShape.join('x')}`,
+      formatCount(account.params.total),
+      formatCount(account.macs),
+      formatBytes(account.memoryAccessBytes),
+      String(account.layers),
+    ],
+  ];
+  return formatTable(rows, ['left', 'left', 'right', 'right', 'right', 'right', 'right']);
+}

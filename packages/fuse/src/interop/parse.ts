@@ -1,0 +1,519 @@
+/**
+ * Reads a flat PyTorch state dict of a RepVGG or MobileOne network into its
+ * re-parameterizable blocks, each as the OIHW parameter record the block folds
+ * take, with the geometry (channels, stride, groups) that tensors alone do not
+ * carry.
+ */
+
+import type { BatchNorm } from '../batchnorm.js';
+import type { ConvBN } from '../conv-bn.js';
+import { FuseError } from '../errors.js';
+import type { FoldedConv } from '../fold-branches.js';
+import { type KernelOIHW, makeKernel } from '../layout.js';
+import type { MobileOneBlockParams } from '../mobileone.js';
+import type { RepVGGBlockParams } from '../repvgg.js';
+import { type ArchConfig, archConfig, type BlockSpec } from './arch.js';
+import { dataParallelHint, layoutEvidence, layoutHint } from './detect.js';
+import { deployBlockKeys, trainBlockKeys } from './keys.js';
+import {
+  type BlockFamily,
+  type BlockPosition,
+  BN_COUNTER,
+  BN_FIELDS,
+  KEY_SCHEMES,
+  type KeyScheme,
+  LAYOUT_NAMES,
+  type LayoutName,
+} from './layouts.js';
+import { type StateDict, type StateTensor, toStateDict } from './state-dict.js';
+import { type ShapeMismatch, StateDictError } from './state-dict-error.js';
+
+/** The squeeze-excite after a block's branch sum: x * sigmoid(up(relu(down(mean_hw(x))))). */
+export interface SqueezeExcite {
+  /** Reduce: 1x1 conv OIHW [r, C, 1, 1] with bias [r]. */
+  readonly down: FoldedConv<'OIHW'>;
+  /** Expand: 1x1 conv OIHW [C, r, 1, 1] with bias [C]. */
+  readonly up: FoldedConv<'OIHW'>;
+  /** Its four keys, copied unchanged into the deploy form. */
+  readonly keys: readonly string[];
+}
+
+/** What every block carries, whatever form it is in. */
+export interface BlockInfo extends BlockPosition {
+  /** Module path in the source, e.g. `stages.0.1` (timm) or `stage1.1` (official). */
+  readonly name: string;
+  readonly inChannels: number;
+  readonly outChannels: number;
+  readonly kernelSize: number;
+  readonly stride: number;
+  readonly groups: number;
+  /** Symmetric zero padding, (kernelSize - 1) / 2, in train and deploy form alike. */
+  readonly padding: number;
+  /** Applied to the branch sum (or the deploy conv) before the ReLU, in all four sources. */
+  readonly se?: SqueezeExcite;
+  /** Keys of the folded conv in the source framework's own deploy form. */
+  readonly deployKeys: { readonly weight: string; readonly bias: string };
+  /** Source keys the folded conv replaces (branch tensors and BN counters, or the deploy conv). */
+  readonly sourceKeys: readonly string[];
+}
+
+export interface RepVGGBlockEntry extends BlockInfo {
+  readonly kind: 'repvgg';
+  readonly params: RepVGGBlockParams<'OIHW'>;
+}
+
+export interface MobileOneBlockEntry extends BlockInfo {
+  readonly kind: 'mobileone';
+  readonly params: MobileOneBlockParams<'OIHW'>;
+}
+
+/** A block the checkpoint already holds in deploy form (one conv with bias). */
+export interface DeployedBlockEntry extends BlockInfo {
+  readonly kind: 'deployed';
+  readonly conv: FoldedConv<'OIHW'>;
+}
+
+export type ReparamBlock = RepVGGBlockEntry | MobileOneBlockEntry | DeployedBlockEntry;
+
+export interface ParseStateDictOptions {
+  /** The key layout; detected from the keys when left out. */
+  readonly layout?: LayoutName;
+  /**
+   * A model name (`repvgg_a0`, `RepVGG-B1g4`, `mobileone_s0`, ...) or config:
+   * every key is checked against it and strides come from it. Without one,
+   * geometry is inferred (see the README): groups from the channel chain,
+   * stride 2 for the stem and each stage's first block unless it has an
+   * identity branch, as in every listed model.
+   */
+  readonly model?: string | ArchConfig;
+  /** BatchNorm epsilon (state dicts do not store it); PyTorch's default, 1e-5. */
+  readonly eps?: number;
+  /**
+   * With `false`, keys the layout does not know (another head, an extra
+   * module) pass through unchanged instead of being reported as unexpected.
+   * Default true.
+   */
+  readonly strict?: boolean;
+}
+
+export interface ParsedStateDict {
+  readonly layout: LayoutName;
+  readonly family: BlockFamily;
+  readonly model?: ArchConfig;
+  /** Blocks in network order: stem, then each stage's blocks. */
+  readonly blocks: readonly ReparamBlock[];
+  /** Tensors outside every block (head, `final_conv`, unknown keys when not strict), in source order. */
+  readonly passThrough: ReadonlyMap<string, StateTensor>;
+}
+
+type Part = 'convs' | 'scale' | 'identity' | 'se' | 'deploy';
+
+const BN_NAMES = new Set<string>([...Object.keys(BN_FIELDS), BN_COUNTER]);
+const isConvBN = (t: string) =>
+  t === 'conv.weight' || (t.startsWith('bn.') && BN_NAMES.has(t.slice(3)));
+
+/** Which part of a block a key (relative to the block) belongs to; null for a name the layout does not use. */
+function classify(s: KeyScheme, rest: string): { part: Part; branch: number } | null {
+  const dot = rest.indexOf('.');
+  if (dot < 0) return null;
+  const head = rest.slice(0, dot);
+  const tail = rest.slice(dot + 1);
+  if (head === s.convs) {
+    if (!s.convsIndexed) return isConvBN(tail) ? { part: 'convs', branch: 0 } : null;
+    const m = /^(0|[1-9]\d*)\.(.+)$/.exec(tail);
+    return m !== null && isConvBN(m[2]!) ? { part: 'convs', branch: Number(m[1]) } : null;
+  }
+  if (head === s.scale) return isConvBN(tail) ? { part: 'scale', branch: 0 } : null;
+  if (head === s.identity) return BN_NAMES.has(tail) ? { part: 'identity', branch: 0 } : null;
+  if (head === s.deploy)
+    return tail === 'weight' || tail === 'bias' ? { part: 'deploy', branch: 0 } : null;
+  if (head === s.se.module) {
+    const [mod, field, extra] = tail.split('.');
+    const ok = (mod === s.se.down || mod === s.se.up) && (field === 'weight' || field === 'bias');
+    return ok && extra === undefined ? { part: 'se', branch: 0 } : null;
+  }
+  return null;
+}
+
+interface PresentBlock extends BlockPosition {
+  readonly name: string;
+  /** Full key -> tensor, in source order. */
+  readonly tensors: Map<string, StateTensor>;
+}
+
+interface Collected {
+  readonly missing: string[];
+  readonly unexpected: string[];
+  readonly mismatched: ShapeMismatch[];
+  readonly other: string[];
+}
+
+const sameShape = (a: readonly number[], b: readonly number[]) =>
+  a.length === b.length && a.every((d, j) => d === b[j]);
+
+const shapeText = (s: readonly number[]) => `[${s.join(', ')}]`;
+
+function resolveLayout(op: string, sd: StateDict, layout: LayoutName | undefined): LayoutName {
+  if (layout !== undefined) {
+    if (!LAYOUT_NAMES.includes(layout)) {
+      throw new FuseError(
+        op,
+        'options.layout',
+        `is '${String(layout)}', expected one of ${LAYOUT_NAMES.join(', ')}`,
+      );
+    }
+    return layout;
+  }
+  const ev = layoutEvidence(sd);
+  if (ev.layout !== null) return ev.layout;
+  const found = Object.entries(ev.matches).map(([l, k]) => `${l} (e.g. '${k}')`);
+  if (found.length > 1) {
+    throw new FuseError(
+      op,
+      'stateDict',
+      `mixes key layouts: ${found.join(', ')}; pass options.layout to choose one`,
+    );
+  }
+  throw new FuseError(op, 'stateDict', `has no recognizable layout: ${layoutHint(sd.keys())}`);
+}
+
+function resolveModel(op: string, model: string | ArchConfig | undefined, scheme: KeyScheme) {
+  if (model === undefined) return undefined;
+  const config = typeof model === 'string' ? archConfig(model) : model;
+  if (config === null || typeof config !== 'object' || !Array.isArray(config.blocks)) {
+    throw new FuseError(
+      op,
+      'options.model',
+      'must be a model name or an ArchConfig { name, family, blocks }',
+    );
+  }
+  if (config.family !== scheme.family) {
+    throw new FuseError(
+      op,
+      'options.model',
+      `'${config.name}' is a ${config.family} model, but layout '${scheme.layout}' holds ${scheme.family} blocks`,
+    );
+  }
+  return config;
+}
+
+const key4 = (t: StateTensor | undefined) =>
+  t !== undefined && t.shape.length === 4 ? t.shape : undefined;
+
+/**
+ * The geometry of a block from its tensors: out channels and kernel from the
+ * weights, in channels from the identity branch (in == out) or else from the
+ * block before it (these networks are plain chains), groups = in / weight.shape[1],
+ * stride 2 for the stem and each stage's first block unless it has an identity.
+ */
+function inferSpec(
+  scheme: KeyScheme,
+  block: PresentBlock,
+  parts: ReadonlyMap<string, { part: Part; branch: number }>,
+  prev: { channels: number; name: string } | undefined,
+  other: string[],
+): BlockSpec {
+  const { name } = block;
+  const get = (rest: string) => block.tensors.get(`${name}.${rest}`);
+  let branches = 1;
+  const has = new Set<Part>();
+  for (const r of parts.values()) {
+    has.add(r.part);
+    if (r.part === 'convs') branches = Math.max(branches, r.branch + 1);
+  }
+  const convKey = (j: number) =>
+    scheme.convsIndexed ? `${scheme.convs}.${j}.conv.weight` : `${scheme.convs}.conv.weight`;
+  let refKey: string | undefined;
+  let kxk: readonly number[] | undefined;
+  for (const rest of [
+    ...Array.from({ length: branches }, (_, j) => convKey(j)),
+    `${scheme.deploy}.weight`,
+  ]) {
+    kxk = key4(get(rest));
+    if (kxk !== undefined) {
+      refKey = `${name}.${rest}`;
+      break;
+    }
+  }
+  const one = key4(get(`${scheme.scale}.conv.weight`));
+  if (kxk === undefined && one !== undefined) refKey = `${name}.${scheme.scale}.conv.weight`;
+  const ref = kxk ?? one;
+  let vectorLength: number | undefined;
+  for (const [key, t] of block.tensors) {
+    const p = parts.get(key)?.part;
+    if ((p === 'convs' || p === 'scale' || p === 'identity') && t.shape.length === 1) {
+      vectorLength = t.shape[0];
+      break;
+    }
+  }
+  const out = ref?.[0] ?? vectorLength ?? prev?.channels ?? 1;
+  const k = kxk !== undefined ? kxk[2]! : scheme.family === 'repvgg' || has.has('scale') ? 3 : 1;
+  if (kxk !== undefined && (kxk[2] !== kxk[3] || kxk[2]! % 2 === 0)) {
+    other.push(
+      `${refKey} ${shapeText(kxk)} has a ${kxk[2]}x${kxk[3]} kernel; these blocks need an odd square kernel`,
+    );
+  }
+  const identity = has.has('identity');
+  const ipg = ref?.[1];
+  let inChannels = identity ? out : (prev?.channels ?? ipg ?? out);
+  if (identity && prev !== undefined && prev.channels !== out) {
+    other.push(
+      `${name} has an identity branch, so its input must have its ${out} output channels, but ${prev.name} outputs ${prev.channels}`,
+    );
+  }
+  let groups = 1;
+  if (ipg !== undefined && ipg > 0) {
+    if (inChannels % ipg === 0 && out % (inChannels / ipg) === 0) {
+      groups = inChannels / ipg;
+    } else {
+      const from = identity
+        ? 'its identity branch'
+        : prev !== undefined
+          ? `the output of ${prev.name}`
+          : 'the stem input';
+      other.push(
+        `${refKey} ${shapeText(ref!)} reads ${ipg} channels per group, but the block's input has ${inChannels} (${from}): not a whole number of groups`,
+      );
+      inChannels = ipg;
+    }
+  }
+  return {
+    stage: block.stage,
+    index: block.index,
+    inChannels,
+    outChannels: out,
+    kernelSize: k,
+    stride: identity ? 1 : block.index === 0 ? 2 : 1,
+    groups,
+    convBranches: scheme.family === 'repvgg' ? 1 : branches,
+    scaleBranch: scheme.family === 'repvgg' ? true : k > 1,
+    identity,
+    se: has.has('se'),
+  };
+}
+
+/** The SE's reduced width as the checkpoint has it, for the expected shapes. */
+function seWidth(scheme: KeyScheme, block: PresentBlock, out: number): number {
+  const p = `${block.name}.${scheme.se.module}`;
+  const down = block.tensors.get(`${p}.${scheme.se.down}.weight`);
+  const up = block.tensors.get(`${p}.${scheme.se.up}.weight`);
+  const bias = block.tensors.get(`${p}.${scheme.se.down}.bias`);
+  return down?.shape[0] ?? up?.shape[1] ?? bias?.shape[0] ?? scheme.seChannels(out);
+}
+
+function buildBlock(
+  scheme: KeyScheme,
+  spec: BlockSpec,
+  block: PresentBlock,
+  deployed: boolean,
+  sourceKeys: readonly string[],
+  eps: number,
+): ReparamBlock {
+  const { name } = block;
+  const tensor = (rest: string) => block.tensors.get(`${name}.${rest}`)!;
+  const f32 = (rest: string) => tensor(rest).data as Float32Array;
+  const kernel = (rest: string): KernelOIHW => makeKernel('OIHW', tensor(rest).shape, f32(rest));
+  const bn = (prefix: string): BatchNorm => ({
+    gamma: f32(`${prefix}.weight`),
+    beta: f32(`${prefix}.bias`),
+    mean: f32(`${prefix}.running_mean`),
+    variance: f32(`${prefix}.running_var`),
+    eps,
+  });
+  const convBN = (prefix: string): ConvBN<'OIHW'> => ({
+    kernel: kernel(`${prefix}.conv.weight`),
+    bn: bn(`${prefix}.bn`),
+  });
+  const s = scheme.se;
+  const se: SqueezeExcite | undefined = spec.se
+    ? {
+        down: {
+          kernel: kernel(`${s.module}.${s.down}.weight`),
+          bias: f32(`${s.module}.${s.down}.bias`),
+        },
+        up: { kernel: kernel(`${s.module}.${s.up}.weight`), bias: f32(`${s.module}.${s.up}.bias`) },
+        keys: [s.down, s.up].flatMap((m) => [
+          `${name}.${s.module}.${m}.weight`,
+          `${name}.${s.module}.${m}.bias`,
+        ]),
+      }
+    : undefined;
+  const info: BlockInfo = {
+    name,
+    stage: spec.stage,
+    index: spec.index,
+    inChannels: spec.inChannels,
+    outChannels: spec.outChannels,
+    kernelSize: spec.kernelSize,
+    stride: spec.stride,
+    groups: spec.groups,
+    padding: (spec.kernelSize - 1) / 2,
+    ...(se !== undefined ? { se } : {}),
+    deployKeys: {
+      weight: `${name}.${scheme.deploy}.weight`,
+      bias: `${name}.${scheme.deploy}.bias`,
+    },
+    sourceKeys,
+  };
+  if (deployed) {
+    return {
+      ...info,
+      kind: 'deployed',
+      conv: { kernel: kernel(`${scheme.deploy}.weight`), bias: f32(`${scheme.deploy}.bias`) },
+    };
+  }
+  const identity = spec.identity ? bn(scheme.identity) : undefined;
+  const convs = Array.from({ length: spec.convBranches }, (_, j) =>
+    convBN(scheme.convsIndexed ? `${scheme.convs}.${j}` : scheme.convs),
+  );
+  const scale = spec.scaleBranch ? convBN(scheme.scale) : undefined;
+  if (scheme.family === 'repvgg') {
+    const params: RepVGGBlockParams<'OIHW'> = {
+      dense: convs[0]!,
+      ...(scale !== undefined ? { conv1x1: scale } : {}),
+      ...(identity !== undefined ? { identity } : {}),
+      groups: spec.groups,
+      stride: spec.stride,
+    };
+    return { ...info, kind: 'repvgg', params };
+  }
+  const params: MobileOneBlockParams<'OIHW'> = {
+    convs,
+    ...(scale !== undefined ? { scale } : {}),
+    ...(identity !== undefined ? { identity } : {}),
+    groups: spec.groups,
+    stride: spec.stride,
+  };
+  return { ...info, kind: 'mobileone', params };
+}
+
+/**
+ * Splits a flat state dict of one of the four layouts into its blocks (in OIHW,
+ * ready for `foldRepVGGBlock` / `foldMobileOneBlock`) and the tensors that pass
+ * through. Every missing, unexpected or mis-shaped key is collected and thrown
+ * at once as a {@link StateDictError}.
+ */
+export function parseStateDict(
+  stateDict: StateDict | Readonly<Record<string, StateTensor>>,
+  options: ParseStateDictOptions = {},
+): ParsedStateDict {
+  const op = 'parseStateDict';
+  const sd = toStateDict(op, stateDict);
+  const layout = resolveLayout(op, sd, options.layout);
+  const scheme = KEY_SCHEMES[layout];
+  const model = resolveModel(op, options.model, scheme);
+  const eps = options.eps ?? 1e-5;
+  if (typeof eps !== 'number' || !Number.isFinite(eps) || eps <= 0) {
+    throw new FuseError(op, 'options.eps', `is ${String(eps)}, expected a finite number > 0`);
+  }
+  const strict = options.strict ?? true;
+
+  const found: Collected = { missing: [], unexpected: [], mismatched: [], other: [] };
+  const passThrough = new Map<string, StateTensor>();
+  const present = new Map<string, PresentBlock>();
+  for (const [key, t] of sd) {
+    const split = scheme.splitKey(key);
+    if (split !== null) {
+      let b = present.get(split.name);
+      if (b === undefined) {
+        b = { stage: split.stage, index: split.index, name: split.name, tensors: new Map() };
+        present.set(split.name, b);
+      }
+      b.tensors.set(key, t);
+    } else if (scheme.passThrough.some((p) => key.startsWith(`${p}.`)) || !strict) {
+      passThrough.set(key, t);
+    } else {
+      found.unexpected.push(key);
+    }
+  }
+
+  const byPosition = (a: BlockPosition, b: BlockPosition) => a.stage - b.stage || a.index - b.index;
+  let order: BlockPosition[];
+  if (model !== undefined) {
+    order = [...model.blocks];
+    const known = new Set(model.blocks.map((b) => scheme.blockName(b)));
+    for (const b of present.values()) {
+      if (!known.has(b.name)) found.unexpected.push(...b.tensors.keys());
+    }
+  } else {
+    order = [...present.values()].sort(byPosition);
+  }
+
+  const built: Array<() => ReparamBlock> = [];
+  let prev: { channels: number; name: string } | undefined;
+  for (const pos of order) {
+    const name = scheme.blockName(pos);
+    const block = present.get(name);
+    const fromModel = model !== undefined ? (pos as BlockSpec) : undefined;
+    if (block === undefined) {
+      // Only reachable with a model: every key of the absent block is missing.
+      for (const e of trainBlockKeys(scheme, fromModel!))
+        if (e.counter !== true) found.missing.push(e.key);
+      prev = { channels: fromModel!.outChannels, name };
+      continue;
+    }
+    const parts = new Map<string, { part: Part; branch: number }>();
+    const unknown: string[] = [];
+    for (const key of block.tensors.keys()) {
+      const r = classify(scheme, key.slice(name.length + 1));
+      if (r !== null) parts.set(key, r);
+      else unknown.push(key);
+    }
+    const spec = fromModel ?? inferSpec(scheme, block, parts, prev, found.other);
+    const partSet = new Set([...parts.values()].map((r) => r.part));
+    const deployed =
+      partSet.has('deploy') && !['convs', 'scale', 'identity'].some((p) => partSet.has(p as Part));
+    const r = seWidth(scheme, block, spec.outChannels);
+    const expected = deployed
+      ? deployBlockKeys(scheme, spec, r)
+      : trainBlockKeys(scheme, spec, r, true);
+    const expectedKeys = new Set(expected.map((e) => e.key));
+    // SE tensors stay in the deploy form; everything else of the block is replaced.
+    const sePrefix = `${name}.${scheme.se.module}.`;
+    const sourceKeys: string[] = [];
+    for (const e of expected) {
+      const t = block.tensors.get(e.key);
+      if (t === undefined) {
+        if (e.counter !== true) found.missing.push(e.key);
+        continue;
+      }
+      if (!e.key.startsWith(sePrefix)) sourceKeys.push(e.key);
+      if (e.counter === true) continue;
+      if (!sameShape(t.shape, e.shape)) {
+        found.mismatched.push({ key: e.key, shape: t.shape, expected: e.shape });
+      } else if (!(t.data instanceof Float32Array)) {
+        found.other.push(
+          `${e.key} holds integer data${t.dtype ? ` (${t.dtype})` : ''}, but a conv or BatchNorm tensor must be float`,
+        );
+      }
+    }
+    for (const key of block.tensors.keys()) {
+      if (expectedKeys.has(key)) continue;
+      if (!strict && unknown.includes(key)) passThrough.set(key, block.tensors.get(key)!);
+      else found.unexpected.push(key);
+    }
+    // Built only once the whole checkpoint has checked out (a problem anywhere throws first).
+    built.push(() => buildBlock(scheme, spec, block, deployed, sourceKeys, eps));
+    prev = { channels: spec.outChannels, name };
+  }
+
+  if (
+    found.missing.length + found.unexpected.length + found.mismatched.length + found.other.length >
+    0
+  ) {
+    const hint = dataParallelHint(sd.keys());
+    if (hint !== null) found.other.push(hint);
+    const what =
+      model !== undefined
+        ? `the ${layout} layout of model '${model.name}'`
+        : `the ${layout} layout`;
+    throw new StateDictError(op, what, found);
+  }
+  return {
+    layout,
+    family: scheme.family,
+    ...(model !== undefined ? { model } : {}),
+    blocks: built.map((b) => b()),
+    passThrough: new Map([...sd].filter(([key]) => passThrough.has(key))),
+  };
+}
