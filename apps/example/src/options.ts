@@ -4,8 +4,8 @@
  */
 import { parseArgs } from 'node:util';
 import { listModels, type ZooName } from '@repnets/blocks';
+import type { DatasetName } from '@repnets/train';
 
-export type DatasetName = 'mnist' | 'cifar10' | 'cifar100' | 'folder';
 export type OptimizerName = 'sgd' | 'adam' | 'adamw';
 export type BackendName = 'auto' | 'tensorflow' | 'webgpu' | 'wasm' | 'cpu';
 
@@ -23,7 +23,7 @@ export interface ExampleOptions {
   readonly seed: number;
   /** Machine-readable output: JSON progress lines and the report on stdout. */
   readonly json: boolean;
-  /** Use only the first N training / test examples (quick runs, tests). */
+  /** Use N training / test examples, drawn by seed in class proportion (quick runs, tests). */
   readonly trainSize?: number;
   readonly testSize?: number;
   /** Continue from out/checkpoints/last.ckpt when it exists. */
@@ -47,8 +47,8 @@ export const USAGE = `usage: pnpm turbo run example -- [flags]   (or: pnpm --fil
   --backend NAME        auto (default) | tensorflow | webgpu | wasm | cpu
   --out DIR             output folder (default example-output)
   --seed N              default 0
-  --train-size N        use the first N training examples
-  --test-size N         use the first N test examples
+  --train-size N        use N training examples (drawn by seed, per class)
+  --test-size N         use N test examples
   --latency-runs N      timed runs per form (default 20, at least 10)
   --resume              continue from DIR/checkpoints/last.ckpt
   --json                JSON progress lines and the report on stdout

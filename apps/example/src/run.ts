@@ -12,8 +12,7 @@ import {
   summaryLines,
   writeReport,
 } from '@repnets/bench';
-import { deriveRng, selectBackend } from '@repnets/train';
-import { loadData } from './data.js';
+import { deriveRng, namedDataset, selectBackend } from '@repnets/train';
 import type { ExampleOptions } from './options.js';
 import { trainAndFold } from './train-and-fold.js';
 
@@ -30,7 +29,7 @@ export async function runExample(
   };
   const choice = await selectBackend(o.backend);
   say(`backend: ${choice.backend} (${choice.reason})`);
-  const data = await loadData(o);
+  const data = await namedDataset(o);
   say(
     `data: ${data.train.name} ${data.train.size} train / ${data.test.name} ${data.test.size} test, input ${data.inputShape.join('x')}`,
   );

@@ -6,13 +6,13 @@ import { join } from 'node:path';
 import { createModel, reparameterize } from '@repnets/blocks';
 import {
   mnistRecipe,
+  type NamedDataset,
   type OptimizerConfig,
   type TrainOptions,
   type TrainResult,
   train,
 } from '@repnets/train';
 import type * as tf from '@tensorflow/tfjs';
-import type { ExampleData } from './data.js';
 import type { ExampleOptions } from './options.js';
 
 export interface Trained {
@@ -34,7 +34,7 @@ function optimizerFor(o: ExampleOptions, recipe: TrainOptions): OptimizerConfig 
 
 export async function trainAndFold(
   o: ExampleOptions,
-  data: ExampleData,
+  data: NamedDataset,
   quiet = false,
 ): Promise<Trained> {
   const recipe = mnistRecipe().train;

@@ -6,6 +6,11 @@
 import './layers/register.js';
 import { registerFileSystemRouter } from './io/file-system.js';
 
+export {
+  type CheckpointModelOptions,
+  modelFromFused,
+  modelFromStateDict,
+} from './interop/from-checkpoint.js';
 export { fileSystem, registerFileSystemRouter } from './io/file-system.js';
 export {
   BN_TRAINING_GRAD_KERNEL,

@@ -1,4 +1,11 @@
 export {
+  DATASET_NAMES,
+  type DatasetName,
+  type NamedDataset,
+  type NamedDatasetOptions,
+  namedDataset,
+} from './by-name.js';
+export {
   type Cifar100Options,
   type CifarDataset,
   type CifarSplit,

@@ -31,8 +31,8 @@ import { learningRate, type ScheduleConfig } from './schedules.js';
 export interface TrainCallbacks {
   onEpochStart?(epoch: number): void | Promise<void>;
   onStep?(report: StepReport): void | Promise<void>;
-  /** Return false to stop after this epoch (its checkpoint is still written). */
-  onEpochEnd?(record: EpochRecord): void | boolean | Promise<void | boolean>;
+  /** Return (or resolve to) false to stop after this epoch; its checkpoint is still written. */
+  onEpochEnd?(record: EpochRecord): unknown;
 }
 
 export interface TrainOptions {

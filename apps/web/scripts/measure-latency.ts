@@ -1,0 +1,59 @@
+/**
+ * The README's latency table: builds the page, opens it in headless Chromium
+ * (WebGPU unlocked, as in the browser test), presses "Measure all backends"
+ * and prints the rows as Markdown.
+ *
+ *   pnpm --filter web measure-latency [--runs 50] [--warmup 5] [--screenshot test-output/page.png]
+ *
+ * With --screenshot it then draws a 7 and saves the whole page (docs/ holds the README's).
+ */
+import { cpus } from 'node:os';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import { APP_DIR, buildSite } from '../test/support/build-site.js';
+import { launchChromium, WEBGPU_FLAGS } from '../test/support/chromium.js';
+import { SEVEN, stroke } from '../test/support/pad.js';
+import { serveStatic } from '../test/support/static-server.js';
+
+const { values } = parseArgs({
+  options: {
+    runs: { type: 'string', default: '50' },
+    warmup: { type: 'string', default: '5' },
+    screenshot: { type: 'string' },
+  },
+});
+const site = join(APP_DIR, 'test-output', 'site');
+await buildSite(site);
+const server = await serveStatic(site);
+const browser = await launchChromium(WEBGPU_FLAGS);
+try {
+  const page = await browser.newPage({ viewport: { width: 1180, height: 900 } });
+  await page.goto(`${server.url}?runs=${values.runs}&warmup=${values.warmup}`);
+  await page.waitForSelector('#status[data-state="ready"]', { timeout: 120_000 });
+  await page.click('#measure-all', { timeout: 600_000 });
+  await page.waitForSelector('body[data-measured-all="true"]', { timeout: 600_000 });
+  const rows = await page.$$eval('#latency tr', (trs) =>
+    trs.map((tr) => [
+      `${tr.getAttribute('data-backend')} (${tr.querySelector('th small')?.textContent ?? ''})`,
+      ...[...tr.querySelectorAll('td')].map((td) => {
+        const median = td.querySelector('strong')?.textContent;
+        const spread = td.querySelector('.spread')?.textContent?.trim();
+        return median ? `${median} (${spread})` : (td.textContent?.trim() ?? '');
+      }),
+    ]),
+  );
+  console.log(
+    `Chromium ${browser.version()}, ${cpus().length}x ${cpus()[0]?.model ?? 'CPU'}; ` +
+      `batch 1, 28x28x1, ${values.runs} runs after ${values.warmup} warm-up, ms median (p10-p90)\n`,
+  );
+  console.log('| backend | training form | deploy form | speed-up |\n|---|---:|---:|---:|');
+  for (const r of rows) console.log(`| ${r.join(' | ')} |`);
+  if (values.screenshot) {
+    await stroke(page, SEVEN);
+    await page.waitForSelector('#prediction:not([data-digit=""])', { timeout: 120_000 });
+    await page.screenshot({ path: values.screenshot, fullPage: true });
+  }
+} finally {
+  await browser.close();
+  await server.close();
+}

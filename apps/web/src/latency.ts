@@ -1,0 +1,53 @@
+/**
+ * Times single-image forward passes of both forms on the active backend. A
+ * run ends when the result has been read back (`await data()`): GPU backends
+ * return before the work is done, so timing predict() alone would measure
+ * only the queueing.
+ */
+import * as tf from '@tensorflow/tfjs';
+import type { ModelPair } from './models';
+import { type LatencyStats, latencyStats } from './stats';
+
+export interface LatencyOptions {
+  /** Untimed runs first: shader compilation, wasm warm-up, allocator growth. */
+  readonly warmup: number;
+  readonly runs: number;
+}
+
+export interface PairLatency {
+  readonly train: LatencyStats;
+  readonly deploy: LatencyStats;
+}
+
+async function once(model: tf.LayersModel, x: tf.Tensor): Promise<number> {
+  const t0 = performance.now();
+  const y = model.predict(x) as tf.Tensor;
+  await y.data();
+  const ms = performance.now() - t0;
+  y.dispose();
+  return ms;
+}
+
+/**
+ * Alternates the forms run by run, so a slow stretch of the machine (another
+ * tab, a GC, thermal throttling) lands on both rather than on whichever ran
+ * second.
+ */
+export async function measurePair(pair: ModelPair, o: LatencyOptions): Promise<PairLatency> {
+  const x = tf.randomUniform([1, 28, 28, 1]);
+  try {
+    for (let i = 0; i < o.warmup; i++) {
+      await once(pair.train, x);
+      await once(pair.deploy, x);
+    }
+    const train: number[] = [];
+    const deploy: number[] = [];
+    for (let i = 0; i < o.runs; i++) {
+      train.push(await once(pair.train, x));
+      deploy.push(await once(pair.deploy, x));
+    }
+    return { train: latencyStats(train), deploy: latencyStats(deploy) };
+  } finally {
+    x.dispose();
+  }
+}

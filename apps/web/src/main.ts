@@ -1,0 +1,228 @@
+/**
+ * The page: finds the backends, loads both forms of the shipped model, and
+ * wires drawing, samples, prediction, latency and the fold panel together.
+ *
+ * URL parameters, for experiments and the browser tests: `backend=wasm` starts
+ * on that backend, `runs=N` / `warmup=M` set the latency runs.
+ */
+import './style.css';
+import * as tf from '@tensorflow/tfjs';
+import { type BackendName, type BackendStatus, probeBackends, useBackend } from './backends';
+import { DrawPad, paintInput } from './draw-pad';
+import { measurePair } from './latency';
+import type { ModelsMeta } from './meta';
+import { classify, disposePair, loadMeta, loadPair, type ModelPair } from './models';
+import { fromRows } from './preprocess';
+import { renderBackendPicker } from './ui/backend-picker';
+import { byId, h } from './ui/dom';
+import { renderFoldPanel } from './ui/fold-panel';
+import { LatencyTable } from './ui/latency-table';
+import { renderBars } from './ui/probability-bars';
+
+const params = new URLSearchParams(location.search);
+const positive = (key: string, fallback: number) => {
+  const v = Number(params.get(key));
+  return Number.isInteger(v) && v > 0 ? v : fallback;
+};
+const LATENCY = { runs: positive('runs', 30), warmup: positive('warmup', 5) };
+
+const status = byId('status');
+const backendOut = byId<HTMLOutputElement>('backend');
+const measureBtn = byId<HTMLButtonElement>('measure');
+const measureAllBtn = byId<HTMLButtonElement>('measure-all');
+
+let statuses: BackendStatus[] = [];
+let pair: ModelPair | undefined;
+let table: LatencyTable | undefined;
+let lastInput: Float32Array | null = null;
+let busy = false;
+/** A stroke finished while busy: predict once the page is free again. */
+let stale = false;
+
+function setStatus(text: string, state: 'loading' | 'ready' | 'busy' | 'error'): void {
+  status.textContent = text;
+  status.dataset.state = state;
+}
+
+/** Runs one UI action at a time: switching backends mid-measurement would mix results. */
+async function exclusive(work: () => Promise<void>): Promise<void> {
+  if (busy) return;
+  busy = true;
+  for (const el of document.querySelectorAll<HTMLInputElement | HTMLButtonElement>(
+    'button, input',
+  )) {
+    el.dataset.wasDisabled = String(el.disabled);
+    el.disabled = true;
+  }
+  try {
+    await work();
+  } catch (e) {
+    setStatus(`Error: ${(e as Error).message}`, 'error');
+    console.error(e);
+  } finally {
+    for (const el of document.querySelectorAll<HTMLInputElement | HTMLButtonElement>(
+      'button, input',
+    )) {
+      el.disabled = el.dataset.wasDisabled === 'true';
+    }
+    busy = false;
+    if (stale) {
+      stale = false;
+      void exclusive(() => predict(lastInput));
+    }
+  }
+}
+
+function onStroke(input: Float32Array | null): void {
+  lastInput = input;
+  if (busy) stale = true;
+  else void exclusive(() => predict(input));
+}
+
+/** Switches backend and reloads both forms onto it; returns the backend tfjs really runs on. */
+async function switchTo(name: BackendName): Promise<string> {
+  setStatus(`Loading both models on ${name}…`, 'busy');
+  disposePair(pair);
+  pair = undefined;
+  const active = await useBackend(name);
+  pair = await loadPair();
+  const detail = statuses.find((s) => s.name === active)?.detail ?? '';
+  backendOut.textContent = `running on ${active}${detail ? ` (${detail})` : ''}`;
+  backendOut.dataset.backend = active;
+  table?.markActive(active);
+  for (const input of document.querySelectorAll<HTMLInputElement>('input[name=backend]')) {
+    input.checked = input.value === active;
+  }
+  return active;
+}
+
+function readyText(meta: ModelsMeta, active: string): string {
+  const unavailable = statuses.filter((s) => !s.available).map((s) => s.name);
+  return (
+    `Both models loaded on ${active}: training form (${meta.folded.length} multi-branch blocks) and deploy form (${meta.folded.length} plain convs).` +
+    (unavailable.length ? ` Not available here: ${unavailable.join(', ')}.` : '')
+  );
+}
+
+async function predict(input: Float32Array | null): Promise<void> {
+  lastInput = input;
+  const out = byId<HTMLOutputElement>('prediction');
+  const seen = byId<HTMLCanvasElement>('seen');
+  if (!input || !pair) {
+    out.textContent = '–';
+    out.dataset.digit = '';
+    byId('confidence').textContent = input ? 'Models are loading…' : 'Draw a digit or pick one.';
+    byId('agreement').textContent = '';
+    seen.getContext('2d')!.clearRect(0, 0, seen.width, seen.height);
+    renderBars(byId('bars'), null);
+    return;
+  }
+  paintInput(seen, input);
+  const [deployP, trainP] = await Promise.all([
+    classify(pair.deploy, input),
+    classify(pair.train, input),
+  ]);
+  const top = deployP.indexOf(Math.max(...deployP));
+  const trainTop = trainP.indexOf(Math.max(...trainP));
+  const diff = deployP.reduce((m, p, c) => Math.max(m, Math.abs(p - trainP[c]!)), 0);
+  out.textContent = String(top);
+  out.dataset.digit = String(top);
+  byId('confidence').textContent = `${(100 * deployP[top]!).toFixed(1)}% sure`;
+  byId('agreement').textContent =
+    trainTop === top
+      ? `Training form agrees; largest probability difference ${diff.toExponential(1)}.`
+      : `Training form says ${trainTop} (probability difference ${diff.toExponential(1)}).`;
+  renderBars(byId('bars'), deployP);
+}
+
+async function measure(name: BackendName): Promise<void> {
+  table!.measuring(name, LATENCY.runs);
+  try {
+    table!.result(name, await measurePair(pair!, LATENCY));
+  } catch (e) {
+    table!.error(name, (e as Error).message);
+  }
+}
+
+function renderSamples(meta: ModelsMeta, pad: DrawPad): void {
+  byId('samples').replaceChildren(
+    ...meta.samples.map((s) => {
+      const input = fromRows(s.rows);
+      const thumb = h('canvas', { width: 28, height: 28 });
+      paintInput(thumb, input);
+      const btn = h(
+        'button',
+        { type: 'button', class: 'sample', title: `test digit ${s.label}`, 'data-label': s.label },
+        thumb,
+      );
+      btn.addEventListener('click', () =>
+        exclusive(async () => {
+          pad.show(input);
+          await predict(input);
+        }),
+      );
+      return btn;
+    }),
+  );
+}
+
+async function main(): Promise<void> {
+  byId('tfjs-version').textContent = tf.version.tfjs;
+  setStatus('Detecting backends…', 'loading');
+  const [meta, found] = await Promise.all([loadMeta(), probeBackends()]);
+  statuses = found;
+  renderFoldPanel(byId('fold'), meta);
+  table = new LatencyTable(byId('latency'), statuses);
+  const wanted = params.get('backend') as BackendName | null;
+  const first =
+    statuses.find((s) => s.available && s.name === wanted) ?? statuses.find((s) => s.available)!;
+  renderBackendPicker(byId('backends'), statuses, first.name, (name) =>
+    exclusive(async () => {
+      const active = await switchTo(name);
+      setStatus(readyText(meta, active), 'ready');
+      await predict(lastInput);
+    }),
+  );
+
+  const pad = new DrawPad(byId<HTMLCanvasElement>('pad'), onStroke);
+  byId('clear').addEventListener('click', () => {
+    pad.clear();
+    onStroke(null);
+  });
+  renderSamples(meta, pad);
+  renderBars(byId('bars'), null);
+  byId('latency-hint').textContent =
+    `${LATENCY.runs} timed runs per form after ${LATENCY.warmup} warm-up runs, batch 1, 28×28×1.`;
+
+  await exclusive(async () => {
+    const active = await switchTo(first.name);
+    setStatus(readyText(meta, active), 'ready');
+    // A first row right away, on the backend the page chose.
+    await measure(active as BackendName);
+  });
+
+  measureBtn.addEventListener('click', () =>
+    exclusive(async () => {
+      await measure(backendOut.dataset.backend as BackendName);
+      setStatus(readyText(meta, tf.getBackend()), 'ready');
+    }),
+  );
+  measureAllBtn.addEventListener('click', () =>
+    exclusive(async () => {
+      const home = tf.getBackend() as BackendName;
+      for (const s of statuses.filter((s) => s.available)) {
+        await switchTo(s.name);
+        setStatus(`Measuring on ${s.name}…`, 'busy');
+        await measure(s.name);
+      }
+      const active = await switchTo(home);
+      setStatus(readyText(meta, active), 'ready');
+      document.body.dataset.measuredAll = 'true';
+    }),
+  );
+}
+
+main().catch((e: unknown) => {
+  setStatus(`Error: ${(e as Error).message}`, 'error');
+  console.error(e);
+});

@@ -1,0 +1,184 @@
+/**
+ * The built page in Debian's headless Chromium: both models load, the backend
+ * the page reports is the one WebGPU's own answer allows, a mouse stroke is
+ * read as a digit, every available backend gets timed, and a screenshot lands
+ * in test-output/. Skips, saying why, where /usr/bin/chromium is absent.
+ */
+import { mkdirSync, statSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { Browser, Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { APP_DIR, buildSite } from './support/build-site';
+import { chromiumMissing, launchChromium, probeAdapter, WEBGPU_FLAGS } from './support/chromium';
+import { SEVEN, stroke } from './support/pad';
+import { type StaticServer, serveStatic } from './support/static-server';
+
+const OUT = join(APP_DIR, 'test-output');
+const SITE = join(OUT, 'site');
+const missing = chromiumMissing();
+if (missing) console.log(`web browser tests skipped: ${missing}`);
+
+const READY = '#status[data-state="ready"]';
+
+let server: StaticServer;
+
+beforeAll(async () => {
+  if (missing) return;
+  mkdirSync(OUT, { recursive: true });
+  await buildSite(SITE);
+  server = await serveStatic(SITE);
+});
+
+afterAll(async () => {
+  await server?.close();
+});
+
+/** The page's own account of where it runs, read from the DOM. */
+async function reported(page: Page) {
+  const backend = (await page.getAttribute('#backend', 'data-backend')) ?? '';
+  const rows = await page.$$eval('#latency tr', (trs) =>
+    trs.map((tr) => ({
+      backend: tr.getAttribute('data-backend') ?? '',
+      state: tr.getAttribute('data-state') ?? '',
+      detail: tr.querySelector('th small')?.textContent ?? '',
+      trainMedian: Number(tr.getAttribute('data-train-median')),
+      deployMedian: Number(tr.getAttribute('data-deploy-median')),
+      runs: Number(tr.getAttribute('data-runs')),
+    })),
+  );
+  return { backend, rows, status: (await page.textContent('#status')) ?? '' };
+}
+
+async function predictionAfter(page: Page, action: () => Promise<void>): Promise<string> {
+  await page.$eval('#prediction', (el) => el.setAttribute('data-digit', ''));
+  await action();
+  await page.waitForSelector('#prediction:not([data-digit=""])');
+  return (await page.getAttribute('#prediction', 'data-digit'))!;
+}
+
+describe.skipIf(missing !== null)('the page in headless Chromium with WebGPU unlocked', () => {
+  let browser: Browser;
+  let page: Page;
+  const pageErrors: string[] = [];
+
+  beforeAll(async () => {
+    browser = await launchChromium(WEBGPU_FLAGS);
+    page = await browser.newPage({ viewport: { width: 1180, height: 900 } });
+    // Generous waits: CI runs every package's tests at once on two cores.
+    page.setDefaultTimeout(90_000);
+    page.on('pageerror', (e) => pageErrors.push(e.message));
+    await page.goto(`${server.url}?runs=5&warmup=1`);
+  });
+
+  afterAll(async () => {
+    await browser?.close();
+  });
+
+  it('loads both models and runs on the backend WebGPU allows', async () => {
+    await page.waitForSelector(READY);
+    const r = await reported(page);
+    expect(r.status).toMatch(/^Both models loaded on \w+/);
+    const probe = await page.evaluate(probeAdapter);
+    console.log(
+      `WebGPU adapter with ${WEBGPU_FLAGS.join(' ')}: ${probe.adapter ?? 'none'}; the page runs on ${r.backend}`,
+    );
+    const webgpu = r.rows.find((row) => row.backend === 'webgpu')!;
+    if (probe.adapter) {
+      expect(r.backend).toBe('webgpu');
+      expect(webgpu.state).not.toBe('unavailable');
+    } else {
+      expect(r.backend).not.toBe('webgpu');
+      expect(webgpu.state).toBe('unavailable');
+      expect(r.status).toContain('Not available here: webgpu');
+    }
+    expect(r.status).toContain(`loaded on ${r.backend}`);
+  });
+
+  it('reads a test digit picked from the samples', async () => {
+    const digit = await predictionAfter(page, () => page.click('.sample[data-label="3"]'));
+    expect(digit).toBe('3');
+  });
+
+  it('reads digits drawn with the mouse', async () => {
+    await page.click('#clear');
+    expect(
+      await predictionAfter(page, () =>
+        stroke(page, [
+          [140, 40],
+          [138, 240],
+        ]),
+      ),
+    ).toBe('1');
+    await page.click('#clear');
+    expect(await predictionAfter(page, () => stroke(page, SEVEN))).toBe('7');
+    expect(await page.textContent('#agreement')).toContain('Training form agrees');
+  });
+
+  it('times both forms on every available backend', async () => {
+    await page.click('#measure-all');
+    await page.waitForSelector('body[data-measured-all="true"]', { timeout: 110_000 });
+    const r = await reported(page);
+    const done = r.rows.filter((row) => row.state === 'done');
+    expect(done.map((row) => row.backend)).toContain(r.backend);
+    for (const row of r.rows) {
+      expect(['done', 'unavailable'], `${row.backend}: ${row.detail}`).toContain(row.state);
+    }
+    for (const row of done) {
+      expect(row.runs).toBe(5);
+      expect(row.trainMedian).toBeGreaterThan(0);
+      expect(row.deployMedian).toBeGreaterThan(0);
+    }
+    const cells = await page.$$eval('#latency tr[data-state="done"] td', (tds) =>
+      tds.map((td) => td.textContent ?? ''),
+    );
+    for (const text of cells) expect(text).toMatch(/\d/);
+    writeFileSync(join(OUT, 'latency.json'), `${JSON.stringify(r.rows, null, 2)}\n`);
+    console.table(
+      r.rows.map(({ backend, state, trainMedian, deployMedian }) => ({
+        backend,
+        state,
+        trainMedian,
+        deployMedian,
+      })),
+    );
+  });
+
+  it('writes a screenshot of the page', async () => {
+    const path = join(OUT, 'page.png');
+    await page.screenshot({ path, fullPage: true });
+    expect(statSync(path).size).toBeGreaterThan(10_000);
+  });
+
+  it('raised no errors in the page', () => {
+    expect(pageErrors).toEqual([]);
+  });
+});
+
+describe.skipIf(missing !== null)('the page in headless Chromium as it comes', () => {
+  it('names the backend it falls back to when WebGPU offers no adapter', async () => {
+    const browser = await launchChromium();
+    try {
+      const page = await browser.newPage();
+      page.setDefaultTimeout(90_000);
+      await page.goto(`${server.url}?runs=3&warmup=1`);
+      await page.waitForSelector(READY);
+      const probe = await page.evaluate(probeAdapter);
+      const r = await reported(page);
+      console.log(
+        `WebGPU adapter without flags: ${probe.adapter ?? 'none'}; the page runs on ${r.backend}`,
+      );
+      const webgpu = r.rows.find((row) => row.backend === 'webgpu')!;
+      if (probe.adapter) {
+        expect(r.backend).toBe('webgpu');
+      } else {
+        expect(webgpu.state).toBe('unavailable');
+        expect(webgpu.detail).toMatch(/no adapter|navigator\.gpu is missing/);
+        const fallback = r.rows.find((row) => row.state !== 'unavailable')!.backend;
+        expect(r.backend).toBe(fallback);
+        expect(r.status).toContain(`Both models loaded on ${fallback}`);
+      }
+    } finally {
+      await browser.close();
+    }
+  });
+});

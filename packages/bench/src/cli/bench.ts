@@ -1,0 +1,63 @@
+import { reparameterize } from '@repnets/blocks';
+import { selectBackend } from '@repnets/train';
+import { writeReport } from '../files.js';
+import { summaryLines } from '../report.js';
+import { runBenchmark } from '../run.js';
+import { reportTable } from '../table.js';
+import { backendFlag, type Command, humanOut, intFlag, parse, printJson } from './common.js';
+import { isTrainForm, loadModel } from './models.js';
+
+const USAGE = `repnets bench <train-model> [deploy-model] [flags]
+  Folds the train-form TF.js model (or takes the deploy form given) and measures both
+  forms interleaved on one backend: latency, speed-up, params, FLOPs, memory-access
+  cost, logit agreement on random inputs.
+  --backend NAME   auto (default) | tensorflow | webgpu | wasm | cpu
+  --batch N        images per timed inference (default 1)
+  --runs N         timed runs per form, >= 10 (default 20)
+  --out DIR        also write report.json, report.md, report.svg, report.png there
+  --json           print the report as JSON`;
+
+export const bench: Command = {
+  name: 'bench',
+  summary: 'train form vs deploy form: latency, FLOPs, memory traffic',
+  usage: USAGE,
+  async run(argv) {
+    const { values, positionals, help } = parse(
+      'bench',
+      argv,
+      {
+        backend: { type: 'string' },
+        batch: { type: 'string' },
+        runs: { type: 'string' },
+        out: { type: 'string' },
+      },
+      [1, 2],
+    );
+    if (help) return void console.log(USAGE);
+    const json = values.json === true;
+    const say = humanOut(json);
+    const backend = backendFlag('bench', values.backend);
+    const batch = intFlag('bench', 'batch', values.batch) ?? 1;
+    const runs = intFlag('bench', 'runs', values.runs, 10) ?? 20;
+    const choice = await selectBackend(backend);
+    say(`backend: ${choice.backend}`);
+    const trainModel = await loadModel(positionals[0]!);
+    if (!isTrainForm(trainModel)) {
+      throw new Error(
+        `bench: '${positionals[0]}' has no multi-branch blocks; pass the train-form model first`,
+      );
+    }
+    const deployModel = positionals[1]
+      ? await loadModel(positionals[1])
+      : (await reparameterize(trainModel)).model;
+    const report = await runBenchmark(trainModel, deployModel, {
+      batch,
+      runs,
+      model: trainModel.name,
+    });
+    if (values.out) await writeReport(report, { dir: values.out as string, name: 'report' });
+    if (json) return printJson(report);
+    say(reportTable(report));
+    for (const line of summaryLines(report)) say(line);
+  },
+};

@@ -1,0 +1,120 @@
+/**
+ * What every `repnets` command shares: strict flag parsing that turns mistakes
+ * into one-line usage errors (exit 2), and output that keeps stdout clean for
+ * `--json`.
+ */
+import { type ParseArgsConfig, parseArgs } from 'node:util';
+import type { BackendPreference } from '@repnets/train';
+
+/** A user mistake: one line on stderr, exit code 2. */
+export class UsageError extends Error {}
+
+export interface Command {
+  readonly name: string;
+  readonly summary: string;
+  readonly usage: string;
+  run(argv: string[]): Promise<void>;
+}
+
+export type Options = NonNullable<ParseArgsConfig['options']>;
+
+/** parseArgs with strict checking; `--help` is always accepted. */
+export function parse(
+  command: string,
+  argv: string[],
+  options: Options,
+  positionals: number | readonly [number, number],
+): { values: Record<string, string | boolean | undefined>; positionals: string[]; help: boolean } {
+  let parsed: ReturnType<typeof parseArgs>;
+  try {
+    parsed = parseArgs({
+      args: argv.filter((a) => a !== '--'),
+      options: {
+        ...options,
+        help: { type: 'boolean', default: false },
+        json: { type: 'boolean', default: false },
+      },
+      strict: true,
+      allowPositionals: true,
+    });
+  } catch (e) {
+    throw new UsageError(
+      `${command}: ${(e as Error).message.replace(/^\s*TypeError \[[A-Z_]+\]: /, '')}`,
+    );
+  }
+  const values = parsed.values as Record<string, string | boolean | undefined>;
+  const [min, max] = typeof positionals === 'number' ? [positionals, positionals] : positionals;
+  const got = parsed.positionals.length;
+  if (!values.help && (got < min || got > max)) {
+    const want = min === max ? `${min}` : `${min} to ${max}`;
+    throw new UsageError(
+      `${command}: expected ${want} argument${max === 1 ? '' : 's'}, got ${got}${
+        parsed.positionals.length ? ` (${parsed.positionals.join(' ')})` : ''
+      }`,
+    );
+  }
+  return { values, positionals: parsed.positionals, help: values.help === true };
+}
+
+export function intFlag(
+  command: string,
+  flag: string,
+  v: string | boolean | undefined,
+  min = 1,
+): number | undefined {
+  if (v === undefined) return undefined;
+  const n = Number(v);
+  if (typeof v !== 'string' || !Number.isInteger(n) || n < min) {
+    throw new UsageError(`${command}: --${flag} must be an integer >= ${min}, got '${String(v)}'`);
+  }
+  return n;
+}
+
+export function numFlag(
+  command: string,
+  flag: string,
+  v: string | boolean | undefined,
+): number | undefined {
+  if (v === undefined) return undefined;
+  const n = Number(v);
+  if (typeof v !== 'string' || !(n > 0))
+    throw new UsageError(`${command}: --${flag} must be a positive number, got '${String(v)}'`);
+  return n;
+}
+
+export function oneOf<T extends string>(
+  command: string,
+  flag: string,
+  v: string | boolean | undefined,
+  allowed: readonly T[],
+): T | undefined {
+  if (v === undefined) return undefined;
+  if (typeof v !== 'string' || !(allowed as readonly string[]).includes(v)) {
+    throw new UsageError(
+      `${command}: --${flag} must be one of ${allowed.join(', ')}; got '${String(v)}'`,
+    );
+  }
+  return v as T;
+}
+
+/** Human output: stdout normally, stderr under --json so stdout holds only JSON. */
+export function humanOut(json: boolean): (line: string) => void {
+  return (line) => (json ? process.stderr : process.stdout).write(`${line}\n`);
+}
+
+export function printJson(value: unknown): void {
+  process.stdout.write(`${JSON.stringify(value, null, 2)}\n`);
+}
+
+const BACKENDS = [
+  'auto',
+  'tensorflow',
+  'webgpu',
+  'wasm',
+  'cpu',
+] as const satisfies readonly BackendPreference[];
+
+/** `--backend`, default 'auto'. */
+export function backendFlag(command: string, v: string | boolean | undefined): BackendPreference {
+  return oneOf(command, 'backend', v, BACKENDS) ?? 'auto';
+}

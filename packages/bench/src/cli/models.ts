@@ -1,0 +1,33 @@
+/** Reading and writing TF.js models for the CLI (file:// through @repnets/blocks). */
+import { existsSync, statSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { isReparameterizable } from '@repnets/blocks';
+import * as tf from '@tensorflow/tfjs';
+
+/** A model.json path, or a directory holding one. */
+export function modelJsonPath(path: string): string | undefined {
+  const p = resolve(path);
+  if (existsSync(p) && statSync(p).isDirectory()) {
+    const json = join(p, 'model.json');
+    return existsSync(json) ? json : undefined;
+  }
+  return p.endsWith('.json') && existsSync(p) ? p : undefined;
+}
+
+export async function loadModel(path: string): Promise<tf.LayersModel> {
+  const json = modelJsonPath(path);
+  if (!json)
+    throw new Error(`no TF.js model at '${path}' (expected a model.json or a folder holding one)`);
+  // Commands that do not pick a backend (info, export) still need one initialized.
+  await tf.ready();
+  return tf.loadLayersModel(`file://${json}`);
+}
+
+export async function saveModel(model: tf.LayersModel, dir: string): Promise<void> {
+  await model.save(`file://${resolve(dir)}`);
+}
+
+/** Whether a model still has multi-branch blocks to fold. */
+export function isTrainForm(model: tf.LayersModel): boolean {
+  return model.layers.some((l) => isReparameterizable(l));
+}

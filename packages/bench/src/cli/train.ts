@@ -1,0 +1,137 @@
+import { join } from 'node:path';
+import { createModel, listModels, reparameterize, type ZooName } from '@repnets/blocks';
+import {
+  DATASET_NAMES,
+  mnistRecipe,
+  namedDataset,
+  type OptimizerConfig,
+  selectBackend,
+  train as trainLoop,
+} from '@repnets/train';
+import {
+  backendFlag,
+  type Command,
+  humanOut,
+  intFlag,
+  numFlag,
+  oneOf,
+  parse,
+  printJson,
+  UsageError,
+} from './common.js';
+import { saveModel } from './models.js';
+
+const USAGE = `repnets train [flags]
+  Trains a zoo model, then writes <out>/checkpoints/last.ckpt (resumable), <out>/train
+  (train-form TF.js model) and <out>/deploy (folded).
+  --model NAME       zoo model (default repvgg_compact)
+  --dataset NAME     mnist (embedded, default) | cifar10 | cifar100 | folder
+  --data-dir DIR     CIFAR binaries or an image folder
+  --epochs N         default 6 (mnist) / 30
+  --batch-size N     default 64
+  --lr X             default 0.1 (sgd) / 0.001
+  --optimizer NAME   sgd (Nesterov) | adam | adamw
+  --img-size N       input size (resized when it differs from the data)
+  --backend NAME     auto (default) | tensorflow | webgpu | wasm | cpu
+  --out DIR          default repnets-run
+  --seed N           default 0
+  --train-size N     use N training examples, drawn by seed per class (quick runs)
+  --test-size N      use N test examples
+  --resume           continue from <out>/checkpoints/last.ckpt
+  --json             JSON progress lines on stderr and a summary on stdout`;
+
+export const train: Command = {
+  name: 'train',
+  summary: 'train a zoo model and fold it',
+  usage: USAGE,
+  async run(argv) {
+    const { values, help } = parse(
+      'train',
+      argv,
+      {
+        model: { type: 'string' },
+        dataset: { type: 'string' },
+        'data-dir': { type: 'string' },
+        epochs: { type: 'string' },
+        'batch-size': { type: 'string' },
+        lr: { type: 'string' },
+        optimizer: { type: 'string' },
+        'img-size': { type: 'string' },
+        backend: { type: 'string' },
+        out: { type: 'string' },
+        seed: { type: 'string' },
+        'train-size': { type: 'string' },
+        'test-size': { type: 'string' },
+        resume: { type: 'boolean', default: false },
+      },
+      0,
+    );
+    if (help) return void console.log(USAGE);
+    const c = 'train';
+    const model = oneOf(c, 'model', values.model, listModels()) ?? ('repvgg_compact' as ZooName);
+    const dataset = oneOf(c, 'dataset', values.dataset, DATASET_NAMES) ?? 'mnist';
+    if (dataset !== 'mnist' && !values['data-dir'])
+      throw new UsageError(`train: --dataset ${dataset} needs --data-dir`);
+    const opt = oneOf(c, 'optimizer', values.optimizer, ['sgd', 'adam', 'adamw'] as const) ?? 'sgd';
+    const lr = numFlag(c, 'lr', values.lr);
+    const seed = intFlag(c, 'seed', values.seed, 0) ?? 0;
+    const out = (values.out as string | undefined) ?? 'repnets-run';
+    const json = values.json === true;
+    const say = humanOut(json);
+    const backend = backendFlag(c, values.backend);
+    const imgSize = intFlag(c, 'img-size', values['img-size']);
+    const trainSize = intFlag(c, 'train-size', values['train-size']);
+    const testSize = intFlag(c, 'test-size', values['test-size']);
+    const epochs = intFlag(c, 'epochs', values.epochs);
+    const batchSize = intFlag(c, 'batch-size', values['batch-size']);
+    // Every flag is checked above, before the (slow) backend start.
+    const choice = await selectBackend(backend);
+    say(`backend: ${choice.backend}`);
+    const data = await namedDataset({
+      dataset,
+      dataDir: values['data-dir'] as string | undefined,
+      imgSize,
+      seed,
+      trainSize,
+      testSize,
+    });
+    const [size, , channels] = data.inputShape;
+    const net = createModel(model, {
+      numClasses: data.train.classNames.length,
+      inputSize: size,
+      channels,
+      variant: size <= 64 ? 'cifar' : 'imagenet',
+    });
+    const recipe = mnistRecipe().train;
+    const optimizer: OptimizerConfig =
+      opt === 'sgd'
+        ? { type: 'sgd', lr: lr ?? 0.1, momentum: 0.9, nesterov: true, weightDecay: 5e-4 }
+        : { type: opt, lr: lr ?? 1e-3, weightDecay: opt === 'adamw' ? 0.05 : 0 };
+    const result = await trainLoop(
+      net,
+      { train: data.train, test: data.test },
+      {
+        ...recipe,
+        epochs: epochs ?? (dataset === 'mnist' ? recipe.epochs : 30),
+        batchSize: batchSize ?? recipe.batchSize,
+        optimizer,
+        transform: data.transform,
+        evalTransform: data.evalTransform,
+        seed,
+        checkpointDir: join(out, 'checkpoints'),
+        resume: values.resume === true,
+        progress: json ? 'json' : 'auto',
+        output: json ? process.stderr : process.stdout,
+      },
+    );
+    await saveModel(net, join(out, 'train'));
+    const { model: deploy, folded } = await reparameterize(net);
+    await saveModel(deploy, join(out, 'deploy'));
+    const last = result.history.at(-1);
+    say(
+      `folded ${folded.length} blocks; wrote ${join(out, 'train')}, ${join(out, 'deploy')}, ${join(out, 'checkpoints', 'last.ckpt')}`,
+    );
+    if (json)
+      printJson({ model, dataset, backend: choice.backend, epochs: result.epochs, last, out });
+  },
+};
