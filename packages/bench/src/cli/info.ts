@@ -72,6 +72,16 @@ async function describe(path: string): Promise<Record<string, unknown>> {
   throw new Error(`info: '${path}' is not a TF.js model, a .safetensors or a .ckpt file`);
 }
 
+function humanValue(key: string, v: unknown): string {
+  if (typeof v === 'number' && (key === 'params' || key === 'flops')) return formatCount(v);
+  if (typeof v === 'number' && key === 'memoryAccessBytes') return formatBytes(v);
+  if (key === 'params' && v && typeof v === 'object') {
+    const p = v as { total: number; trainable: number; nonTrainable: number };
+    return `${formatCount(p.total)} (${formatCount(p.trainable)} trainable, ${formatCount(p.nonTrainable)} not)`;
+  }
+  return typeof v === 'object' ? JSON.stringify(v) : String(v);
+}
+
 export const info: Command = {
   name: 'info',
   summary: 'layers, params and FLOPs of a model or checkpoint',
@@ -83,16 +93,7 @@ export const info: Command = {
     if (values.json) return printJson(d);
     const say = humanOut(false);
     for (const [k, v] of Object.entries(d)) {
-      const text =
-        k === 'params' && typeof v === 'number'
-          ? formatCount(v)
-          : k === 'flops' && typeof v === 'number'
-            ? formatCount(v)
-            : k === 'memoryAccessBytes' && typeof v === 'number'
-              ? formatBytes(v)
-              : typeof v === 'object'
-                ? JSON.stringify(v)
-                : String(v);
+      const text = humanValue(k, v);
       say(`${k.padEnd(18)} ${text}`);
     }
   },
