@@ -45,6 +45,8 @@ export async function trainAndFold(
     channels,
     // The stride-1 stem keeps small inputs from shrinking to nothing in deep nets.
     variant: size <= 64 ? 'cifar' : 'imagenet',
+    // Seeded initial weights: with the seeded data order, the same seed gives the same run.
+    seed: o.seed,
   });
   const checkpointDir = join(o.out, 'checkpoints');
   const result = await train(

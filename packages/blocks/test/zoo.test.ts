@@ -113,3 +113,28 @@ describe('builder options', () => {
     );
   });
 });
+
+describe('seeded initial weights', () => {
+  const weights = (m: tf.LayersModel) => m.getWeights().map((w) => Array.from(w.dataSync()));
+  it('the same seed builds the same weights; another seed or none builds others', () => {
+    const opts = { numClasses: 10, inputSize: 28, channels: 1, variant: 'cifar' } as const;
+    const [a, b, c, d] = [
+      createModel('repvgg_compact', { ...opts, seed: 7 }),
+      createModel('repvgg_compact', { ...opts, seed: 7 }),
+      createModel('repvgg_compact', { ...opts, seed: 8 }),
+      createModel('repvgg_compact', opts),
+    ];
+    expect(weights(b)).toEqual(weights(a));
+    // Every randomly initialized weight differs under another seed (BN and biases start at constants).
+    const wa = weights(a);
+    const wc = weights(c);
+    const random = wa.map((w, i) => (new Set(w).size > 1 ? i : -1)).filter((i) => i >= 0);
+    expect(random.length).toBeGreaterThan(5);
+    for (const i of random) expect(wc[i]).not.toEqual(wa[i]);
+    expect(weights(d)).not.toEqual(wa);
+    for (const m of [a, b, c, d]) m.dispose();
+    expect(() => createModel('simplenet', { seed: -1 })).toThrow(
+      'seed must be an integer >= 0, got -1',
+    );
+  });
+});

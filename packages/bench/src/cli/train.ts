@@ -101,6 +101,7 @@ export const train: Command = {
       inputSize: size,
       channels,
       variant: size <= 64 ? 'cifar' : 'imagenet',
+      seed,
     });
     const recipe = mnistRecipe().train;
     const optimizer: OptimizerConfig =

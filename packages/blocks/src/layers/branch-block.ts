@@ -15,6 +15,7 @@ import {
   type WeightAdder,
 } from './block-base.js';
 import { type ActivationName, activate, convOutSize, groupedConv2d, single } from './conv-ops.js';
+import { heNormal } from './init-seed.js';
 import { type SEPosition, SEWeights, seHidden } from './se-weights.js';
 
 export interface BranchBlockArgs extends CommonBlockArgs {
@@ -145,11 +146,7 @@ export abstract class BranchBlock extends tf.layers.Layer implements Reparameter
     const ipg = inC / groups;
     this.convs = this.branchSpecs().map((spec) => ({
       spec,
-      kernel: add(
-        `${spec.name}_kernel`,
-        [spec.size, spec.size, ipg, this.filters],
-        tf.initializers.heNormal({}),
-      ),
+      kernel: add(`${spec.name}_kernel`, [spec.size, spec.size, ipg, this.filters], heNormal()),
       bn: new BNWeights(add, `${spec.name}_bn`, this.filters, this.bnEpsilon, this.bnMomentum),
     }));
     const identityPossible = inC === this.filters && this.strides === 1;

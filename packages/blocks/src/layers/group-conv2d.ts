@@ -1,6 +1,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { type CommonBlockArgs, channelsOf, layerArgs } from './block-base.js';
 import { type ActivationName, activate, convOutSize, groupedConv2d, single } from './conv-ops.js';
+import { heNormal } from './init-seed.js';
 
 export interface GroupConv2DArgs
   extends Pick<CommonBlockArgs, 'name' | 'trainable' | 'inputShape' | 'batchInputShape'> {
@@ -60,8 +61,7 @@ export class GroupConv2D extends tf.layers.Layer {
       );
     }
     const k = this.kernelSize;
-    const init =
-      this.kernelInitializer === 'zeros' ? tf.initializers.zeros() : tf.initializers.heNormal({});
+    const init = this.kernelInitializer === 'zeros' ? tf.initializers.zeros() : heNormal();
     this.kernel = this.addWeight(
       'kernel',
       [k, k, inC / this.groups, this.filters],

@@ -1,5 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
 import type { WeightAdder } from './block-base.js';
+import { glorotUniform, heNormal } from './init-seed.js';
 
 /** Where a block applies squeeze-excitation: before its nonlinearity (RepVGG-D2se) or after (RepVGGplus). */
 export type SEPosition = 'none' | 'pre' | 'post';
@@ -25,17 +26,9 @@ export class SEWeights {
     channels: number,
     readonly hidden: number,
   ) {
-    this.downKernel = add(
-      `${prefix}_down_kernel`,
-      [1, 1, channels, hidden],
-      tf.initializers.heNormal({}),
-    );
+    this.downKernel = add(`${prefix}_down_kernel`, [1, 1, channels, hidden], heNormal());
     this.downBias = add(`${prefix}_down_bias`, [hidden], tf.initializers.zeros());
-    this.upKernel = add(
-      `${prefix}_up_kernel`,
-      [1, 1, hidden, channels],
-      tf.initializers.glorotUniform({}),
-    );
+    this.upKernel = add(`${prefix}_up_kernel`, [1, 1, hidden, channels], glorotUniform());
     this.upBias = add(`${prefix}_up_bias`, [channels], tf.initializers.zeros());
   }
 

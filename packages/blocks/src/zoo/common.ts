@@ -1,5 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
 import type { BNOptions } from '../layers/batchnorm-weights.js';
+import { glorotUniform } from '../layers/init-seed.js';
 
 /** Options every zoo builder takes. */
 export interface ModelOptions {
@@ -17,6 +18,11 @@ export interface ModelOptions {
    */
   readonly variant?: 'imagenet' | 'cifar';
   readonly bn?: BNOptions;
+  /**
+   * Seed of the initial weights: the same seed builds the same weights (default:
+   * unseeded, as TF.js).
+   */
+  readonly seed?: number;
   /** Model name (default: the zoo name). */
   readonly name?: string;
 }
@@ -72,7 +78,9 @@ export function widthsOrThrow(
 
 export function head(x: tf.SymbolicTensor, numClasses: number): tf.SymbolicTensor {
   const pooled = tf.layers.globalAveragePooling2d({ name: 'head_pool' }).apply(x);
-  return tf.layers.dense({ units: numClasses, name: 'head_fc' }).apply(pooled) as tf.SymbolicTensor;
+  return tf.layers
+    .dense({ units: numClasses, name: 'head_fc', kernelInitializer: glorotUniform() })
+    .apply(pooled) as tf.SymbolicTensor;
 }
 
 export function inputFor(o: ResolvedOptions): tf.SymbolicTensor {

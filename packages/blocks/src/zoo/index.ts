@@ -1,4 +1,5 @@
 import type * as tf from '@tensorflow/tfjs';
+import { withInitSeed } from '../layers/init-seed.js';
 import type { ModelOptions } from './common.js';
 import { buildMobileOne, MOBILEONE_SPECS, type MobileOneName } from './mobileone.js';
 import { buildRepVGG, buildSimpleNet, REPVGG_SPECS, type RepVGGName } from './repvgg.js';
@@ -41,5 +42,5 @@ export function createModel(name: ZooName, opts: ModelOptions = {}): tf.LayersMo
       `createModel: unknown model '${String(name)}'; known: ${listModels().join(', ')}`,
     );
   }
-  return build(opts);
+  return withInitSeed(opts.seed, () => build(opts));
 }
