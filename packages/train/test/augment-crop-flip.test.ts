@@ -8,24 +8,7 @@ import {
 } from '../src/augment/index.js';
 import type { ImageHWC } from '../src/data/types.js';
 import { rngFromState } from '../src/random.js';
-
-/** One-channel image from rows. */
-function gray(rows: number[][]): ImageHWC {
-  return {
-    data: Float32Array.from(rows.flat()),
-    height: rows.length,
-    width: rows[0]!.length,
-    channels: 1,
-  };
-}
-
-function rows(image: ImageHWC): number[][] {
-  const out: number[][] = [];
-  for (let y = 0; y < image.height; y++) {
-    out.push(Array.from(image.data.subarray(y * image.width, (y + 1) * image.width)));
-  }
-  return out;
-}
+import { gray, rows } from './helpers/images.js';
 
 const nine = () =>
   gray([

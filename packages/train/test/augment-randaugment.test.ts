@@ -17,13 +17,7 @@ import {
 } from '../src/augment/index.js';
 import type { ImageHWC, Transform } from '../src/data/types.js';
 import { deriveRng, rngFromState } from '../src/random.js';
-
-function randomImage(height: number, width: number, channels: number, seed: number): ImageHWC {
-  const rng = rngFromState(seed);
-  const data = new Float32Array(height * width * channels);
-  for (let i = 0; i < data.length; i++) data[i] = rng.next();
-  return { data, height, width, channels };
-}
+import { randomImage } from './helpers/images.js';
 
 const MAGNITUDE_FREE: RandAugmentOpName[] = ['AutoContrast', 'Equalize'];
 
