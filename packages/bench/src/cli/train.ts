@@ -2,9 +2,8 @@ import { join } from 'node:path';
 import { createModel, listModels, reparameterize, type ZooName } from '@repnets/blocks';
 import {
   DATASET_NAMES,
-  mnistRecipe,
   namedDataset,
-  type OptimizerConfig,
+  recipeFor,
   selectBackend,
   train as trainLoop,
 } from '@repnets/train';
@@ -95,30 +94,13 @@ export const train: Command = {
       trainSize,
       testSize,
     });
-    const [size, , channels] = data.inputShape;
-    const net = createModel(model, {
-      numClasses: data.train.classNames.length,
-      inputSize: size,
-      channels,
-      variant: size <= 64 ? 'cifar' : 'imagenet',
-      seed,
-    });
-    const recipe = mnistRecipe().train;
-    const optimizer: OptimizerConfig =
-      opt === 'sgd'
-        ? { type: 'sgd', lr: lr ?? 0.1, momentum: 0.9, nesterov: true, weightDecay: 5e-4 }
-        : { type: opt, lr: lr ?? 1e-3, weightDecay: opt === 'adamw' ? 0.05 : 0 };
+    const recipe = recipeFor(model, data, { dataset, optimizer: opt, lr, epochs, batchSize, seed });
+    const net = createModel(recipe.model, recipe.modelOptions);
     const result = await trainLoop(
       net,
       { train: data.train, test: data.test },
       {
-        ...recipe,
-        epochs: epochs ?? (dataset === 'mnist' ? recipe.epochs : 30),
-        batchSize: batchSize ?? recipe.batchSize,
-        optimizer,
-        transform: data.transform,
-        evalTransform: data.evalTransform,
-        seed,
+        ...recipe.train,
         checkpointDir: join(out, 'checkpoints'),
         resume: values.resume === true,
         progress: json ? 'json' : 'auto',

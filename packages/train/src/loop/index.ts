@@ -24,7 +24,13 @@ export {
   type ProgressSink,
   type StepReport,
 } from './progress.js';
-export { mnistRecipe, type Recipe } from './recipes.js';
+export {
+  defaultOptimizer,
+  mnistRecipe,
+  type Recipe,
+  type RecipeChoices,
+  recipeFor,
+} from './recipes.js';
 export { learningRate, type ScheduleConfig } from './schedules.js';
 export {
   type EvalResult,

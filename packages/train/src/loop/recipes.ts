@@ -4,6 +4,8 @@
  */
 import type { ModelOptions, ZooName } from '@repnets/blocks';
 import { randomCrop } from '../augment/crop.js';
+import type { DatasetName, NamedDataset } from '../data/by-name.js';
+import type { OptimizerConfig } from './optimizers.js';
 import type { TrainOptions } from './train.js';
 
 export interface Recipe {
@@ -24,11 +26,64 @@ export function mnistRecipe(overrides: Partial<TrainOptions> = {}): Recipe {
     train: {
       epochs: 6,
       batchSize: 64,
-      optimizer: { type: 'sgd', lr: 0.1, momentum: 0.9, nesterov: true, weightDecay: 5e-4 },
+      optimizer: defaultOptimizer('sgd', 0.1),
       schedule: { type: 'cosine', warmupEpochs: 0.3 },
       labelSmoothing: 0.1,
       transform: randomCrop(28, { padding: 2 }),
       ...overrides,
+    },
+  };
+}
+
+/** Defaults for an optimizer chosen by name: Nesterov SGD with weight decay, or Adam / AdamW. */
+export function defaultOptimizer(
+  type: 'sgd' | 'adam' | 'adamw' = 'sgd',
+  lr?: number,
+): OptimizerConfig {
+  if (type === 'sgd')
+    return { type, lr: lr ?? 0.1, momentum: 0.9, nesterov: true, weightDecay: 5e-4 };
+  return { type, lr: lr ?? 1e-3, weightDecay: type === 'adamw' ? 0.05 : 0 };
+}
+
+export interface RecipeChoices {
+  readonly dataset: DatasetName;
+  readonly optimizer?: 'sgd' | 'adam' | 'adamw';
+  readonly lr?: number;
+  /** Default: the MNIST recipe's 6 for MNIST, 30 otherwise. */
+  readonly epochs?: number;
+  readonly batchSize?: number;
+  /** Seeds the initial weights and the data order. */
+  readonly seed?: number;
+}
+
+/**
+ * A zoo model trained on a dataset loaded with {@link namedDataset}: the MNIST
+ * recipe's schedule and smoothing, the dataset's own augmentation, and the
+ * model built for the data's input (the stride-1 'cifar' stem up to 64 px, so
+ * small inputs do not shrink to nothing in deep nets). What the example and
+ * `repnets train` run.
+ */
+export function recipeFor(model: ZooName, data: NamedDataset, choices: RecipeChoices): Recipe {
+  const base = mnistRecipe().train;
+  const [size, , channels] = data.inputShape;
+  const seed = choices.seed ?? 0;
+  return {
+    model,
+    modelOptions: {
+      numClasses: data.train.classNames.length,
+      inputSize: size,
+      channels,
+      variant: size <= 64 ? 'cifar' : 'imagenet',
+      seed,
+    },
+    train: {
+      ...base,
+      epochs: choices.epochs ?? (choices.dataset === 'mnist' ? base.epochs : 30),
+      batchSize: choices.batchSize ?? base.batchSize,
+      optimizer: defaultOptimizer(choices.optimizer, choices.lr),
+      transform: data.transform,
+      ...(data.evalTransform ? { evalTransform: data.evalTransform } : {}),
+      seed,
     },
   };
 }
