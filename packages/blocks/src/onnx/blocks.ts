@@ -4,7 +4,14 @@
  * SE, activation), so a model exports, and runs in ONNX, before it is folded.
  */
 import { makeKernel } from '@repnets/fuse';
-import { type ConvertContext, type Converter, image, need, type WeightData } from './context.js';
+import {
+  activatedConv,
+  type ConvertContext,
+  type Converter,
+  image,
+  need,
+  type WeightData,
+} from './context.js';
 import {
   activation,
   type BNParams,
@@ -116,15 +123,7 @@ const groupConv2d: Converter = async (ctx) => {
     pads: [p, p, p, p],
     group: ctx.config.groups as number,
   });
-  const act = activation(
-    ctx.g,
-    ctx.where,
-    `${ctx.scope}/act`,
-    y,
-    ctx.config.activation as string,
-    1,
-  );
-  return [{ name: act, layout: 'NCHW' }];
+  return activatedConv(ctx, y);
 };
 
 /** One equal slice of the channels: a Slice on axis 1. */

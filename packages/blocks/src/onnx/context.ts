@@ -1,5 +1,5 @@
 import type * as tf from '@tensorflow/tfjs';
-import { fail, type Where } from './emit.js';
+import { activation, fail, type Where } from './emit.js';
 import type { GraphBuilder, Value, ValueRef } from './graph.js';
 
 /** A weight as read from the layer: its TF.js shape and data. */
@@ -82,4 +82,17 @@ export function image(ctx: ConvertContext): Value {
     fail(ctx.where, `expected an NHWC input of rank 4, got shape [${x.shape.join(', ')}]`);
   }
   return x;
+}
+
+/** A conv's NCHW output through the layer's own `activation`: what every conv converter returns. */
+export function activatedConv(ctx: ConvertContext, y: string): ValueRef[] {
+  const act = activation(
+    ctx.g,
+    ctx.where,
+    `${ctx.scope}/act`,
+    y,
+    ctx.config.activation as string,
+    1,
+  );
+  return [{ name: act, layout: 'NCHW' }];
 }

@@ -1,6 +1,7 @@
 /** Converters for the stock TF.js layers a deploy-form model (and a zoo head) is made of. */
 import { makeKernel } from '@repnets/fuse';
 import {
+  activatedConv,
   type ConvertContext,
   type Converter,
   channelsLast,
@@ -51,15 +52,7 @@ const conv2d: Converter = async (ctx) => {
     pads: windowPads(ctx, x, kernelSize, strides, dilations),
     group: 1,
   });
-  const act = activation(
-    ctx.g,
-    ctx.where,
-    `${ctx.scope}/act`,
-    y,
-    ctx.config.activation as string,
-    1,
-  );
-  return [{ name: act, layout: 'NCHW' }];
+  return activatedConv(ctx, y);
 };
 
 const depthwiseConv2d: Converter = async (ctx) => {
@@ -78,15 +71,7 @@ const depthwiseConv2d: Converter = async (ctx) => {
     pads: windowPads(ctx, x, [k.shape[0]!, k.shape[1]!], strides, dilations),
     group: k.shape[2]!,
   });
-  const act = activation(
-    ctx.g,
-    ctx.where,
-    `${ctx.scope}/act`,
-    y,
-    ctx.config.activation as string,
-    1,
-  );
-  return [{ name: act, layout: 'NCHW' }];
+  return activatedConv(ctx, y);
 };
 
 const dense: Converter = async (ctx) => {
