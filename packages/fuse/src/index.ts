@@ -31,7 +31,12 @@ export {
   type BlockSpec,
   defineMobileOne,
   defineRepVGG,
+  MOBILEONE_ARCHS,
+  MOBILEONE_DEPTHS,
+  type MobileOneArch,
   type MobileOneArchOptions,
+  REPVGG_ARCHS,
+  type RepVGGArch,
   type RepVGGArchOptions,
 } from './interop/arch.js';
 export { detectLayout } from './interop/detect.js';

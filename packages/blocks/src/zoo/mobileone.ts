@@ -1,3 +1,4 @@
+import { MOBILEONE_ARCHS, MOBILEONE_DEPTHS } from '@repnets/fuse';
 import * as tf from '@tensorflow/tfjs';
 import { bnArgs } from '../layers/block-base.js';
 import { MobileOneBlock } from '../layers/mobileone-block.js';
@@ -10,20 +11,21 @@ export interface MobileOneSpec {
   readonly se: boolean;
 }
 
-/** Width multipliers and branch counts from Vasu et al. (CVPR 2023), Table 7, and apple/ml-mobileone. */
-export const MOBILEONE_SPECS = {
-  mobileone_s0: { widths: [0.75, 1.0, 1.0, 2.0], branches: 4, se: false },
-  mobileone_s1: { widths: [1.5, 1.5, 2.0, 2.5], branches: 1, se: false },
-  mobileone_s2: { widths: [1.5, 2.0, 2.5, 4.0], branches: 1, se: false },
-  mobileone_s3: { widths: [2.0, 2.5, 3.0, 4.0], branches: 1, se: false },
-  mobileone_s4: { widths: [3.0, 3.5, 3.5, 4.0], branches: 1, se: true },
-} as const satisfies Record<string, MobileOneSpec>;
+/**
+ * Width multipliers and branch counts from Vasu et al. (CVPR 2023), Table 7, and
+ * apple/ml-mobileone (the table lives in @repnets/fuse, which reads those checkpoints).
+ */
+export const MOBILEONE_SPECS = Object.fromEntries(
+  Object.entries(MOBILEONE_ARCHS).map(([name, a]) => [
+    name,
+    { widths: a.widths, branches: a.branches, se: 'seUnits' in a },
+  ]),
+) as Record<keyof typeof MOBILEONE_ARCHS, MobileOneSpec>;
 
 export type MobileOneName = keyof typeof MOBILEONE_SPECS;
 
-const DEPTHS = [2, 8, 10, 1];
 /** SE sits in the last 5 units of stage 3 and the unit of stage 4 (S4 only). */
-const SE_UNITS = [0, 0, 5, 1];
+const SE_UNITS = MOBILEONE_ARCHS.mobileone_s4.seUnits;
 
 /**
  * Builds a MobileOne in training form: a 3x3 stem block (3 -> min(64, 64*w0),
@@ -50,7 +52,7 @@ export function buildMobileOne(
     ...bn,
   }).apply(input) as tf.SymbolicTensor;
   const planes = [64, 128, 256, 512].map((p, s) => Math.floor(p * w[s]!));
-  DEPTHS.forEach((depth, s) => {
+  MOBILEONE_DEPTHS.forEach((depth, s) => {
     const seUnits = spec.se ? SE_UNITS[s]! : 0;
     for (let u = 0; u < depth; u++) {
       const se = u >= depth - seUnits ? 'pre' : 'none';

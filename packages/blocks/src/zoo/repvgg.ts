@@ -1,3 +1,4 @@
+import { REPVGG_ARCHS, type RepVGGArch } from '@repnets/fuse';
 import * as tf from '@tensorflow/tfjs';
 import { bnArgs } from '../layers/block-base.js';
 import { RepVGGBlock } from '../layers/repvgg-block.js';
@@ -13,32 +14,31 @@ export interface RepVGGSpec {
   readonly se?: SEPosition;
 }
 
-const A = [2, 4, 14, 1] as const;
-const B = [4, 6, 16, 1] as const;
+/** A published RepVGG as the zoo builds it: SE (D2se) sits before the activation. */
+function zooSpec(a: RepVGGArch): RepVGGSpec {
+  return {
+    depths: a.depths,
+    widths: a.widths,
+    ...(a.groups !== undefined ? { groups: a.groups } : {}),
+    ...(a.se ? { se: 'pre' as const } : {}),
+  };
+}
 
-/** Stage depths and widths from Ding et al. (CVPR 2021), Table 2, and the official configs. */
+/**
+ * Ding et al. (CVPR 2021), Table 2, and the official configs (the table lives in
+ * @repnets/fuse, which reads those checkpoints), plus our compact variant.
+ */
 export const REPVGG_SPECS = {
-  repvgg_a0: { depths: A, widths: [0.75, 0.75, 0.75, 2.5] },
-  repvgg_a1: { depths: A, widths: [1, 1, 1, 2.5] },
-  repvgg_a2: { depths: A, widths: [1.5, 1.5, 1.5, 2.75] },
-  repvgg_b0: { depths: B, widths: [1, 1, 1, 2.5] },
-  repvgg_b1: { depths: B, widths: [2, 2, 2, 4] },
-  repvgg_b1g2: { depths: B, widths: [2, 2, 2, 4], groups: 2 },
-  repvgg_b1g4: { depths: B, widths: [2, 2, 2, 4], groups: 4 },
-  repvgg_b2: { depths: B, widths: [2.5, 2.5, 2.5, 5] },
-  repvgg_b2g2: { depths: B, widths: [2.5, 2.5, 2.5, 5], groups: 2 },
-  repvgg_b2g4: { depths: B, widths: [2.5, 2.5, 2.5, 5], groups: 4 },
-  repvgg_b3: { depths: B, widths: [3, 3, 3, 5] },
-  repvgg_b3g2: { depths: B, widths: [3, 3, 3, 5], groups: 2 },
-  repvgg_b3g4: { depths: B, widths: [3, 3, 3, 5], groups: 4 },
-  repvgg_d2se: { depths: [8, 14, 24, 1], widths: [2.5, 2.5, 2.5, 5], se: 'pre' },
+  ...(Object.fromEntries(
+    Object.entries(REPVGG_ARCHS).map(([name, arch]) => [name, zooSpec(arch)]),
+  ) as Record<keyof typeof REPVGG_ARCHS, RepVGGSpec>),
   /**
    * Ours, not from the paper: one block per stage at half A1 width (32-64-128-256,
    * 5 layers), for 28-32 px inputs with `variant: 'cifar'`; 0.45M parameters at
    * 10 classes. The MNIST recipe of @repnets/train trains it.
    */
-  repvgg_compact: { depths: [1, 1, 1, 1], widths: [0.5, 0.5, 0.5, 0.5] },
-} as const satisfies Record<string, RepVGGSpec>;
+  repvgg_compact: { depths: [1, 1, 1, 1], widths: [0.5, 0.5, 0.5, 0.5] } as RepVGGSpec,
+};
 
 export type RepVGGName = keyof typeof REPVGG_SPECS;
 

@@ -215,37 +215,64 @@ const REPVGG_BASE = [64, 128, 256, 512] as const;
 const REPVGG_A = [2, 4, 14, 1] as const;
 const REPVGG_B = [4, 6, 16, 1] as const;
 
-/** Depths and width multipliers of create_RepVGG_* in repvgg.py (= timm's repvgg_* cfgs). */
-const REPVGG: Readonly<
-  Record<string, { d: readonly number[]; w: readonly number[]; groups?: number; se?: boolean }>
-> = {
-  repvgg_a0: { d: REPVGG_A, w: [0.75, 0.75, 0.75, 2.5] },
-  repvgg_a1: { d: REPVGG_A, w: [1, 1, 1, 2.5] },
-  repvgg_a2: { d: REPVGG_A, w: [1.5, 1.5, 1.5, 2.75] },
-  repvgg_b0: { d: REPVGG_B, w: [1, 1, 1, 2.5] },
-  repvgg_b1: { d: REPVGG_B, w: [2, 2, 2, 4] },
-  repvgg_b1g2: { d: REPVGG_B, w: [2, 2, 2, 4], groups: 2 },
-  repvgg_b1g4: { d: REPVGG_B, w: [2, 2, 2, 4], groups: 4 },
-  repvgg_b2: { d: REPVGG_B, w: [2.5, 2.5, 2.5, 5] },
-  repvgg_b2g2: { d: REPVGG_B, w: [2.5, 2.5, 2.5, 5], groups: 2 },
-  repvgg_b2g4: { d: REPVGG_B, w: [2.5, 2.5, 2.5, 5], groups: 4 },
-  repvgg_b3: { d: REPVGG_B, w: [3, 3, 3, 5] },
-  repvgg_b3g2: { d: REPVGG_B, w: [3, 3, 3, 5], groups: 2 },
-  repvgg_b3g4: { d: REPVGG_B, w: [3, 3, 3, 5], groups: 4 },
-  repvgg_d2se: { d: [8, 14, 24, 1], w: [2.5, 2.5, 2.5, 5], se: true },
-};
+/** One published RepVGG: blocks per stage 1-4, width multipliers, grouped convs, SE. */
+export interface RepVGGArch {
+  readonly depths: readonly [number, number, number, number];
+  readonly widths: readonly [number, number, number, number];
+  /** Groups of the even-indexed blocks counted from stage 1 (official g2/g4 maps). */
+  readonly groups?: number;
+  readonly se?: boolean;
+}
 
-/** Width multipliers, branch counts and SE units of mobileone.py's PARAMS (= timm's mobileone_*). */
-const MOBILEONE: Readonly<
-  Record<string, { w: readonly number[]; k?: number; se?: readonly number[] }>
-> = {
-  mobileone_s0: { w: [0.75, 1, 1, 2], k: 4 },
-  mobileone_s1: { w: [1.5, 1.5, 2, 2.5] },
-  mobileone_s2: { w: [1.5, 2, 2.5, 4] },
-  mobileone_s3: { w: [2, 2.5, 3, 4] },
+/**
+ * Depths and width multipliers of Ding et al. (CVPR 2021), Table 2, as
+ * create_RepVGG_* in repvgg.py and timm's repvgg_* cfgs define them. The
+ * @repnets/blocks zoo builds its RepVGGs from this table.
+ */
+export const REPVGG_ARCHS = {
+  repvgg_a0: { depths: REPVGG_A, widths: [0.75, 0.75, 0.75, 2.5] },
+  repvgg_a1: { depths: REPVGG_A, widths: [1, 1, 1, 2.5] },
+  repvgg_a2: { depths: REPVGG_A, widths: [1.5, 1.5, 1.5, 2.75] },
+  repvgg_b0: { depths: REPVGG_B, widths: [1, 1, 1, 2.5] },
+  repvgg_b1: { depths: REPVGG_B, widths: [2, 2, 2, 4] },
+  repvgg_b1g2: { depths: REPVGG_B, widths: [2, 2, 2, 4], groups: 2 },
+  repvgg_b1g4: { depths: REPVGG_B, widths: [2, 2, 2, 4], groups: 4 },
+  repvgg_b2: { depths: REPVGG_B, widths: [2.5, 2.5, 2.5, 5] },
+  repvgg_b2g2: { depths: REPVGG_B, widths: [2.5, 2.5, 2.5, 5], groups: 2 },
+  repvgg_b2g4: { depths: REPVGG_B, widths: [2.5, 2.5, 2.5, 5], groups: 4 },
+  repvgg_b3: { depths: REPVGG_B, widths: [3, 3, 3, 5] },
+  repvgg_b3g2: { depths: REPVGG_B, widths: [3, 3, 3, 5], groups: 2 },
+  repvgg_b3g4: { depths: REPVGG_B, widths: [3, 3, 3, 5], groups: 4 },
+  repvgg_d2se: { depths: [8, 14, 24, 1], widths: [2.5, 2.5, 2.5, 5], se: true },
+} as const satisfies Record<string, RepVGGArch>;
+
+/** One published MobileOne: width multipliers, conv branches k, SE units per stage. */
+export interface MobileOneArch {
+  readonly widths: readonly [number, number, number, number];
+  readonly branches: number;
+  /** Units per stage (counted from the end) with SE; absent: none. */
+  readonly seUnits?: readonly [number, number, number, number];
+}
+
+/** Units per stage of every MobileOne: 2, 8, 10, 1 (each a depthwise then a pointwise block). */
+export const MOBILEONE_DEPTHS = [2, 8, 10, 1] as const;
+
+/**
+ * Width multipliers, branch counts and SE units of Vasu et al. (CVPR 2023),
+ * Table 7, as mobileone.py's PARAMS and timm's mobileone_* define them. The
+ * @repnets/blocks zoo builds its MobileOnes from this table.
+ */
+export const MOBILEONE_ARCHS = {
+  mobileone_s0: { widths: [0.75, 1, 1, 2], branches: 4 },
+  mobileone_s1: { widths: [1.5, 1.5, 2, 2.5], branches: 1 },
+  mobileone_s2: { widths: [1.5, 2, 2.5, 4], branches: 1 },
+  mobileone_s3: { widths: [2, 2.5, 3, 4], branches: 1 },
   // use_se: the last half of stage 3 and all of stage 4 (timm: se_blocks=(0, 0, 5, 1)).
-  mobileone_s4: { w: [3, 3.5, 3.5, 4], se: [0, 0, 5, 1] },
-};
+  mobileone_s4: { widths: [3, 3.5, 3.5, 4], branches: 1, seUnits: [0, 0, 5, 1] },
+} as const satisfies Record<string, MobileOneArch>;
+
+const REPVGG: Readonly<Record<string, RepVGGArch>> = REPVGG_ARCHS;
+const MOBILEONE: Readonly<Record<string, MobileOneArch>> = MOBILEONE_ARCHS;
 
 /** The model names {@link archConfig} knows. */
 export const ARCH_NAMES: readonly string[] = [...Object.keys(REPVGG), ...Object.keys(MOBILEONE)];
@@ -268,8 +295,11 @@ export function archConfig(name: string): ArchConfig {
     return defineRepVGG({
       name: key,
       // min(64, int(64 * width_multiplier[0])) in both sources
-      stem: Math.min(64, Math.floor(64 * r.w[0]!)),
-      stages: r.d.map((depth, s) => ({ depth, channels: Math.floor(REPVGG_BASE[s]! * r.w[s]!) })),
+      stem: Math.min(64, Math.floor(64 * r.widths[0])),
+      stages: r.depths.map((depth, s) => ({
+        depth,
+        channels: Math.floor(REPVGG_BASE[s]! * r.widths[s]!),
+      })),
       groups: r.groups,
       se: r.se,
     });
@@ -278,13 +308,13 @@ export function archConfig(name: string): ArchConfig {
   if (m !== undefined) {
     return defineMobileOne({
       name: key,
-      stem: Math.min(64, Math.floor(64 * m.w[0]!)),
-      stages: [2, 8, 10, 1].map((depth, s) => ({
+      stem: Math.min(64, Math.floor(64 * m.widths[0])),
+      stages: MOBILEONE_DEPTHS.map((depth, s) => ({
         depth,
-        channels: Math.floor(REPVGG_BASE[s]! * m.w[s]!),
-        seUnits: m.se?.[s] ?? 0,
+        channels: Math.floor(REPVGG_BASE[s]! * m.widths[s]!),
+        seUnits: m.seUnits?.[s] ?? 0,
       })),
-      convBranches: m.k ?? 1,
+      convBranches: m.branches,
     });
   }
   throw new FuseError(
