@@ -97,9 +97,8 @@ export const fuse: Command = {
     );
     say(`${result.layout}: folded ${result.folded.length} blocks; wrote ${out}`);
     if (values.tfjs) {
-      const passThrough = new Map([...tensors].filter(([k]) => result.stateDict.has(k))) as never;
       await tf.ready();
-      const tfModel = modelFromFused(result, passThrough, { inputSize: imgSize });
+      const tfModel = modelFromFused(result, { inputSize: imgSize });
       await saveModel(tfModel, values.tfjs as string);
       say(
         `RepNets deploy model (TF.js, ${tfModel.countParams()} params) written to ${values.tfjs}`,

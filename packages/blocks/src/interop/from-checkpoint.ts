@@ -52,9 +52,11 @@ function classifier(passThrough: ReadonlyMap<string, StateTensor>): {
  */
 export function modelFromFused(
   fused: FuseStateDictResult,
-  passThrough: ReadonlyMap<string, StateTensor>,
   options: CheckpointModelOptions = {},
 ): tf.LayersModel {
+  // Everything in the fused dict but the blocks' own convs: SE, classifier, anything else.
+  const deployKeys = new Set(fused.folded.flatMap((b) => [b.deployKeys.weight, b.deployKeys.bias]));
+  const passThrough = new Map([...fused.stateDict].filter(([k]) => !deployKeys.has(k)));
   const blocks = fused.folded;
   if (blocks.length === 0) throw new Error('checkpoint model: the checkpoint has no blocks');
   const head = classifier(passThrough);
@@ -149,12 +151,6 @@ export function modelFromStateDict(
   stateDict: StateDict | Readonly<Record<string, StateTensor>>,
   options: CheckpointModelOptions & ParseStateDictOptions = {},
 ): { model: tf.LayersModel; fused: FuseStateDictResult } {
-  const source: StateDict =
-    stateDict instanceof Map ? stateDict : new Map(Object.entries(stateDict));
-  const fused = fuseStateDict(source, options);
-  const inBlocks = new Set(
-    fused.folded.flatMap((b) => [...b.sourceKeys, b.deployKeys.weight, b.deployKeys.bias]),
-  );
-  const passThrough = new Map([...source].filter(([k]) => !inBlocks.has(k)));
-  return { model: modelFromFused(fused, passThrough, options), fused };
+  const fused = fuseStateDict(stateDict, options);
+  return { model: modelFromFused(fused, options), fused };
 }
