@@ -5,17 +5,21 @@
  *
  *   pnpm --filter web measure-latency [--runs 50] [--warmup 5] [--screenshot test-output/page.png]
  *
+ * Prints a Markdown table and writes bench-results/latency.json.
+ *
  * With --screenshot it then draws a 7 and saves the whole page (docs/ holds the README's).
  */
 import { cpus } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
+import { machine, scriptArgs, writeJsonAtomic } from '@repnets/devkit';
 import { APP_DIR, buildSite } from '../test/support/build-site.js';
 import { launchChromium, WEBGPU_FLAGS } from '../test/support/chromium.js';
 import { SEVEN, stroke } from '../test/support/pad.js';
 import { serveStatic } from '../test/support/static-server.js';
 
 const { values } = parseArgs({
+  args: scriptArgs(),
   options: {
     runs: { type: 'string', default: '50' },
     warmup: { type: 'string', default: '5' },
@@ -48,6 +52,19 @@ try {
   );
   console.log('| backend | training form | deploy form | speed-up |\n|---|---:|---:|---:|');
   for (const r of rows) console.log(`| ${r.join(' | ')} |`);
+  const out = join(APP_DIR, 'bench-results', 'latency.json');
+  writeJsonAtomic(out, {
+    benchmark: 'web-latency',
+    browser: `Chromium ${browser.version()}`,
+    machine: machine(),
+    batch: 1,
+    input: [28, 28, 1],
+    runs: Number(values.runs),
+    warmup: Number(values.warmup),
+    // Per backend: [label, training form, deploy form, speed-up], as the page shows them.
+    rows,
+  });
+  console.log(`wrote ${out}`);
   if (values.screenshot) {
     await stroke(page, SEVEN);
     await page.waitForSelector('#prediction:not([data-digit=""])', { timeout: 120_000 });
