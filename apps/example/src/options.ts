@@ -19,6 +19,8 @@ export interface ExampleOptions {
   readonly lr?: number;
   readonly optimizer?: OptimizerName;
   readonly backend: BackendName;
+  /** Data-parallel replicas (worker threads): a count or 'auto' (one per core on wasm/cpu). */
+  readonly workers: number | 'auto';
   readonly out: string;
   readonly seed: number;
   /** Machine-readable output: JSON progress lines and the report on stdout. */
@@ -45,6 +47,7 @@ export const USAGE = `usage: pnpm turbo run example -- [flags]   (or: pnpm --fil
   --lr X                default 0.1 (sgd), 0.001 (adam, adamw)
   --optimizer NAME      sgd (Nesterov, default) | adam | adamw
   --backend NAME        auto (default) | tensorflow | webgpu | wasm | cpu
+  --workers N|auto      training threads, one replica each (default auto: one per core on wasm/cpu)
   --out DIR             output folder (default example-output)
   --seed N              default 0
   --train-size N        use N training examples (drawn by seed, per class)
@@ -53,6 +56,9 @@ export const USAGE = `usage: pnpm turbo run example -- [flags]   (or: pnpm --fil
   --resume              continue from DIR/checkpoints/last.ckpt
   --json                JSON progress lines and the report on stdout
   --help`;
+
+const workersFlag = (v: string): number | 'auto' =>
+  v === 'auto' ? 'auto' : (positiveInt('workers', v) as number);
 
 const positiveInt = (flag: string, v: string | undefined): number | undefined => {
   if (v === undefined) return undefined;
@@ -97,6 +103,7 @@ export function parseOptions(argv: string[]): ExampleOptions | null {
         lr: { type: 'string' },
         optimizer: { type: 'string' },
         backend: { type: 'string', default: 'auto' },
+        workers: { type: 'string', default: 'auto' },
         out: { type: 'string', default: 'example-output' },
         seed: { type: 'string', default: '0' },
         'train-size': { type: 'string' },
@@ -147,6 +154,7 @@ export function parseOptions(argv: string[]): ExampleOptions | null {
       'wasm',
       'cpu',
     ] as const),
+    workers: workersFlag(str('workers')!),
     out: str('out')!,
     seed,
     json: values.json === true,

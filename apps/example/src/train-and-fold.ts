@@ -33,6 +33,7 @@ export async function trainAndFold(
       ...recipe.train,
       checkpointDir,
       resume: o.resume,
+      workers: o.workers,
       progress: quiet ? 'none' : o.json ? 'json' : 'auto',
       output: o.json ? process.stderr : process.stdout,
     },

@@ -32,6 +32,7 @@ const USAGE = `repnets train [flags]
   --optimizer NAME   sgd (Nesterov) | adam | adamw
   --img-size N       input size (resized when it differs from the data)
   --backend NAME     auto (default) | tensorflow | webgpu | wasm | cpu
+  --workers N|auto   training threads, one replica each (default auto: one per core on wasm/cpu)
   --out DIR          default repnets-run
   --seed N           default 0
   --train-size N     use N training examples, drawn by seed per class (quick runs)
@@ -57,6 +58,7 @@ export const train: Command = {
         optimizer: { type: 'string' },
         'img-size': { type: 'string' },
         backend: { type: 'string' },
+        workers: { type: 'string' },
         out: { type: 'string' },
         seed: { type: 'string' },
         'train-size': { type: 'string' },
@@ -83,6 +85,8 @@ export const train: Command = {
     const testSize = intFlag(c, 'test-size', values['test-size']);
     const epochs = intFlag(c, 'epochs', values.epochs);
     const batchSize = intFlag(c, 'batch-size', values['batch-size']);
+    const workers =
+      values.workers === 'auto' ? 'auto' : (intFlag(c, 'workers', values.workers) ?? 'auto');
     // Every flag is checked above, before the (slow) backend start.
     const choice = await selectBackend(backend);
     say(`backend: ${choice.backend}`);
@@ -103,6 +107,7 @@ export const train: Command = {
         ...recipe.train,
         checkpointDir: join(out, 'checkpoints'),
         resume: values.resume === true,
+        workers,
         progress: json ? 'json' : 'auto',
         output: json ? process.stderr : process.stdout,
       },

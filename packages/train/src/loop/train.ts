@@ -9,7 +9,11 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import { DataLoader } from '../data/loader.js';
-import type { Dataset, Transform } from '../data/types.js';
+import type { Batch, Dataset, Transform } from '../data/types.js';
+import { wasmTrainingSimdActive } from '../engine/wasm/simd-heap-kernels.js';
+import { type ReplicableModel, ReplicaPool } from '../parallel/pool.js';
+import { weightName } from '../parallel/replica.js';
+import { resolveWorkers, type WorkersOption } from '../parallel/shards.js';
 import { type Checkpoint, loadCheckpoint, type SavedTensor, saveCheckpoint } from './checkpoint.js';
 import { batchMetrics, MetricSums } from './metrics.js';
 import {
@@ -27,6 +31,7 @@ import {
   type StepReport,
 } from './progress.js';
 import { learningRate, type ScheduleConfig } from './schedules.js';
+import { type CustomL2Layer, hasCustomL2, type LossSpec, lossGradients } from './step.js';
 
 export interface TrainCallbacks {
   onEpochStart?(epoch: number): void | Promise<void>;
@@ -70,6 +75,22 @@ export interface TrainOptions {
    * that checkpoint, which must exist.
    */
   readonly resume?: boolean | string;
+  /**
+   * Data-parallel replicas, one per worker thread (default 1: no threads). Each
+   * batch is split into equal shards, the shards' gradients are summed in a
+   * fixed order and every replica applies the same update; 'auto' is one per
+   * core on the wasm and cpu backends and 1 on the others. The same seed and
+   * worker count repeat a run bit for bit. BatchNorm normalizes each shard with
+   * its own statistics (PyTorch DDP without SyncBN); the running statistics are
+   * averaged over the replicas at every epoch end.
+   */
+  readonly workers?: WorkersOption;
+  /**
+   * Modules each worker imports before it rebuilds the model (file URLs or
+   * package names): where a model's own custom layers are registered.
+   * @repnets/blocks is always imported.
+   */
+  readonly workerModules?: readonly (string | URL)[];
   /** 'auto' (default): a bar on a terminal, lines otherwise. */
   readonly progress?: ProgressMode;
   readonly output?: ProgressSink;
@@ -105,18 +126,18 @@ interface ModelLike {
     kwargs?: Record<string, unknown>,
   ): tf.Tensor | tf.Tensor[] | tf.SymbolicTensor | tf.SymbolicTensor[];
   readonly outputs: tf.SymbolicTensor[];
+  /** Needed for workers > 1: the replicas are rebuilt from what it saves. */
+  save?(handler: tf.io.IOHandler): Promise<tf.io.SaveResult>;
 }
 
-interface CustomL2Layer {
-  customL2(): tf.Scalar;
-  customL2Variables(): tf.LayerVariable[];
+/** How the loop runs its steps: in this thread, or over a pool of replicas. */
+interface StepRunner {
+  /** One optimizer step; resolves to [loss sum, top-1 hits, top-5 hits] of the batch. */
+  step(b: Batch, lr: number, epoch: number, index: number): Promise<ArrayLike<number>>;
+  /** Brings the model (and the optimizer state) of this thread up to date. */
+  sync(): Promise<void>;
+  close(): Promise<void>;
 }
-const hasCustomL2 = (l: unknown): l is CustomL2Layer =>
-  typeof (l as CustomL2Layer).customL2 === 'function' &&
-  typeof (l as CustomL2Layer).customL2Variables === 'function';
-
-const weightName = (lv: tf.LayerVariable, i: number) =>
-  `${i}:${(lv as unknown as { originalName?: string }).originalName ?? lv.name}`;
 
 function numClassesOf(model: ModelLike): number {
   const shape = model.outputs[0]?.shape;
@@ -250,6 +271,9 @@ export async function train(
     decay: decays(options.optimizer, lv.shape.length) && !l2Vars.has(lv),
   }));
   const optimizer = new Optimizer(options.optimizer, params);
+  let runner: StepRunner | undefined;
+  let ckptWorkers: number | undefined;
+  let workersUsed = 1;
   try {
     const schedule = options.schedule ?? { type: 'cosine' };
     let seed = options.seed ?? 0;
@@ -279,6 +303,7 @@ export async function train(
       startEpoch = ckpt.epoch;
       step = ckpt.step;
       history = ((ckpt.run.history as EpochRecord[] | undefined) ?? []).slice();
+      ckptWorkers = typeof ckpt.run.workers === 'number' ? ckpt.run.workers : 1;
       progress.message(`resumed from ${resumeFrom} after epoch ${startEpoch} (step ${step})`);
     }
 
@@ -295,6 +320,7 @@ export async function train(
           epochs: options.epochs,
           batchSize: options.batchSize,
           labelSmoothing: options.labelSmoothing ?? 0,
+          workers: workersUsed,
           history,
         },
         weights: await snapshot(
@@ -317,33 +343,42 @@ export async function train(
     };
 
     const vars = params.map((p) => p.variable);
-    const smoothing = options.labelSmoothing ?? 0;
-    /** One optimizer step; returns [loss sum, top-1 hits, top-5 hits] (kept: the caller disposes). */
-    const trainStep = (x: tf.Tensor4D, labels: tf.Tensor1D, lr: number): tf.Tensor1D =>
-      tf.tidy(() => {
-        let metrics: tf.Tensor1D | undefined;
-        const { value, grads } = tf.variableGrads(() => {
-          const logits = model.apply(x, { training: true }) as tf.Tensor2D;
-          const perExample = tf.losses.softmaxCrossEntropy(
-            tf.oneHot(labels, classes),
-            logits,
-            undefined,
-            smoothing,
-            tf.Reduction.NONE,
-          ) as tf.Tensor1D;
-          metrics = tf.keep(batchMetrics(logits, labels, 5, perExample));
-          let loss = perExample.mean() as tf.Scalar;
-          if (l2Layers.length && wd) {
-            loss = loss.add(tf.addN(l2Layers.map((l) => l.customL2())).mul(0.5 * wd));
-          }
-          return loss;
-        }, vars);
-        value.dispose();
-        let g = vars.map((v) => grads[v.name] ?? tf.zerosLike(v));
-        if (options.clipGradNorm) g = clipByGlobalNorm(g, options.clipGradNorm).grads;
-        optimizer.step(g, lr);
-        return metrics!;
-      });
+    const spec: LossSpec = {
+      classes,
+      labelSmoothing: options.labelSmoothing ?? 0,
+      l2Layers,
+      weightDecay: wd,
+      reduce: { kind: 'mean' },
+    };
+    const local: StepRunner = {
+      async step(b, lr) {
+        const m = tf.tidy(() => {
+          const x = tf.tensor4d(b.images, b.shape as [number, number, number, number]);
+          const y = tf.tensor1d(b.labels, 'int32');
+          const { grads, metrics } = lossGradients(model, vars, x, y, spec);
+          const g = options.clipGradNorm
+            ? clipByGlobalNorm(grads, options.clipGradNorm).grads
+            : grads;
+          optimizer.step(g, lr);
+          return metrics;
+        });
+        const values = await m.data();
+        m.dispose();
+        return values;
+      },
+      async sync() {},
+      async close() {},
+    };
+    const { workers, note } = resolveWorkers(options.workers, tf.getBackend(), options.batchSize);
+    if (note) progress.message(note);
+    const trainedWith = ckptWorkers;
+    if (trainedWith !== undefined && trainedWith !== workers) {
+      progress.message(
+        `resuming a run trained with ${trainedWith} worker${trainedWith === 1 ? '' : 's'} on ${workers}: the result will not be bitwise that of continuing with ${trainedWith}`,
+      );
+    }
+    workersUsed = workers;
+    runner = workers === 1 ? local : await startPool(model, optimizer, options, workers, classes);
 
     const tensorsAtEpochStart: number[] = [];
     let stopped = false;
@@ -372,12 +407,7 @@ export async function train(
       let batch = 0;
       for await (const b of source) {
         lr = learningRate(schedule, options.optimizer.lr, step, batches, options.epochs);
-        const x = tf.tensor4d(b.images, b.shape as [number, number, number, number]);
-        const y = tf.tensor1d(b.labels, 'int32');
-        const m = trainStep(x, y, lr);
-        tf.dispose([x, y]);
-        const values = await m.data();
-        m.dispose();
+        const values = await runner.step(b, lr, epoch + 1, batch + 1);
         sums.add(values, b.labels.length);
         step++;
         batch++;
@@ -397,6 +427,7 @@ export async function train(
         progress.step(report);
         await options.callbacks?.onStep?.(report);
       }
+      await runner.sync();
       const trainSeconds = (performance.now() - t0) / 1000;
       const test = data.test
         ? await evaluate(model, data.test, {
@@ -422,7 +453,39 @@ export async function train(
     }
     return { history, epochs: epoch, steps: step, stopped, startEpoch, tensorsAtEpochStart };
   } finally {
+    await runner?.close();
     // The slots are the optimizer's own; the caller keeps the trained weights.
     optimizer.dispose();
   }
+}
+
+async function startPool(
+  model: ModelLike,
+  optimizer: Optimizer,
+  options: TrainOptions,
+  workers: number,
+  classes: number,
+): Promise<StepRunner> {
+  if (typeof model.save !== 'function') {
+    throw new Error(
+      `train: workers: ${workers} needs a tf.LayersModel (the replicas are rebuilt from model.save())`,
+    );
+  }
+  const replicable = model as ModelLike & ReplicableModel;
+  const pool = await ReplicaPool.start(replicable, optimizer, {
+    workers,
+    backend: tf.getBackend(),
+    wasmSimd: tf.getBackend() !== 'wasm' || wasmTrainingSimdActive(tf.backend()),
+    modules: (options.workerModules ?? []).map(String),
+    optimizer: options.optimizer,
+    classes,
+    labelSmoothing: options.labelSmoothing ?? 0,
+    clipGradNorm: options.clipGradNorm,
+    customL2: options.customL2 === true,
+  });
+  return {
+    step: (b, lr, epoch, index) => pool.step(b, lr, epoch, index),
+    sync: () => pool.sync(replicable, optimizer),
+    close: () => pool.close(),
+  };
 }

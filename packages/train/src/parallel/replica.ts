@@ -1,0 +1,198 @@
+/**
+ * One data-parallel replica, run inside a worker thread with its own TF.js
+ * engine and backend. Per step: the gradient of its shard goes into its row
+ * of the shared gradient buffer; after a barrier each replica adds up one
+ * slice of every row, in rank order, into the shared sum; after a second
+ * barrier every replica reads the same sum and applies the same update to its
+ * own weights. Identical inputs on identical code give identical weights, so
+ * the replicas never drift (the training thread checks this at every sync).
+ */
+import { createRequire } from 'node:module';
+import * as tf from '@tensorflow/tfjs';
+import type { WasmBackendLike } from '../engine/wasm/heap.js';
+import { clipByGlobalNorm, decays, Optimizer, type Param } from '../loop/optimizers.js';
+import { type CustomL2Layer, hasCustomL2, type LossSpec, lossGradients } from '../loop/step.js';
+import { Barrier } from './barrier.js';
+import type { FromReplica, NamedValues, ReplicaInit, ToReplica } from './protocol.js';
+
+/** A parameter's place in the flattened gradient. */
+interface Slice {
+  readonly offset: number;
+  readonly size: number;
+}
+
+export const weightName = (lv: tf.LayerVariable, i: number) =>
+  `${i}:${(lv as unknown as { originalName?: string }).originalName ?? lv.name}`;
+
+/** Puts the replica's TF.js on the training thread's backend. */
+async function startBackend(init: ReplicaInit): Promise<void> {
+  if (init.backend === 'wasm') {
+    // As in selectBackend: the backend must register with the CommonJS tfjs that '@tensorflow/tfjs' is in Node.
+    createRequire(import.meta.url)('@tensorflow/tfjs-backend-wasm');
+    const { registerWasmTrainingKernels } = await import('../engine/wasm/register.js');
+    const { setWasmTrainingSimd } = await import('../engine/wasm/simd-heap-kernels.js');
+    registerWasmTrainingKernels();
+    setWasmTrainingSimd(init.wasmSimd);
+  }
+  if (!(await tf.setBackend(init.backend))) {
+    throw new Error(`setBackend('${init.backend}') failed in the worker`);
+  }
+  await tf.ready();
+}
+
+export class Replica {
+  private constructor(
+    private readonly init: ReplicaInit,
+    private readonly model: tf.LayersModel,
+    private readonly vars: tf.Variable[],
+    private readonly slices: Slice[],
+    private readonly optimizer: Optimizer,
+    private readonly l2Layers: CustomL2Layer[],
+    private readonly barrier: Barrier,
+  ) {}
+
+  static async create(init: ReplicaInit): Promise<Replica> {
+    await startBackend(init);
+    // The custom layer classes must be registered before the topology is read.
+    await import('@repnets/blocks');
+    for (const m of init.modules) await import(m);
+    const a = init.artifacts;
+    const model = await tf.loadLayersModel(
+      tf.io.fromMemory({
+        modelTopology: a.modelTopology as tf.io.ModelJSON['modelTopology'],
+        weightSpecs: a.weightSpecs as tf.io.WeightsManifestEntry[],
+        weightData: a.weightData,
+      }),
+    );
+    const l2Layers = init.customL2
+      ? model.layers.filter(hasCustomL2).map((l) => l as unknown as CustomL2Layer)
+      : [];
+    const l2Vars = new Set(l2Layers.flatMap((l) => l.customL2Variables()));
+    const params: Param[] = model.trainableWeights.map((lv, i) => ({
+      name: weightName(lv, i),
+      variable: lv.read() as tf.Variable,
+      decay: decays(init.optimizer, lv.shape.length) && !l2Vars.has(lv),
+    }));
+    const optimizer = new Optimizer(init.optimizer, params);
+    optimizer.loadState(
+      init.optimizerStep,
+      new Map(init.slots.map((s) => [s.name, { shape: s.shape, values: s.values }])),
+    );
+    let offset = 0;
+    const slices = params.map((p) => {
+      const size = p.variable.size;
+      const s = { offset, size };
+      offset += size;
+      return s;
+    });
+    return new Replica(
+      init,
+      model,
+      params.map((p) => p.variable),
+      slices,
+      optimizer,
+      l2Layers,
+      new Barrier(new Int32Array(init.shared.control), init.workers),
+    );
+  }
+
+  /** What the training thread checks against its own model before the first step. */
+  describe(): Extract<FromReplica, { type: 'ready' }> {
+    return {
+      type: 'ready',
+      weights: this.model.weights.map((lv, i) => ({
+        name: weightName(lv, i),
+        shape: lv.shape.slice() as number[],
+        trainable: lv.trainable,
+      })),
+    };
+  }
+
+  get paramCount(): number {
+    const last = this.slices[this.slices.length - 1];
+    return last ? last.offset + last.size : 0;
+  }
+
+  step(msg: Extract<ToReplica, { type: 'step' }>): [number, number, number] {
+    const { rank, workers } = this.init;
+    const total = this.paramCount;
+    const rows = new Float32Array(this.init.shared.grads);
+    const sum = new Float32Array(this.init.shared.sum);
+    const mine = rows.subarray(rank * total, (rank + 1) * total);
+    const n = msg.labels.length;
+    let metrics: [number, number, number] = [0, 0, 0];
+    if (n > 0) {
+      const spec: LossSpec = {
+        classes: this.init.classes,
+        labelSmoothing: this.init.labelSmoothing,
+        l2Layers: this.l2Layers,
+        weightDecay: this.init.optimizer.weightDecay ?? 0,
+        reduce: { kind: 'shard', batch: msg.batch, withL2: rank === 0 },
+      };
+      tf.tidy(() => {
+        const x = tf.tensor4d(msg.images, msg.shape);
+        const y = tf.tensor1d(msg.labels, 'int32');
+        const { grads, metrics: m } = lossGradients(this.model, this.vars, x, y, spec);
+        const heap =
+          tf.getBackend() === 'wasm' ? (tf.backend() as unknown as WasmBackendLike) : null;
+        for (let i = 0; i < grads.length; i++) {
+          const g = grads[i]!;
+          // On wasm, straight from the heap: one copy instead of two.
+          mine.set(
+            heap ? heap.typedArrayFromHeap(g) : (g.dataSync() as Float32Array),
+            this.slices[i]!.offset,
+          );
+        }
+        const v = m.dataSync();
+        metrics = [v[0]!, v[1]!, v[2]!];
+      });
+    } else {
+      // A last batch smaller than the worker count leaves this shard empty.
+      // (Replica 0 always has examples, so the custom L2 term still counts once.)
+      mine.fill(0);
+    }
+    this.barrier.arrive();
+    // Reduce-scatter: this replica owns elements [from, to) of the sum.
+    const from = Math.floor((total * rank) / workers);
+    const to = Math.floor((total * (rank + 1)) / workers);
+    sum.set(rows.subarray(from, to), from);
+    for (let r = 1; r < workers; r++) {
+      const row = rows.subarray(r * total, (r + 1) * total);
+      for (let i = from; i < to; i++) sum[i] = sum[i]! + row[i]!;
+    }
+    this.barrier.arrive();
+    tf.tidy(() => {
+      let g = this.vars.map((v, i) => {
+        const s = this.slices[i]!;
+        return tf.tensor(sum.subarray(s.offset, s.offset + s.size), v.shape, 'float32');
+      });
+      if (this.init.clipGradNorm) g = clipByGlobalNorm(g, this.init.clipGradNorm).grads;
+      this.optimizer.step(g, msg.lr);
+    });
+    return metrics;
+  }
+
+  state(withSlots: boolean): Extract<FromReplica, { type: 'state' }> {
+    const slots: NamedValues[] = [];
+    if (withSlots) {
+      for (const [name, t] of this.optimizer.state().slots) {
+        slots.push({ name, shape: t.shape.slice(), values: t.dataSync() as Float32Array });
+      }
+    }
+    return {
+      type: 'state',
+      weights: this.model.weights.map((lv) => lv.read().dataSync() as Float32Array),
+      optimizerStep: this.optimizer.steps,
+      slots,
+    };
+  }
+
+  setWeights(weights: readonly { index: number; values: Float32Array }[]): void {
+    for (const { index, values } of weights) {
+      const lv = this.model.weights[index]!;
+      const t = tf.tensor(values, lv.shape as number[], 'float32');
+      lv.write(t);
+      t.dispose(); // the variable keeps the data
+    }
+  }
+}

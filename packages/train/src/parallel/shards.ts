@@ -1,0 +1,54 @@
+/**
+ * How a batch is split over the replicas and how many replicas a run gets.
+ */
+import { availableParallelism } from 'node:os';
+
+/** Examples [from, to) of a batch of `n` that replica `rank` of `workers` trains on: sizes differ by at most one, larger first. */
+export function shardBounds(n: number, workers: number, rank: number): [number, number] {
+  const base = Math.floor(n / workers);
+  const extra = n % workers;
+  const from = rank * base + Math.min(rank, extra);
+  return [from, from + base + (rank < extra ? 1 : 0)];
+}
+
+/** Backends whose replicas run on CPU cores: one per worker thread makes sense there. */
+export const PARALLEL_BACKENDS = ['wasm', 'cpu'] as const;
+
+export type WorkersOption = number | 'auto';
+
+/**
+ * The replica count for a run. 'auto' is every core on a CPU backend (at most
+ * one per example of a batch) and 1 elsewhere: a GPU backend is one device,
+ * and tfjs-node already runs its ops on every core. An explicit number that
+ * cannot work is an error naming why.
+ */
+export function resolveWorkers(
+  option: WorkersOption | undefined,
+  backend: string,
+  batchSize: number,
+): { workers: number; note?: string } {
+  const cpuBackend = (PARALLEL_BACKENDS as readonly string[]).includes(backend);
+  if (option === undefined || option === 1) return { workers: 1 };
+  if (option === 'auto') {
+    if (!cpuBackend) {
+      return { workers: 1, note: `workers: auto -> 1 on the '${backend}' backend (one device)` };
+    }
+    return { workers: Math.max(1, Math.min(availableParallelism(), batchSize)) };
+  }
+  if (!Number.isInteger(option) || option < 1) {
+    throw new Error(
+      `train: workers must be a positive integer or 'auto', got ${JSON.stringify(option)}`,
+    );
+  }
+  if (!cpuBackend) {
+    throw new Error(
+      `train: workers: ${option} needs a CPU backend (${PARALLEL_BACKENDS.join(' or ')}); the active backend is '${backend}' (train it with workers: 1)`,
+    );
+  }
+  if (option > batchSize) {
+    throw new Error(
+      `train: workers: ${option} is more than the batch size ${batchSize}: some replicas would get no examples`,
+    );
+  }
+  return { workers: option };
+}
