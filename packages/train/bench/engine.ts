@@ -1,64 +1,120 @@
 /**
- * pnpm --filter @repnets/train bench:engine [-- --runs N --backends wasm,webgpu --stock-batch N --out FILE]
+ * pnpm --filter @repnets/train bench:engine [-- --workers 1,2 --runs N --rounds N
+ *   --models repvgg_a0,mobileone_s0 --backends wasm,webgpu --batch N --img-size N
+ *   --stock-batch N --no-stock --no-pytorch --out FILE]
  *
- * One full training step (forward, backward, SGD-momentum update) of a
- * RepVGG-A0-style and a MobileOne-S0-style net at 32x32, batch 32, per backend:
- * images/s and achieved GFLOP/s (3 x 2 x forward multiply-adds per image: the
- * forward pass, the input gradient and the weight gradient), against the stock
- * cpu backend in the same run and against the wasm forward-conv rate on the same
- * layer shapes. The stock cpu backend trains at about 0.1 GFLOP/s, so it runs
- * one step at a smaller batch (--stock-batch, default 4): per-image time is
- * linear in the batch for these nets, and the report compares images/s.
+ * Training throughput of the cifar RepVGG-A0 and MobileOne-S0 (stride-1 stem,
+ * 10 classes, 32x32 by default, batch 32, SGD momentum 0.9) through train()
+ * itself: the loader, the step (forward, backward, update) and, with workers,
+ * the replicas' gradient exchange. Per (model, backend, workers), in one run:
+ * - img/s, and its scaling and efficiency against 1 worker of the same run;
+ * - GFLOP/s (3 x 2 x forward multiply-adds per image: forward, input gradient,
+ *   weight gradient) and its fraction of the wasm forward-conv rate per core,
+ *   measured on the same conv shapes in this process (one thread);
+ * - the speed-up over the stock TF.js cpu backend (one step at --stock-batch:
+ *   it trains at ~0.05 img/s, and per-image time is linear in the batch);
+ * - PyTorch CPU on the same architecture, batch and optimizer at as many
+ *   threads as workers (bench/pytorch_step.py), when a Python with torch is
+ *   found ($REPNETS_PYTHON, /usr/bin/python3, python3), skipped with the reason
+ *   otherwise.
+ * Worker counts are interleaved over --rounds rounds, and the steps of all
+ * rounds pooled, so slow phases of a shared machine hit every count alike.
  */
+import { availableParallelism } from 'node:os';
 import { parseArgs } from 'node:util';
 import { createModel, groupedConv2d, type ZooName } from '@repnets/blocks';
 import { machine, scriptArgs, summarize, writeJsonAtomic } from '@repnets/devkit';
 import * as tf from '@tensorflow/tfjs';
 import '@tensorflow/tfjs-backend-wasm';
-import { registerWasmTrainingKernels, releaseBackend, selectBackend } from '../src/index.js';
-import { forwardMacs } from './flops.js';
+import { arrayDataset, type Dataset, releaseBackend, selectBackend, train } from '../src/index.js';
+import { type ConvShape, forwardMacs } from './flops.js';
+import { pytorchStep } from './pytorch.js';
 
+const cores = availableParallelism();
 const { values } = parseArgs({
   args: scriptArgs(),
   options: {
-    runs: { type: 'string', default: '5' },
-    'stock-batch': { type: 'string', default: '4' },
+    workers: { type: 'string', default: cores > 1 ? `1,${cores}` : '1' },
+    runs: { type: 'string', default: '6' },
+    rounds: { type: 'string', default: '2' },
+    models: { type: 'string', default: 'repvgg_a0,mobileone_s0' },
     backends: { type: 'string', default: 'wasm' },
     batch: { type: 'string', default: '32' },
+    'img-size': { type: 'string', default: '32' },
+    'stock-batch': { type: 'string', default: '4' },
+    'no-stock': { type: 'boolean', default: false },
+    'no-pytorch': { type: 'boolean', default: false },
     out: { type: 'string', default: 'bench-results/engine.json' },
   },
 });
-const runs = Number(values.runs);
-const stockBatch = Number(values['stock-batch']);
-const batch = Number(values.batch);
-const MODELS: ZooName[] = ['repvgg_a0', 'mobileone_s0'];
+const positive = (flag: string, v: string): number => {
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < 1)
+    throw new Error(`bench:engine: --${flag} must be a positive integer, got '${v}'`);
+  return n;
+};
+const workerCounts = values.workers.split(',').map((w) => positive('workers', w));
+const runs = positive('runs', values.runs);
+const rounds = positive('rounds', values.rounds);
+const batch = positive('batch', values.batch);
+const size = positive('img-size', values['img-size']);
+const stockBatch = positive('stock-batch', values['stock-batch']);
+const models = values.models.split(',') as ZooName[];
+const WARMUP = 2;
+const OPTIMIZER = { type: 'sgd', lr: 0.01, momentum: 0.9 } as const;
 
-async function stepTimes(name: ZooName, backend: string, n: number, batch: number, warmup = true) {
-  await tf.setBackend(backend);
-  await tf.ready();
-  const model = createModel(name, { numClasses: 10, inputSize: 32, variant: 'cifar' });
-  model.compile({
-    optimizer: tf.train.momentum(0.01, 0.9),
-    loss: (t: tf.Tensor, p: tf.Tensor) => tf.losses.softmaxCrossEntropy(t, p),
+const build = (name: ZooName) =>
+  createModel(name, { numClasses: 10, inputSize: size, variant: 'cifar', seed: 1 });
+
+/** Random images, `n` of them, 10 classes: throughput does not depend on the content. */
+function noise(n: number): Dataset {
+  let s = 12345;
+  const next = () => {
+    s = (Math.imul(s, 1103515245) + 12345) >>> 0;
+    return s / 2 ** 32;
+  };
+  return arrayDataset({
+    name: 'noise',
+    pixels: Float32Array.from({ length: n * size * size * 3 }, next),
+    labels: Array.from({ length: n }, (_, i) => i % 10),
+    shape: [size, size, 3],
+    classNames: Array.from({ length: 10 }, (_, i) => `c${i}`),
   });
-  const x = tf.randomNormal([batch, 32, 32, 3], 0, 1, 'float32', 1);
-  const y = tf.oneHot(tf.randomUniform([batch], 0, 10, 'int32', 2) as tf.Tensor1D, 10);
-  if (warmup) await model.trainOnBatch(x, y); // kernel setup, weight packing, heap growth
-  const times: number[] = [];
-  for (let r = 0; r < n; r++) {
-    const t0 = performance.now();
-    await model.trainOnBatch(x, y);
-    times.push(performance.now() - t0);
-  }
-  const { macs, convs } = forwardMacs(model);
-  tf.dispose([x, y]);
-  model.dispose();
-  return { ms: summarize(times), macs, convs };
 }
 
-/** Forward conv GFLOP/s on wasm over the model's own conv shapes at this batch. */
-async function wasmForwardRate(convs: ReturnType<typeof forwardMacs>['convs']): Promise<number> {
-  await tf.setBackend('wasm');
+/** Milliseconds of each training step after `warmup` steps, timed between train()'s step reports. */
+async function stepTimes(name: ZooName, b: number, workers: number, steps: number, warmup: number) {
+  const model = build(name);
+  const times: number[] = [];
+  let last = 0;
+  await train(
+    model,
+    { train: noise(b * (steps + warmup)) },
+    {
+      epochs: 1,
+      batchSize: b,
+      optimizer: OPTIMIZER,
+      workers,
+      progress: 'none',
+      callbacks: {
+        onEpochStart: () => {
+          last = performance.now();
+        },
+        onStep: (r) => {
+          const now = performance.now();
+          if (r.batch > warmup) times.push(now - last);
+          last = now;
+        },
+      },
+    },
+  );
+  const { macs, convs } = forwardMacs(model);
+  model.dispose();
+  return { times, macs, convs };
+}
+
+/** Forward conv GFLOP/s on wasm, one thread, over the model's own conv shapes at this batch. */
+async function wasmForwardRate(convs: ConvShape[]): Promise<number> {
   let flops = 0;
   let ms = 0;
   for (const c of convs) {
@@ -76,70 +132,108 @@ async function wasmForwardRate(convs: ReturnType<typeof forwardMacs>['convs']): 
   return flops / (ms * 1e6);
 }
 
-registerWasmTrainingKernels();
 const m = machine();
 console.log(
-  `@repnets/train engine: ${m.cpu}, ${m.cores} cores, node ${m.node}; batch ${batch}, 32x32, SGD momentum`,
+  `@repnets/train engine: ${m.cpu}, ${m.cores} cores, node ${m.node}; batch ${batch}, ${size}x${size}, SGD momentum; workers ${workerCounts.join(',')}, ${rounds} rounds x ${runs} steps`,
 );
-const results = [];
-for (const name of MODELS) {
-  const stock = await stepTimes(name, 'cpu', 1, stockBatch, false);
-  const stockImg = (stockBatch * 1000) / stock.ms.median;
-  const stockGflops = (3 * 2 * stock.macs * stockBatch) / stock.ms.median / 1e6;
-  const flopsPerStep = 3 * 2 * stock.macs * batch;
-  console.log(
-    `cpu (stock)  ${name.padEnd(13)} ${stock.ms.median.toFixed(0).padStart(7)} ms/step at batch ${stockBatch}  ${stockImg.toFixed(2).padStart(7)} img/s  ${stockGflops.toFixed(2)} GFLOP/s`,
-  );
-  results.push({
-    model: name,
-    backend: 'cpu',
-    stock: true,
-    batch: stockBatch,
-    msPerStep: stock.ms.median,
-    imgPerSec: stockImg,
-    gflops: stockGflops,
-    speedupVsStockCpu: 1,
-  });
-  const fwdRate = await wasmForwardRate(stock.convs);
-  for (const backend of values.backends.split(',')) {
-    if (backend === 'cpu') continue;
-    if (backend === 'webgpu' || backend === 'wasm') {
-      try {
-        await selectBackend(backend);
-      } catch (e) {
-        console.log(`${backend.padEnd(12)} skipped: ${(e as Error).message}`);
-        results.push({ model: name, backend, skipped: (e as Error).message });
-        continue;
-      }
-    }
-    const r = await stepTimes(name, backend, runs, batch);
-    const gflops = flopsPerStep / r.ms.median / 1e6;
-    const row = {
-      model: name,
-      backend,
-      msPerStep: r.ms.median,
-      msP10: r.ms.p10,
-      msP90: r.ms.p90,
-      imgPerSec: (batch * 1000) / r.ms.median,
-      gflops,
-      speedupVsStockCpu: (batch * 1000) / r.ms.median / stockImg,
-      wasmForwardConvGflops: fwdRate,
-      fractionOfForwardConvRate: gflops / fwdRate,
-    };
-    results.push(row);
+const results: Record<string, unknown>[] = [];
+const fmt = (v: number | undefined, d = 2) => (v === undefined ? '-' : v.toFixed(d));
+let pytorchNote: string | undefined;
+
+for (const name of models) {
+  let stockImg: number | undefined;
+  if (!values['no-stock']) {
+    await selectBackend('cpu');
+    const stock = await stepTimes(name, stockBatch, 1, 1, 0);
+    const ms = stock.times[0]!;
+    stockImg = (stockBatch * 1000) / ms;
     console.log(
-      `${backend.padEnd(12)} ${name.padEnd(13)} ${row.msPerStep.toFixed(0).padStart(7)} ms/step  ${row.imgPerSec.toFixed(2).padStart(7)} img/s  ${gflops.toFixed(2)} GFLOP/s  ${row.speedupVsStockCpu.toFixed(1)}x stock cpu  ${(100 * row.fractionOfForwardConvRate).toFixed(0)}% of wasm forward conv (${fwdRate.toFixed(1)} GFLOP/s)`,
+      `cpu (stock)  ${name.padEnd(13)} ${ms.toFixed(0).padStart(7)} ms/step at batch ${stockBatch}  ${stockImg.toFixed(3)} img/s`,
     );
+    results.push({
+      model: name,
+      backend: 'cpu',
+      stock: true,
+      workers: 1,
+      batch: stockBatch,
+      msPerStep: ms,
+      imgPerSec: stockImg,
+      speedupVsStockCpu: 1,
+    });
+  }
+  await selectBackend('wasm');
+  const probe = build(name);
+  const { macs, convs } = forwardMacs(probe);
+  probe.dispose();
+  const fwdRate = await wasmForwardRate(convs);
+  const flopsPerImage = 3 * 2 * macs;
+
+  for (const backend of values.backends.split(',')) {
+    try {
+      await selectBackend(backend as 'wasm' | 'webgpu' | 'cpu');
+    } catch (e) {
+      console.log(`${backend.padEnd(12)} skipped: ${(e as Error).message}`);
+      results.push({ model: name, backend, skipped: (e as Error).message });
+      continue;
+    }
+    const counts = backend === 'webgpu' ? [1] : workerCounts;
+    const samples = new Map<number, number[]>(counts.map((w) => [w, []]));
+    for (let r = 0; r < rounds; r++) {
+      for (const w of counts)
+        samples.get(w)!.push(...(await stepTimes(name, batch, w, runs, WARMUP)).times);
+    }
+    let oneWorker: number | undefined;
+    for (const w of counts) {
+      const s = summarize(samples.get(w)!);
+      const imgPerSec = (batch * 1000) / s.median;
+      if (w === 1) oneWorker = imgPerSec;
+      const gflops = (flopsPerImage * imgPerSec) / 1e9;
+      let pytorchImgPerSec: number | undefined;
+      if (!values['no-pytorch'] && backend !== 'webgpu') {
+        const pt = await pytorchStep({ model: name, threads: w, batch, runs: 10 });
+        if (pt.ok) pytorchImgPerSec = pt.imgPerSec;
+        else pytorchNote = pt.reason;
+      }
+      const scaling = oneWorker === undefined ? undefined : imgPerSec / oneWorker;
+      const row = {
+        model: name,
+        backend,
+        workers: w,
+        batch,
+        imgSize: size,
+        msPerStep: s.median,
+        msP10: s.p10,
+        msP90: s.p90,
+        imgPerSec,
+        scaling,
+        efficiency: scaling === undefined ? undefined : scaling / w,
+        gflops,
+        speedupVsStockCpu: stockImg === undefined ? undefined : imgPerSec / stockImg,
+        wasmForwardConvGflops: fwdRate,
+        // Per core: the forward-conv rate is one thread's.
+        fractionOfForwardConvRate: backend === 'webgpu' ? undefined : gflops / (w * fwdRate),
+        pytorchImgPerSec,
+        ratioVsPytorch: pytorchImgPerSec === undefined ? undefined : imgPerSec / pytorchImgPerSec,
+      };
+      results.push(row);
+      console.log(
+        `${backend.padEnd(6)} ${name.padEnd(13)} ${String(w).padStart(2)} workers ${s.median.toFixed(0).padStart(6)} ms/step (p10 ${s.p10.toFixed(0)}, p90 ${s.p90.toFixed(0)})  ${imgPerSec.toFixed(1).padStart(6)} img/s  x${fmt(scaling)} (eff. ${fmt(row.efficiency)})  ${gflops.toFixed(1)} GFLOP/s = ${fmt(row.fractionOfForwardConvRate === undefined ? undefined : 100 * row.fractionOfForwardConvRate, 0)}% of ${w} x ${fwdRate.toFixed(1)} fwd-conv  ${fmt(row.speedupVsStockCpu, 0)}x stock cpu  pytorch ${fmt(pytorchImgPerSec, 1)} img/s (ratio ${fmt(row.ratioVsPytorch)})`,
+      );
+    }
   }
 }
+if (pytorchNote) console.log(`pytorch baseline skipped: ${pytorchNote}`);
 writeJsonAtomic(values.out, {
   benchmark: 'train-engine',
   description:
-    'One training step (forward, backward, SGD momentum) at 32x32; GFLOP/s = 3 x 2 x forward multiply-adds / time.',
+    'Training throughput through train() at 32x32 (cifar variants), SGD momentum; GFLOP/s = 3 x 2 x forward multiply-adds / time; fractionOfForwardConvRate is per core (GFLOP/s / (workers x one-thread wasm forward-conv GFLOP/s)); scaling = img/s / 1-worker img/s of the same run; PyTorch at threads = workers.',
   machine: m,
   batch,
+  imgSize: size,
   stockBatch,
   runs,
+  rounds,
+  pytorch: pytorchNote ? { skipped: pytorchNote } : 'measured',
   results,
 });
 console.log(`wrote ${values.out}`);
