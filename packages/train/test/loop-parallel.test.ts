@@ -14,7 +14,7 @@ import '@tensorflow/tfjs-backend-wasm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { arrayDataset } from '../src/data/index.js';
 import { registerWasmTrainingKernels, selectBackend } from '../src/index.js';
-import { loadCheckpoint, type TrainOptions, train } from '../src/loop/index.js';
+import { evaluate, loadCheckpoint, type TrainOptions, train } from '../src/loop/index.js';
 import { shardBounds } from '../src/parallel/shards.js';
 import { FaultAtCall } from './helpers/fault-layer.js';
 
@@ -153,6 +153,12 @@ describe('train() with 2 workers on wasm, BatchNorm model', () => {
         base({ workers: 2, checkpointDir: join(root, name) }),
       );
       expect(result.history).toHaveLength(2);
+      // The replicas evaluated the test set; this thread's copy of the weights gives the same numbers.
+      const here = await evaluate(model, testSet, { batchSize: 16 });
+      expect([result.history[1]!.testLoss, result.history[1]!.testTop1]).toEqual([
+        here.loss,
+        here.top1,
+      ]);
       runs.push(await weightsOf(model));
       model.dispose();
     }

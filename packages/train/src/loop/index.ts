@@ -33,6 +33,7 @@ export {
 } from './recipes.js';
 export { learningRate, type ScheduleConfig } from './schedules.js';
 export {
+  type EvalOptions,
   type EvalResult,
   evaluate,
   type TrainCallbacks,

@@ -136,6 +136,8 @@ interface StepRunner {
   step(b: Batch, lr: number, epoch: number, index: number): Promise<ArrayLike<number>>;
   /** Brings the model (and the optimizer state) of this thread up to date. */
   sync(): Promise<void>;
+  /** Evaluates elsewhere than on this thread (after sync); absent: evaluate() here. */
+  evaluate?(dataset: Dataset, options: EvalOptions): Promise<EvalResult>;
   close(): Promise<void>;
 }
 
@@ -176,14 +178,17 @@ function checkOptions(
   if (o.resume === true && !o.checkpointDir) bad('resume: true needs checkpointDir', o.resume);
 }
 
-/** Mean loss (no smoothing), top-1 and top-5 accuracy of `model` in inference mode on `dataset`. */
-export async function evaluate(
-  model: ModelLike,
-  dataset: Dataset,
-  options: { batchSize?: number; transform?: Transform; prefetch?: number } = {},
-): Promise<EvalResult> {
-  const sums = new MetricSums();
-  const source = new DataLoader(dataset, {
+export interface EvalOptions {
+  /** Default 256. */
+  readonly batchSize?: number;
+  readonly transform?: Transform;
+  /** Default 2. */
+  readonly prefetch?: number;
+}
+
+/** The evaluation batches: in order, none dropped. */
+const evalBatches = (dataset: Dataset, options: EvalOptions) =>
+  new DataLoader(dataset, {
     batchSize: options.batchSize ?? 256,
     shuffle: false,
     seed: 0,
@@ -192,7 +197,22 @@ export async function evaluate(
     dropLast: false,
     prefetch: options.prefetch ?? 2,
   });
-  for await (const b of source) {
+
+const evalResult = (sums: MetricSums): EvalResult => ({
+  loss: sums.meanLoss,
+  top1: sums.top1Rate,
+  top5: sums.topkRate,
+  count: sums.count,
+});
+
+/** Mean loss (no smoothing), top-1 and top-5 accuracy of `model` in inference mode on `dataset`. */
+export async function evaluate(
+  model: ModelLike,
+  dataset: Dataset,
+  options: EvalOptions = {},
+): Promise<EvalResult> {
+  const sums = new MetricSums();
+  for await (const b of evalBatches(dataset, options)) {
     const m = tf.tidy(() => {
       const x = tf.tensor4d(b.images, b.shape as [number, number, number, number]);
       const logits = model.apply(x, { training: false }) as tf.Tensor2D;
@@ -201,7 +221,7 @@ export async function evaluate(
     sums.add(await m.data(), b.labels.length);
     m.dispose();
   }
-  return { loss: sums.meanLoss, top1: sums.top1Rate, top5: sums.topkRate, count: sums.count };
+  return evalResult(sums);
 }
 
 async function snapshot(
@@ -429,12 +449,14 @@ export async function train(
       }
       await runner.sync();
       const trainSeconds = (performance.now() - t0) / 1000;
+      const evalOptions = {
+        batchSize: options.evalBatchSize ?? options.batchSize,
+        transform: options.evalTransform,
+        prefetch: options.prefetch ?? 2,
+      };
       const test = data.test
-        ? await evaluate(model, data.test, {
-            batchSize: options.evalBatchSize ?? options.batchSize,
-            transform: options.evalTransform,
-            prefetch: options.prefetch ?? 2,
-          })
+        ? await (runner.evaluate?.(data.test, evalOptions) ??
+            evaluate(model, data.test, evalOptions))
         : undefined;
       const record: EpochRecord = {
         epoch: epoch + 1,
@@ -486,6 +508,14 @@ async function startPool(
   return {
     step: (b, lr, epoch, index) => pool.step(b, lr, epoch, index),
     sync: () => pool.sync(replicable, optimizer),
+    async evaluate(dataset, evalOptions) {
+      const { metrics, counts } = await pool.evaluate(evalBatches(dataset, evalOptions));
+      const sums = new MetricSums();
+      metrics.forEach((m, i) => {
+        sums.add(m, counts[i]!);
+      });
+      return evalResult(sums);
+    },
     close: () => pool.close(),
   };
 }

@@ -239,6 +239,41 @@ export class ReplicaPool {
   }
 
   /**
+   * Inference-mode metrics over `batches`, each batch on the next free
+   * replica. Call after {@link sync}: every replica then holds the same
+   * weights, so a batch's numbers do not depend on which one ran it, and the
+   * sums are taken in batch order, as evaluate() takes them.
+   */
+  async evaluate(
+    batches: AsyncIterable<Batch>,
+  ): Promise<{ metrics: number[][]; counts: number[] }> {
+    const metrics: number[][] = [];
+    const counts: number[] = [];
+    const idle = this.workers.map((_, r) => r);
+    const running = new Set<Promise<void>>();
+    let index = 0;
+    for await (const b of batches) {
+      while (idle.length === 0) await Promise.race(running);
+      const rank = idle.shift()!;
+      const at = index++;
+      counts[at] = b.labels.length;
+      const done: Promise<void> = this.expect(rank, 'evaluated', {
+        type: 'eval',
+        images: b.images,
+        shape: b.shape as [number, number, number, number],
+        labels: b.labels,
+      }).then((m) => {
+        metrics[at] = m.metrics;
+        running.delete(done);
+        idle.push(rank);
+      });
+      running.add(done);
+    }
+    await Promise.all(running);
+    return { metrics, counts };
+  }
+
+  /**
    * Copies the replicas' state into the training thread's `model` and
    * `optimizer`. Trainable weights and optimizer slots are the same on every
    * replica (checked); non-trainable weights (BatchNorm running statistics)

@@ -61,6 +61,13 @@ export type ToReplica =
       readonly epoch: number;
       readonly index: number;
     }
+  | {
+      /** Inference-mode metrics of one whole evaluation batch. */
+      readonly type: 'eval';
+      readonly images: Float32Array;
+      readonly shape: [number, number, number, number];
+      readonly labels: Int32Array;
+    }
   | { readonly type: 'state'; readonly withSlots: boolean }
   | {
       readonly type: 'set-weights';
@@ -74,6 +81,7 @@ export type FromReplica =
       readonly weights: readonly { name: string; shape: number[]; trainable: boolean }[];
     }
   | { readonly type: 'stepped'; readonly metrics: [number, number, number] }
+  | { readonly type: 'evaluated'; readonly metrics: [number, number, number] }
   | {
       readonly type: 'state';
       readonly weights: Float32Array[];

@@ -10,6 +10,7 @@
 import { createRequire } from 'node:module';
 import * as tf from '@tensorflow/tfjs';
 import type { WasmBackendLike } from '../engine/wasm/heap.js';
+import { batchMetrics } from '../loop/metrics.js';
 import { clipByGlobalNorm, decays, Optimizer, type Param } from '../loop/optimizers.js';
 import { type CustomL2Layer, hasCustomL2, type LossSpec, lossGradients } from '../loop/step.js';
 import { Barrier } from './barrier.js';
@@ -170,6 +171,16 @@ export class Replica {
       this.optimizer.step(g, msg.lr);
     });
     return metrics;
+  }
+
+  /** [loss sum, top-1 hits, top-5 hits] of a batch in inference mode, as evaluate() computes them. */
+  evaluate(msg: Extract<ToReplica, { type: 'eval' }>): [number, number, number] {
+    return tf.tidy(() => {
+      const x = tf.tensor4d(msg.images, msg.shape);
+      const logits = this.model.apply(x, { training: false }) as tf.Tensor2D;
+      const v = batchMetrics(logits, tf.tensor1d(msg.labels, 'int32'), 5).dataSync();
+      return [v[0]!, v[1]!, v[2]!];
+    });
   }
 
   state(withSlots: boolean): Extract<FromReplica, { type: 'state' }> {

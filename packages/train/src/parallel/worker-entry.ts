@@ -22,6 +22,7 @@ try {
   port.on('message', (m: ToReplica) => {
     try {
       if (m.type === 'step') send({ type: 'stepped', metrics: replica.step(m) });
+      else if (m.type === 'eval') send({ type: 'evaluated', metrics: replica.evaluate(m) });
       else if (m.type === 'state') send(replica.state(m.withSlots));
       else if (m.type === 'set-weights') {
         replica.setWeights(m.weights);
