@@ -101,7 +101,10 @@ export interface WasmFunction {
  * own (exported as `memory`) or imported as `env.memory`, which lets the
  * functions work in place on another module's heap (a TF.js wasm backend's).
  */
-export function assembleModule(functions: readonly WasmFunction[], memory: 'own' | 'import'): Uint8Array {
+export function assembleModule(
+  functions: readonly WasmFunction[],
+  memory: 'own' | 'import' | 'import-shared',
+): Uint8Array {
   const types = functions.map((f) => [0x60, ...vec(f.params.map((p) => [p])), ...vec(f.results.map((r) => [r]))]);
   const bodies = functions.map((f) => {
     const b = [...vec(f.locals.map((l) => [1, l])), ...f.body, 0x0b];
@@ -112,7 +115,7 @@ export function assembleModule(functions: readonly WasmFunction[], memory: 'own'
   return new Uint8Array([
     0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00, // magic, version 1
     ...section(1, vec(types)),
-    ...(memory === 'import' ? section(2, vec([[...name('env'), ...name('memory'), 0x02, 0x00, 0x00]])) : []),
+    ...(memory === 'own' ? [] : section(2, vec([[...name('env'), ...name('memory'), 0x02, ...importLimits(memory)]]))),
     ...section(3, vec(functions.map((_, j) => uleb(j)))),
     ...(memory === 'own' ? section(5, vec([[0x00, ...uleb(1)]])) : []), // 1 page to start
     ...section(7, vec(exports)),
@@ -120,9 +123,17 @@ export function assembleModule(functions: readonly WasmFunction[], memory: 'own'
   ]);
 }
 
+/**
+ * Limits of the imported memory: at least 0 pages, and for a shared memory
+ * (a threaded emscripten build's heap) the shared flag with the largest
+ * maximum, since a shared import must declare one and link against any.
+ */
+const importLimits = (memory: 'import' | 'import-shared') =>
+  memory === 'import' ? [0x00, 0x00] : [0x03, 0x00, ...uleb(65536)];
+
 /** The slice of the WebAssembly API used here (typed locally: no DOM lib needed). */
 export interface WasmMemory {
-  readonly buffer: ArrayBuffer;
+  readonly buffer: ArrayBuffer | SharedArrayBuffer;
   grow(pages: number): number;
 }
 interface WasmApi {
@@ -139,7 +150,9 @@ interface WasmApi {
 export function instantiate<T>(functions: readonly WasmFunction[], memory?: WasmMemory): T | null {
   try {
     const wasm = (globalThis as { WebAssembly?: WasmApi }).WebAssembly;
-    const bytes = assembleModule(functions, memory ? 'import' : 'own');
+    const shared =
+      typeof SharedArrayBuffer !== 'undefined' && memory?.buffer instanceof SharedArrayBuffer;
+    const bytes = assembleModule(functions, memory ? (shared ? 'import-shared' : 'import') : 'own');
     if (!wasm?.validate(bytes)) return null;
     const imports = memory ? { env: { memory } } : undefined;
     return new wasm.Instance(new wasm.Module(bytes), imports).exports as T;
