@@ -9,6 +9,7 @@ import { rng } from '@repnets/devkit';
 import * as tf from '@tensorflow/tfjs';
 import '@tensorflow/tfjs-backend-wasm';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { im2colKernels } from '../src/engine/wasm/im2col-kernels.js';
 import {
   releaseBackend,
   selectBackend,
@@ -86,6 +87,14 @@ describe.each(RUNS)('$label gradients vs cpu', ({ backend, simd }) => {
     ['1x1 s1 (pure matmul)', [2, 5, 5, 8], [1, 1, 8, 4], 1, 0],
     ['1x1 s2', [2, 6, 6, 8], [1, 1, 8, 4], 2, 0],
     ['5x5 s1 explicit 2', [1, 7, 7, 2], [5, 5, 2, 3], 1, 2],
+    // Shapes for the SIMD im2col's tails: C % 4 != 0, M = N*Ho*Wo % 4 != 0, or both.
+    ['3x3 s2 explicit 1, C 6, M 27', [3, 5, 5, 6], [3, 3, 6, 5], 2, 1],
+    ['3x3 s1 same, C 12, M 50', [2, 5, 5, 12], [3, 3, 12, 8], 1, 'same'],
+    ['3x3 s1 same, C 1', [2, 4, 5, 1], [3, 3, 1, 3], 1, 'same'],
+    ['3x3 s2 same (asymmetric), C 3, M 9', [1, 6, 6, 3], [3, 3, 3, 4], 2, 'same'],
+    ['1x1 s1, C 7, M 27', [3, 3, 3, 7], [1, 1, 7, 5], 1, 0],
+    ['1x1 s1, C 16, M 18', [2, 3, 3, 16], [1, 1, 16, 4], 1, 0],
+    ['1x1 s2 explicit 1, C 5', [2, 5, 5, 5], [1, 1, 5, 4], 2, 1],
   ];
   it.each(convCases)('conv2d dx and dw: %s', async (_, xShape, wShape, stride, pad) => {
     if (skip()) return;
@@ -153,8 +162,11 @@ describe.each(RUNS)('$label gradients vs cpu', ({ backend, simd }) => {
       if (skip()) return;
       await tf.setBackend('wasm');
       const active = wasmTrainingSimdActive(tf.backend());
+      // A module whose bytes fail to validate falls back to JS silently: catch that here.
+      const im2col = im2colKernels(tf.backend()) !== null;
       await tf.setBackend('cpu');
       expect(active).toBe(true);
+      expect(im2col).toBe(true);
     });
   }
 

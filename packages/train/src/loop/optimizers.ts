@@ -3,8 +3,11 @@
  * is a named tensor a checkpoint can save and restore exactly, the learning
  * rate is an argument of each step (schedules need no mutation), and weight
  * decay can skip biases and normalization parameters, as timm does by default.
+ * On the wasm backend one fused SIMD pass per parameter replaces the ops
+ * (engine/wasm/fused-update.ts); it computes bitwise the same values.
  */
 import * as tf from '@tensorflow/tfjs';
+import { fusedUpdate, type UpdateRule } from '../engine/wasm/fused-update.js';
 
 export type OptimizerConfig =
   | {
@@ -69,9 +72,7 @@ export class Optimizer {
     }
     if (!(config.lr > 0)) throw new Error(`optimizer: lr must be > 0, got ${config.lr}`);
     // Slots exist from the start, so the tensor count is the same before and after the first step.
-    const kinds =
-      config.type === 'sgd' ? ((config.momentum ?? 0.9) ? ['momentum'] : []) : ['m', 'v'];
-    for (const p of params) for (const k of kinds) this.slot(p, k);
+    for (const p of params) for (const k of slotKinds(config)) this.slot(p, k);
   }
 
   /** Steps taken so far (Adam's bias correction counts them). */
@@ -84,7 +85,7 @@ export class Optimizer {
     let v = this.slots.get(key);
     if (!v) {
       // Unnamed: TF.js variable names are global, and two runs may share parameter names.
-      v = tf.variable(tf.zerosLike(param.variable), false);
+      v = ownVariable(tf.zerosLike(param.variable));
       this.slots.set(key, v);
     }
     return v;
@@ -96,6 +97,7 @@ export class Optimizer {
       throw new Error(`optimizer: ${grads.length} gradients for ${this.params.length} parameters`);
     }
     this.stepCount++;
+    if (fusedUpdate(this.rule(lr), this.fusedParams(grads))) return;
     const c = this.config;
     tf.tidy(() => {
       this.params.forEach((p, i) => {
@@ -134,6 +136,47 @@ export class Optimizer {
     });
   }
 
+  /**
+   * The scalars of this step's update, as the TF.js-op path below uses them:
+   * the same JS doubles, rounded to f32 where they meet a tensor.
+   */
+  private rule(lr: number): UpdateRule {
+    const c = this.config;
+    if (c.type === 'sgd') {
+      const mu = c.momentum ?? 0.9;
+      const kind = !mu ? 'sgd' : c.nesterov ? 'nesterov' : 'momentum';
+      return { kind, wd: weightDecay(c), mu, lr };
+    }
+    const b1 = c.beta1 ?? 0.9;
+    const b2 = c.beta2 ?? 0.999;
+    const wd = weightDecay(c);
+    return {
+      kind: c.type,
+      wd,
+      keep: 1 - lr * wd,
+      b1,
+      c1: 1 - b1,
+      b2,
+      c2: 1 - b2,
+      bc1: 1 - b1 ** this.stepCount,
+      bc2: 1 - b2 ** this.stepCount,
+      eps: c.epsilon ?? 1e-8,
+      lr,
+    };
+  }
+
+  /** Parameters with their gradients and slots in kernel order; decay only where it is non-zero. */
+  private fusedParams(grads: readonly tf.Tensor[]) {
+    const kinds = slotKinds(this.config);
+    const decay = weightDecay(this.config) !== 0;
+    return this.params.map((p, i) => ({
+      variable: p.variable,
+      grad: grads[i]!,
+      slots: kinds.map((k) => this.slot(p, k)),
+      decay: p.decay && decay,
+    }));
+  }
+
   /** The state to checkpoint (tensors are the live slots: read, do not dispose). */
   state(): OptimizerState {
     return { step: this.stepCount, slots: new Map(this.slots) };
@@ -161,7 +204,7 @@ export class Optimizer {
     for (const v of this.slots.values()) v.dispose();
     this.slots.clear();
     for (const [key, s] of slots) {
-      this.slots.set(key, tf.variable(tf.tensor(s.values, s.shape), false));
+      this.slots.set(key, ownVariable(tf.tensor(s.values, s.shape)));
     }
     this.stepCount = step;
   }
@@ -170,6 +213,26 @@ export class Optimizer {
     for (const v of this.slots.values()) v.dispose();
     this.slots.clear();
   }
+}
+
+/** The slots each parameter has, in the order the fused kernels take them. */
+function slotKinds(c: OptimizerConfig): string[] {
+  return c.type === 'sgd' ? ((c.momentum ?? 0.9) ? ['momentum'] : []) : ['m', 'v'];
+}
+
+/** The configured weight decay with PyTorch's defaults (0, AdamW 0.01). */
+function weightDecay(c: OptimizerConfig): number {
+  return c.weightDecay ?? (c.type === 'adamw' ? 0.01 : 0);
+}
+
+/**
+ * An unnamed, non-trainable variable holding `t`'s data, and `t` released:
+ * tf.variable(t) shares t's buffer, which would otherwise stay referenced.
+ */
+function ownVariable(t: tf.Tensor): tf.Variable {
+  const v = tf.variable(t, false);
+  t.dispose();
+  return v;
 }
 
 /**

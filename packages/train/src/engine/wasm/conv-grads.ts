@@ -10,9 +10,13 @@
  * repacks it on every call (a 48 x 32768 x 432 product took 450 ms that way,
  * 49 ms this way). It is written transposed directly, in cache-sized blocks:
  * the wasm Transpose kernel ran at about 20 ns per element on it (measured).
+ * With training SIMD on, a wasm loop writes it (im2col-kernels.ts); the JS
+ * loops below are the fallback.
  */
 import * as tf from '@tensorflow/tfjs';
 import { callKernel, type KernelArgs, view, type WasmBackendLike } from './heap.js';
+import { heapPointer } from './heap-module.js';
+import { type Im2colKernels, im2colKernels } from './im2col-kernels.js';
 
 export interface ConvGeometry {
   readonly n: number;
@@ -83,10 +87,12 @@ function isPointwise(g: ConvGeometry): boolean {
  * `table[m * kh*kw + (r*kw + s)]` is the NHWC offset of x[n, oy*sh + r - top,
  * ox*sw + s - left, 0] (a multiple of the channel count), or -1 where the tap
  * falls in the zero padding. All four gradient loops walk this one table.
+ * Written into `table` when given (at least n*ho*wo*kh*kw entries).
  */
-export function tapTable(g: ConvGeometry): Int32Array {
-  const T = g.kh * g.kw;
-  const table = new Int32Array(g.n * g.ho * g.wo * T);
+export function tapTable(
+  g: ConvGeometry,
+  table: Int32Array = new Int32Array(g.n * g.ho * g.wo * g.kh * g.kw),
+): Int32Array {
   let at = 0;
   for (let n = 0; n < g.n; n++) {
     for (let oy = 0; oy < g.ho; oy++) {
@@ -151,6 +157,41 @@ export function im2colT(
   }
 }
 
+/**
+ * im2colT by the SIMD loop, on the heap. Its tap table goes to the heap too,
+ * followed by C zeros: padded taps read that zero row.
+ */
+function im2colTOnHeap(
+  k: Im2colKernels,
+  b: WasmBackendLike,
+  x: tf.TensorInfo,
+  g: ConvGeometry,
+  colT: tf.TensorInfo,
+): void {
+  const T = g.kh * g.kw;
+  const M = g.n * g.ho * g.wo;
+  const table = b.makeOutput([M * T + g.ci], 'int32');
+  const entries = b.typedArrayFromHeap(table) as unknown as Int32Array; // int32 data
+  tapTable(g, entries.subarray(0, M * T));
+  entries.fill(0, M * T); // int32 0 and float32 0 have the same bits
+  const taps = heapPointer(b, table);
+  const cBytes = 4 * g.ci;
+  k.im2colT(
+    taps,
+    4 * T,
+    taps + 4 * M * T,
+    heapPointer(b, x),
+    cBytes,
+    cBytes & ~15,
+    M & ~15,
+    M & ~3,
+    M,
+    4 * M,
+    heapPointer(b, colT),
+  );
+  b.disposeData(table.dataId);
+}
+
 /** dst[c, r] = src[r, c] for a rows x cols matrix, in blocks that stay in cache. */
 export function transpose2d(
   src: Float32Array,
@@ -180,10 +221,15 @@ export function conv2DBackpropFilter({ inputs, backend, attrs = {} }: KernelArgs
   const M = g.n * g.ho * g.wo;
   const K = g.kh * g.kw * g.ci;
   const colT = b.makeOutput([K, M], 'float32');
-  // Views after the last allocation: a heap growth would detach earlier ones.
-  const colData = b.typedArrayFromHeap(colT);
-  if (isPointwise(g)) transpose2d(b.typedArrayFromHeap(x), M, K, colData);
-  else im2colT(b.typedArrayFromHeap(x), g, tapTable(g), colData);
+  const simd = im2colKernels(backend);
+  if (simd) {
+    im2colTOnHeap(simd, b, x, g, colT); // a 1x1 conv's patches are a transpose: the same loop
+  } else {
+    // Views after the last allocation: a heap growth would detach earlier ones.
+    const colData = b.typedArrayFromHeap(colT);
+    if (isPointwise(g)) transpose2d(b.typedArrayFromHeap(x), M, K, colData);
+    else im2colT(b.typedArrayFromHeap(x), g, tapTable(g), colData);
+  }
   const out = callKernel(
     tf,
     'BatchMatMul',
