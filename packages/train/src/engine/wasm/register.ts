@@ -3,6 +3,7 @@ import * as tf from '@tensorflow/tfjs';
 import { batchNormTrainingForward, batchNormTrainingGrad } from './batchnorm.js';
 import { conv2DBackpropFilter, conv2DBackpropInput } from './conv-grads.js';
 import { depthwiseBackpropFilter, depthwiseBackpropInput } from './depthwise-grads.js';
+import { identityShared } from './identity.js';
 
 /** The kernels RepNets adds to (or replaces in) the wasm backend so it can train CNNs. */
 export const WASM_TRAINING_KERNELS = {
@@ -12,6 +13,7 @@ export const WASM_TRAINING_KERNELS = {
   DepthwiseConv2dNativeBackpropInput: depthwiseBackpropInput,
   [BN_TRAINING_KERNEL]: batchNormTrainingForward,
   [BN_TRAINING_GRAD_KERNEL]: batchNormTrainingGrad,
+  Identity: identityShared,
 } as const;
 
 let stockBackpropInput: tf.KernelConfig | undefined;
