@@ -183,6 +183,26 @@ describe('train() with 2 workers on wasm, BatchNorm model', () => {
     resumed.dispose();
     const ckpt = await loadCheckpoint(join(dir, 'last.ckpt'));
     expect(ckpt.run.workers).toBe(2);
+
+    // Another worker count may resume, and says what that means.
+    const lines: string[] = [];
+    const other = tinyModel();
+    await train(
+      other,
+      { train: trainSet },
+      base({
+        epochs: 3,
+        workers: 1,
+        checkpointDir: dir,
+        resume: true,
+        progress: 'lines',
+        output: { write: (l: string) => lines.push(l), isTTY: false } as never,
+      }),
+    );
+    other.dispose();
+    expect(lines.join('')).toContain(
+      'resuming a run trained with 2 workers on 1: the result will not be bitwise that of continuing with 2',
+    );
   }, 120_000);
 
   it('keeps the replicas in step and the running statistics averaged: 2 workers differ from 1 only through per-shard BatchNorm', async () => {
@@ -243,6 +263,15 @@ describe('a failing worker', () => {
     },
     120_000,
   );
+
+  it('whose model has a layer the workers do not know names the layer and the option to fix it', async () => {
+    const model = faultyModel('throw');
+    const run = train(model, { train: trainSet }, base({ epochs: 1, workers: 2 }));
+    await expect(run).rejects.toThrow(
+      /^train: worker \d of 2 failed while starting: .*FaultAtCall.*workerModules/s,
+    );
+    model.dispose();
+  }, 60_000);
 
   it('leaves no thread behind: the process exits by itself after the rejection', async () => {
     const script = join(import.meta.dirname, 'helpers', 'failing-run.ts');

@@ -58,13 +58,21 @@ export class Replica {
     await import('@repnets/blocks');
     for (const m of init.modules) await import(m);
     const a = init.artifacts;
-    const model = await tf.loadLayersModel(
-      tf.io.fromMemory({
-        modelTopology: a.modelTopology as tf.io.ModelJSON['modelTopology'],
-        weightSpecs: a.weightSpecs as tf.io.WeightsManifestEntry[],
-        weightData: a.weightData,
-      }),
-    );
+    const model = await tf
+      .loadLayersModel(
+        tf.io.fromMemory({
+          modelTopology: a.modelTopology as tf.io.ModelJSON['modelTopology'],
+          weightSpecs: a.weightSpecs as tf.io.WeightsManifestEntry[],
+          weightData: a.weightData,
+        }),
+      )
+      .catch((e: Error) => {
+        const first = String(e?.message ?? e).split('\n')[0]!;
+        if (!/Unknown (layer|initializer|regularizer|constraint)/.test(first)) throw e;
+        throw new Error(
+          `${first.replace(/\. This may be due to.*$/, '')}: name the module that registers it in the workerModules option`,
+        );
+      });
     const l2Layers = init.customL2
       ? model.layers.filter(hasCustomL2).map((l) => l as unknown as CustomL2Layer)
       : [];
