@@ -5,6 +5,7 @@
  */
 import { execFile } from 'node:child_process';
 import { mkdirSync, rmSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { createModel } from '@repnets/blocks';
@@ -15,7 +16,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { arrayDataset } from '../src/data/index.js';
 import { registerWasmTrainingKernels, selectBackend } from '../src/index.js';
 import { evaluate, loadCheckpoint, type TrainOptions, train } from '../src/loop/index.js';
-import { shardBounds } from '../src/parallel/shards.js';
+import { resolveWorkers, shardBounds } from '../src/parallel/shards.js';
 import { FaultAtCall } from './helpers/fault-layer.js';
 
 const root = join(import.meta.dirname, '.tmp', 'parallel');
@@ -286,4 +287,31 @@ describe('a failing worker', () => {
         'train: worker 1 of 2 failed at epoch 1, batch 2: injected failure at training call 2',
     });
   }, 90_000);
+});
+
+describe('resolveWorkers', () => {
+  const cores = availableParallelism();
+  it("'auto' is one per core on CPU backends, keeping 8 examples per shard, and 1 elsewhere", () => {
+    expect(resolveWorkers('auto', 'wasm', 8 * cores).workers).toBe(cores);
+    expect(resolveWorkers('auto', 'wasm', 8)).toEqual({
+      workers: 1,
+      ...(cores > 1 ? { note: expect.stringContaining('at least 8 examples') } : {}),
+    });
+    expect(resolveWorkers('auto', 'webgpu', 64)).toEqual({
+      workers: 1,
+      note: "workers: auto -> 1 on the 'webgpu' backend (one device)",
+    });
+    expect(resolveWorkers(undefined, 'wasm', 64)).toEqual({ workers: 1 });
+  });
+  it('refuses counts that cannot work, naming why', () => {
+    expect(() => resolveWorkers(0, 'wasm', 32)).toThrow(
+      "train: workers must be a positive integer or 'auto', got 0",
+    );
+    expect(() => resolveWorkers(2, 'webgpu', 32)).toThrow(
+      /needs a CPU backend \(wasm or cpu\); the active backend is 'webgpu'/,
+    );
+    expect(() => resolveWorkers(33, 'wasm', 32)).toThrow(
+      'train: workers: 33 is more than the batch size 32',
+    );
+  });
 });

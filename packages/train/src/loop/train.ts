@@ -79,7 +79,8 @@ export interface TrainOptions {
    * Data-parallel replicas, one per worker thread (default 1: no threads). Each
    * batch is split into equal shards, the shards' gradients are summed in a
    * fixed order and every replica applies the same update; 'auto' is one per
-   * core on the wasm and cpu backends and 1 on the others. The same seed and
+   * core on the wasm and cpu backends (at most batchSize / 8, so every shard
+   * keeps 8 examples) and 1 on the others. The same seed and
    * worker count repeat a run bit for bit. BatchNorm normalizes each shard with
    * its own statistics (PyTorch DDP without SyncBN); the running statistics are
    * averaged over the replicas at every epoch end.

@@ -17,10 +17,18 @@ export const PARALLEL_BACKENDS = ['wasm', 'cpu'] as const;
 export type WorkersOption = number | 'auto';
 
 /**
- * The replica count for a run. 'auto' is every core on a CPU backend (at most
- * one per example of a batch) and 1 elsewhere: a GPU backend is one device,
- * and tfjs-node already runs its ops on every core. An explicit number that
- * cannot work is an error naming why.
+ * Fewest examples per shard 'auto' gives a replica: BatchNorm normalizes each
+ * shard with its own statistics, which get noisy on tiny shards, and each
+ * replica pays a fixed cost per step (weight packing, per-op overhead) that a
+ * tiny shard does not amortize.
+ */
+export const MIN_AUTO_SHARD = 8;
+
+/**
+ * The replica count for a run. 'auto' is one per core on a CPU backend, as
+ * long as every shard keeps MIN_AUTO_SHARD examples, and 1 elsewhere: a GPU
+ * backend is one device, and tfjs-node already runs its ops on every core. An
+ * explicit number that cannot work is an error naming why.
  */
 export function resolveWorkers(
   option: WorkersOption | undefined,
@@ -33,7 +41,14 @@ export function resolveWorkers(
     if (!cpuBackend) {
       return { workers: 1, note: `workers: auto -> 1 on the '${backend}' backend (one device)` };
     }
-    return { workers: Math.max(1, Math.min(availableParallelism(), batchSize)) };
+    const cores = availableParallelism();
+    const workers = Math.max(1, Math.min(cores, Math.floor(batchSize / MIN_AUTO_SHARD)));
+    return workers < cores
+      ? {
+          workers,
+          note: `workers: auto -> ${workers} of ${cores} cores (batch ${batchSize}: at least ${MIN_AUTO_SHARD} examples per replica)`,
+        }
+      : { workers };
   }
   if (!Number.isInteger(option) || option < 1) {
     throw new Error(

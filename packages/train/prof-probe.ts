@@ -1,0 +1,26 @@
+import { createModel } from '@repnets/blocks';
+import * as tf from '@tensorflow/tfjs';
+import { selectBackend, Optimizer, decays } from './src/index.js';
+import { lossGradients } from './src/loop/step.js';
+await selectBackend('wasm');
+const name = process.argv[2] ?? 'repvgg_a0';
+const batch = Number(process.argv[3] ?? 2);
+const model = createModel(name as never, { numClasses: 10, inputSize: 32, variant: 'cifar', seed: 1 });
+const params = model.trainableWeights.map((lv, i) => ({ name: `${i}`, variable: lv.read() as tf.Variable, decay: lv.shape.length > 1 }));
+const opt = new Optimizer({ type: 'sgd', lr: 0.01, momentum: 0.9 }, params);
+const vars = params.map((p) => p.variable);
+const x = tf.randomNormal([batch, 32, 32, 3]) as tf.Tensor4D;
+const y = tf.tensor1d(Array.from({ length: batch }, (_, i) => i % 10), 'int32');
+const spec = { classes: 10, labelSmoothing: 0, l2Layers: [], weightDecay: 0, reduce: { kind: 'mean' } as const };
+const step = () => tf.tidy(() => { const { grads, metrics } = lossGradients(model, vars, x, y, spec); opt.step(grads, 0.01); return metrics; });
+for (let i = 0; i < 2; i++) (await step().data());
+const t0 = performance.now(); for (let i = 0; i < 3; i++) (await step().data()); console.log('step ms', ((performance.now() - t0) / 3).toFixed(0));
+const t1 = performance.now();
+const info = await tf.profile(async () => { const m = step(); await m.data(); m.dispose(); });
+const wall = performance.now() - t1;
+const by = new Map<string, { ms: number; n: number }>();
+for (const k of info.kernels) { const e = by.get(k.name) ?? { ms: 0, n: 0 }; e.ms += k.kernelTimeMs as number; e.n++; by.set(k.name, e); }
+const rows = [...by].sort((a, b) => b[1].ms - a[1].ms);
+let tot = 0; for (const [, e] of rows) tot += e.ms;
+console.log(`profile wall ${wall.toFixed(0)} ms, kernel sum ${tot.toFixed(0)} ms, kernels ${info.kernels.length}`);
+for (const [k, e] of rows.slice(0, 16)) console.log(k.padEnd(34), e.ms.toFixed(1).padStart(8), String(e.n).padStart(6));
