@@ -13,6 +13,7 @@ export {
 } from './interop/from-checkpoint.js';
 export { fileSystem, registerFileSystemRouter } from './io/file-system.js';
 export {
+  BN_RUNNING_STATS_KERNEL,
   BN_TRAINING_GRAD_KERNEL,
   BN_TRAINING_KERNEL,
   batchNormTraining,

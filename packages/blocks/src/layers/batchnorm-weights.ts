@@ -1,6 +1,6 @@
 import type { BatchNorm } from '@repnets/fuse';
 import * as tf from '@tensorflow/tfjs';
-import { batchNormTraining } from './batchnorm-training.js';
+import { batchNormTraining, runningStats } from './batchnorm-training.js';
 import type { WeightAdder } from './block-base.js';
 
 /** BatchNorm settings shared by every block of a model. */
@@ -72,24 +72,17 @@ export class BNWeights {
   }
 
   private updateRunningStats(x: tf.Tensor4D, mean: tf.Tensor, variance: tf.Tensor): void {
-    const m = this.momentum;
-    tf.tidy(() => {
-      const n = x.shape[0] * x.shape[1] * x.shape[2];
-      // Running variance is the unbiased estimate, as PyTorch keeps it.
-      const unbiased = n > 1 ? variance.mul(n / (n - 1)) : variance;
-      this.movingMean.write(
-        this.movingMean
-          .read()
-          .mul(m)
-          .add(mean.mul(1 - m)),
-      );
-      this.movingVariance.write(
-        this.movingVariance
-          .read()
-          .mul(m)
-          .add(unbiased.mul(1 - m)),
-      );
-    });
+    const [nextMean, nextVariance] = runningStats(
+      this.movingMean.read(),
+      this.movingVariance.read(),
+      mean,
+      variance,
+      this.momentum,
+      x.shape[0] * x.shape[1] * x.shape[2],
+    );
+    this.movingMean.write(nextMean!);
+    this.movingVariance.write(nextVariance!);
+    tf.dispose([nextMean!, nextVariance!]); // the variables keep the data
   }
 
   /** The running statistics as a @repnets/fuse BatchNorm (async: safe on every backend). */

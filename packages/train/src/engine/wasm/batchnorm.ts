@@ -207,3 +207,44 @@ export function batchNormTrainingGrad({
   }
   return [dxInfo, dgInfo, dbInfo];
 }
+
+/**
+ * Running statistics: inputs {movingMean, movingVariance, mean, variance},
+ * attrs {momentum, count}; outputs [mean', variance']. One pass over [C] in
+ * JS: the vectors are short, and one kernel replaces seven. Each step rounds
+ * to float32 as the composed TF.js ops do, so both give the same bits.
+ */
+export function batchNormRunningStats({
+  inputs,
+  backend,
+  attrs = {},
+}: KernelArgs): tf.TensorInfo[] {
+  const b = backend as WasmBackendLike;
+  const { movingMean, movingVariance, mean, variance } = inputs as Record<
+    'movingMean' | 'movingVariance' | 'mean' | 'variance',
+    tf.TensorInfo
+  >;
+  const C = mean.shape[0]!;
+  const count = attrs.count as number;
+  const f = Math.fround;
+  const keep = f(attrs.momentum as number);
+  const take = f(1 - (attrs.momentum as number));
+  const unbias = f(count / (count - 1));
+  const outMean = b.makeOutput([C], 'float32');
+  const outVar = b.makeOutput([C], 'float32');
+  // Views after the allocations: a heap growth detaches earlier ones.
+  const [mm, mv, bm, bv, om, ov] = [
+    movingMean,
+    movingVariance,
+    mean,
+    variance,
+    outMean,
+    outVar,
+  ].map((t) => b.typedArrayFromHeap(t)) as Float32Array[];
+  for (let c = 0; c < C; c++) {
+    const v = count > 1 ? f(bv![c]! * unbias) : bv![c]!;
+    om![c] = f(mm![c]! * keep) + f(bm![c]! * take);
+    ov![c] = f(mv![c]! * keep) + f(v * take);
+  }
+  return [outMean, outVar];
+}

@@ -1,6 +1,14 @@
-import { BN_TRAINING_GRAD_KERNEL, BN_TRAINING_KERNEL } from '@repnets/blocks';
+import {
+  BN_RUNNING_STATS_KERNEL,
+  BN_TRAINING_GRAD_KERNEL,
+  BN_TRAINING_KERNEL,
+} from '@repnets/blocks';
 import * as tf from '@tensorflow/tfjs';
-import { batchNormTrainingForward, batchNormTrainingGrad } from './batchnorm.js';
+import {
+  batchNormRunningStats,
+  batchNormTrainingForward,
+  batchNormTrainingGrad,
+} from './batchnorm.js';
 import { conv2DBackpropFilter, conv2DBackpropInput } from './conv-grads.js';
 import { depthwiseBackpropFilter, depthwiseBackpropInput } from './depthwise-grads.js';
 import { identityShared } from './identity.js';
@@ -13,6 +21,7 @@ export const WASM_TRAINING_KERNELS = {
   DepthwiseConv2dNativeBackpropInput: depthwiseBackpropInput,
   [BN_TRAINING_KERNEL]: batchNormTrainingForward,
   [BN_TRAINING_GRAD_KERNEL]: batchNormTrainingGrad,
+  [BN_RUNNING_STATS_KERNEL]: batchNormRunningStats,
   Identity: identityShared,
 } as const;
 
