@@ -80,6 +80,19 @@ export function depthwiseBackpropInput({ inputs, backend, attrs = {} }: KernelAr
   if (mult === 1 && g.sh === 1 && g.sw === 1) return depthwiseInputAsConv(b, dy, filter, g);
   const CM = C * mult;
   const out = b.makeOutput(inputShape, 'float32');
+  const simd = mult === 1 && C % 4 === 0 ? heapKernels(backend) : null;
+  if (simd) {
+    const taps = tapTable(g);
+    const tapsInfo = b.makeOutput([taps.length], 'int32');
+    // Views after the last allocation: a heap growth would detach earlier ones.
+    const tapView = b.typedArrayFromHeap(tapsInfo);
+    new Int32Array(tapView.buffer, tapView.byteOffset, taps.length).set(taps);
+    b.typedArrayFromHeap(out).fill(0);
+    const p = (t: tf.TensorInfo) => b.typedArrayFromHeap(t).byteOffset;
+    simd.dwInputGrad(p(tapsInfo), taps.length, g.kh * g.kw, p(dy), p(filter), p(out), C * 4);
+    b.disposeData(tapsInfo.dataId);
+    return out;
+  }
   const dx = b.typedArrayFromHeap(out);
   dx.fill(0);
   const dys = b.typedArrayFromHeap(dy);

@@ -135,6 +135,33 @@ const dwFilterGrad: WasmFunction = {
   ]),
 };
 
+// dwInputGrad(taps, nTaps, T, dy, w, dx, rowBytes): for every entry mt of the tap
+// table with x element offset xb >= 0: dx[xb + c] += dy[mt / T][c] * w[t = mt % T][c]
+// (depthwise, multiplier 1: the adjoint of the forward conv at any stride).
+// Locals: 7 mt, 8 xp, 9 dyp, 10 wp, 11 j.
+const dwInputGrad: WasmFunction = {
+  name: 'dwInputGrad',
+  params: [I32, I32, I32, I32, I32, I32, I32],
+  results: [],
+  locals: [I32, I32, I32, I32, I32],
+  body: loop(7, 1, 1, [
+    ...get(0), ...get(7), ...i32(2), ...i32Shl, ...i32Add, ...i32Load, ...tee(8),
+    ...i32(0), ...i32LtS,
+    0x45, // i32.eqz: the tap is inside the image
+    ...ifThen([
+      ...get(5), ...get(8), ...i32(2), ...i32Shl, ...i32Add, ...set(8),
+      ...get(3), ...get(7), ...get(2), ...i32DivU, ...get(6), ...i32Mul, ...i32Add, ...set(9),
+      ...get(4), ...get(7), ...get(2), ...i32RemU, ...get(6), ...i32Mul, ...i32Add, ...set(10),
+      ...i32(0), ...set(11),
+      ...loop(11, 6, 16, [
+        ...at(8, 11),
+        ...at(8, 11), ...v128Load, ...at(9, 11), ...v128Load, ...at(10, 11), ...v128Load, ...f32x4Mul, ...f32x4Add,
+        ...v128Store,
+      ]),
+    ]),
+  ]),
+};
+
 export interface HeapKernels {
   colSum(x: number, n: number, rowBytes: number, acc: number): void;
   colSqDev(x: number, n: number, rowBytes: number, mean: number, acc: number): void;
@@ -142,9 +169,10 @@ export interface HeapKernels {
   gradSums(dy: number, x: number, n: number, rowBytes: number, mean: number, accDy: number, accDyX: number): void;
   gradDx(dx: number, dy: number, x: number, n: number, rowBytes: number, a: number, k: number, mean: number, d0: number): void;
   dwFilterGrad(taps: number, nTaps: number, T: number, x: number, dy: number, acc: number, rowBytes: number): void;
+  dwInputGrad(taps: number, nTaps: number, T: number, dy: number, w: number, dx: number, rowBytes: number): void;
 }
 
-const FUNCTIONS = [colSum, colSqDev, affine, gradSums, gradDx, dwFilterGrad];
+const FUNCTIONS = [colSum, colSqDev, affine, gradSums, gradDx, dwFilterGrad, dwInputGrad];
 const byMemory = new WeakMap<object, HeapKernels | null>();
 let disabled = false;
 
