@@ -113,7 +113,10 @@ async function stepTimes(name: ZooName, b: number, workers: number, steps: numbe
   return { times, macs, convs };
 }
 
-/** Forward conv GFLOP/s on wasm, one thread, over the model's own conv shapes at this batch. */
+/**
+ * Forward conv GFLOP/s on wasm, one thread, over the model's own conv shapes
+ * at this batch: per shape the median of 5 timed runs after a warm-up.
+ */
 async function wasmForwardRate(convs: ConvShape[]): Promise<number> {
   let flops = 0;
   let ms = 0;
@@ -121,13 +124,20 @@ async function wasmForwardRate(convs: ConvShape[]): Promise<number> {
     const x = tf.randomNormal([batch, c.input[1], c.input[2], c.input[3]]) as tf.Tensor4D;
     const w = tf.randomNormal(c.kernel) as tf.Tensor4D;
     (groupedConv2d(x, w, c.stride, c.pad, c.groups) as tf.Tensor).dispose(); // warm-up
-    const t0 = performance.now();
-    const y = groupedConv2d(x, w, c.stride, c.pad, c.groups);
-    await y.data();
-    ms += performance.now() - t0;
-    const [, ho, wo] = y.shape;
-    flops += 2 * batch * ho * wo * c.kernel[0] * c.kernel[1] * c.kernel[2] * c.kernel[3];
-    tf.dispose([x, w, y]);
+    const times: number[] = [];
+    let shape: number[] = [];
+    for (let r = 0; r < 5; r++) {
+      const t0 = performance.now();
+      const y = groupedConv2d(x, w, c.stride, c.pad, c.groups);
+      await y.data();
+      times.push(performance.now() - t0);
+      shape = y.shape;
+      y.dispose();
+    }
+    ms += summarize(times).median;
+    flops +=
+      2 * batch * shape[1]! * shape[2]! * c.kernel[0] * c.kernel[1] * c.kernel[2] * c.kernel[3];
+    tf.dispose([x, w]);
   }
   return flops / (ms * 1e6);
 }
@@ -190,7 +200,7 @@ for (const name of models) {
       const gflops = (flopsPerImage * imgPerSec) / 1e9;
       let pytorchImgPerSec: number | undefined;
       if (!values['no-pytorch'] && backend !== 'webgpu') {
-        const pt = await pytorchStep({ model: name, threads: w, batch, runs: 10 });
+        const pt = await pytorchStep({ model: name, threads: w, batch, runs: 10, imgSize: size });
         if (pt.ok) pytorchImgPerSec = pt.imgPerSec;
         else pytorchNote = pt.reason;
       }

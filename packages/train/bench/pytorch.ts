@@ -19,6 +19,10 @@ export interface PytorchStepOptions {
   readonly threads: number;
   readonly batch: number;
   readonly runs: number;
+  /** Square input size (default 32). */
+  readonly imgSize?: number;
+  /** 'cpu' (default) or 'cuda'. */
+  readonly device?: string;
   /** Untimed steps before the timed ones (default 3). */
   readonly warmup?: number;
   /** Kills the script after this long (default 10 minutes: 1-thread MobileOne steps take ~0.5 s). */
@@ -147,6 +151,7 @@ async function runStep(
 export async function pytorchStep(opts: PytorchStepOptions): Promise<PytorchStepResult> {
   const args = ['--model', opts.model, '--batch', String(opts.batch), '--runs', String(opts.runs)];
   args.push('--warmup', String(opts.warmup ?? 3));
+  args.push('--img-size', String(opts.imgSize ?? 32), '--device', opts.device ?? 'cpu');
   const r = await runStep(args, opts.threads, opts.timeoutMs ?? 600_000);
   if ('ok' in r) return r;
   const o = r.out;

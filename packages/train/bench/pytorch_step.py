@@ -120,29 +120,41 @@ def main():
     p.add_argument("--runs", type=int, default=10, help="timed steps; 0 = params only")
     p.add_argument("--warmup", type=int, default=3)
     p.add_argument("--params-only", action="store_true", help="build, count, no timing")
+    p.add_argument("--img-size", type=int, default=32, help="square input size (the nets are fully convolutional)")
+    p.add_argument("--device", default="cpu", help="cpu, or cuda on a machine with a GPU")
     a = p.parse_args()
 
     torch.manual_seed(0)
     torch.set_num_threads(a.threads)
     model = MODELS[a.model]()
     params = sum(t.numel() for t in model.parameters() if t.requires_grad)
-    out = {"model": a.model, "threads": torch.get_num_threads(), "batch": a.batch}
+    out = {
+        "model": a.model,
+        "threads": torch.get_num_threads(),
+        "batch": a.batch,
+        "imgSize": a.img_size,
+        "device": a.device,
+    }
 
     if a.params_only or a.runs <= 0:
         print(json.dumps({**out, "params": params, "torch": torch.__version__}))
         return
 
-    model.train()  # batch-statistics BN, as our training step
+    device = torch.device(a.device)
+    model.to(device).train()  # batch-statistics BN, as our training step
     opt = torch.optim.SGD(model.parameters(), lr=0.01, momentum=0.9)
     loss_fn = nn.CrossEntropyLoss()
-    x = torch.randn(a.batch, 3, 32, 32)
-    y = torch.randint(0, 10, (a.batch,))
+    x = torch.randn(a.batch, 3, a.img_size, a.img_size, device=device)
+    y = torch.randint(0, 10, (a.batch,), device=device)
+    # A GPU runs asynchronously: a step is timed to its completion.
+    sync = torch.cuda.synchronize if device.type == "cuda" else (lambda: None)
 
     def step():
         opt.zero_grad()
         loss = loss_fn(model(x), y)
         loss.backward()
         opt.step()
+        sync()
 
     # Warm-up: allocator growth, momentum buffers created on the first step.
     for _ in range(a.warmup):
