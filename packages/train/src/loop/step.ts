@@ -14,6 +14,10 @@ export const hasCustomL2 = (l: unknown): l is CustomL2Layer =>
   typeof (l as CustomL2Layer).customL2 === 'function' &&
   typeof (l as CustomL2Layer).customL2Variables === 'function';
 
+/** A weight's name for optimizer slots and checkpoints: its index and the name its layer gave it. */
+export const weightName = (lv: tf.LayerVariable, i: number) =>
+  `${i}:${(lv as unknown as { originalName?: string }).originalName ?? lv.name}`;
+
 export interface StepModel {
   apply(
     x: tf.Tensor,

@@ -12,7 +12,6 @@ import { DataLoader } from '../data/loader.js';
 import type { Batch, Dataset, Transform } from '../data/types.js';
 import { wasmTrainingSimdActive } from '../engine/wasm/simd-heap-kernels.js';
 import { type ReplicableModel, ReplicaPool } from '../parallel/pool.js';
-import { weightName } from '../parallel/replica.js';
 import { resolveWorkers, type WorkersOption } from '../parallel/shards.js';
 import { type Checkpoint, loadCheckpoint, type SavedTensor, saveCheckpoint } from './checkpoint.js';
 import { batchMetrics, MetricSums } from './metrics.js';
@@ -31,7 +30,13 @@ import {
   type StepReport,
 } from './progress.js';
 import { learningRate, type ScheduleConfig } from './schedules.js';
-import { type CustomL2Layer, hasCustomL2, type LossSpec, lossGradients } from './step.js';
+import {
+  type CustomL2Layer,
+  hasCustomL2,
+  type LossSpec,
+  lossGradients,
+  weightName,
+} from './step.js';
 
 export interface TrainCallbacks {
   onEpochStart?(epoch: number): void | Promise<void>;
@@ -392,10 +397,9 @@ export async function train(
     };
     const { workers, note } = resolveWorkers(options.workers, tf.getBackend(), options.batchSize);
     if (note) progress.message(note);
-    const trainedWith = ckptWorkers;
-    if (trainedWith !== undefined && trainedWith !== workers) {
+    if (ckptWorkers !== undefined && ckptWorkers !== workers) {
       progress.message(
-        `resuming a run trained with ${trainedWith} worker${trainedWith === 1 ? '' : 's'} on ${workers}: the result will not be bitwise that of continuing with ${trainedWith}`,
+        `resuming a run trained with ${ckptWorkers} worker${ckptWorkers === 1 ? '' : 's'} on ${workers}: the result will not be bitwise that of continuing with ${ckptWorkers}`,
       );
     }
     workersUsed = workers;

@@ -11,6 +11,7 @@ import { Worker } from 'node:worker_threads';
 import * as tf from '@tensorflow/tfjs';
 import type { Batch } from '../data/types.js';
 import type { Optimizer, OptimizerConfig } from '../loop/optimizers.js';
+import { weightName } from '../loop/step.js';
 import { abortBarrier, CONTROL_INTS } from './barrier.js';
 import type {
   FromReplica,
@@ -19,7 +20,6 @@ import type {
   ReplicaInit,
   ToReplica,
 } from './protocol.js';
-import { weightName } from './replica.js';
 import { shardBounds } from './shards.js';
 
 /** The part of a tf.LayersModel the pool needs: weights, and save() to copy it into the workers. */
@@ -303,9 +303,9 @@ export class ReplicaPool {
       }
       averaged.push({ index: i, values: Float32Array.from(mean, (v) => v / states.length) });
     });
+    const means = new Map(averaged.map((a) => [a.index, a.values]));
     model.weights.forEach((lv, i) => {
-      const avg = averaged.find((a) => a.index === i);
-      const t = tf.tensor(avg ? avg.values : first.weights[i]!, lv.shape as number[], 'float32');
+      const t = tf.tensor(means.get(i) ?? first.weights[i]!, lv.shape as number[], 'float32');
       lv.write(t);
       t.dispose();
     });

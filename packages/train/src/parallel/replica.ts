@@ -12,7 +12,13 @@ import * as tf from '@tensorflow/tfjs';
 import type { WasmBackendLike } from '../engine/wasm/heap.js';
 import { batchMetrics } from '../loop/metrics.js';
 import { clipByGlobalNorm, decays, Optimizer, type Param } from '../loop/optimizers.js';
-import { type CustomL2Layer, hasCustomL2, type LossSpec, lossGradients } from '../loop/step.js';
+import {
+  type CustomL2Layer,
+  hasCustomL2,
+  type LossSpec,
+  lossGradients,
+  weightName,
+} from '../loop/step.js';
 import { Barrier } from './barrier.js';
 import type { FromReplica, NamedValues, ReplicaInit, ToReplica } from './protocol.js';
 
@@ -21,9 +27,6 @@ interface Slice {
   readonly offset: number;
   readonly size: number;
 }
-
-export const weightName = (lv: tf.LayerVariable, i: number) =>
-  `${i}:${(lv as unknown as { originalName?: string }).originalName ?? lv.name}`;
 
 /** Puts the replica's TF.js on the training thread's backend. */
 async function startBackend(init: ReplicaInit): Promise<void> {
