@@ -76,6 +76,11 @@ describe('repnets CLI', () => {
     const badFlag = await repnets('train', '--epochs', 'many');
     expect(badFlag.code).toBe(2);
     expect(badFlag.err).toMatch(/^repnets: train: --epochs must be an integer >= 1, got 'many'/);
+    const badWorkers = await repnets('train', '--workers', '0');
+    expect(badWorkers.code).toBe(2);
+    expect(badWorkers.err).toMatch(
+      /^repnets: train: --workers must be 'auto' or an integer >= 1, got '0'/,
+    );
     const noFrom = await repnets('fuse', 'x.safetensors', '--out', 'y');
     expect(noFrom.code).toBe(2);
     expect(noFrom.err).toMatch(/--from timm\|official\|repnets is required/);

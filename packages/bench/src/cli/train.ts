@@ -40,6 +40,16 @@ const USAGE = `repnets train [flags]
   --resume           continue from <out>/checkpoints/last.ckpt
   --json             JSON progress lines on stderr and a summary on stdout`;
 
+/** --workers: 'auto' (the default) or a positive integer. */
+function workersFlag(v: string | boolean | undefined): number | 'auto' {
+  if (v === undefined || v === 'auto') return 'auto';
+  const n = Number(v);
+  if (typeof v !== 'string' || !Number.isInteger(n) || n < 1) {
+    throw new UsageError(`train: --workers must be 'auto' or an integer >= 1, got '${String(v)}'`);
+  }
+  return n;
+}
+
 export const train: Command = {
   name: 'train',
   summary: 'train a zoo model and fold it',
@@ -85,8 +95,7 @@ export const train: Command = {
     const testSize = intFlag(c, 'test-size', values['test-size']);
     const epochs = intFlag(c, 'epochs', values.epochs);
     const batchSize = intFlag(c, 'batch-size', values['batch-size']);
-    const workers =
-      values.workers === 'auto' ? 'auto' : (intFlag(c, 'workers', values.workers) ?? 'auto');
+    const workers = workersFlag(values.workers);
     // Every flag is checked above, before the (slow) backend start.
     const choice = await selectBackend(backend);
     say(`backend: ${choice.backend}`);
