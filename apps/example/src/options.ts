@@ -57,8 +57,13 @@ export const USAGE = `usage: pnpm turbo run example -- [flags]   (or: pnpm --fil
   --json                JSON progress lines and the report on stdout
   --help`;
 
-const workersFlag = (v: string): number | 'auto' =>
-  v === 'auto' ? 'auto' : (positiveInt('workers', v) as number);
+function workersFlag(v: string): number | 'auto' {
+  if (v === 'auto') return 'auto';
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < 1)
+    throw new UsageError(`--workers must be 'auto' or a positive integer, got '${v}'`);
+  return n;
+}
 
 const positiveInt = (flag: string, v: string | undefined): number | undefined => {
   if (v === undefined) return undefined;

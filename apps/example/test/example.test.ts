@@ -78,6 +78,11 @@ describe('command-line mistakes', () => {
     expect(() => parseOptions(['--dataset', 'cifar10'])).toThrow(
       '--dataset cifar10 needs --data-dir',
     );
+    expect(() => parseOptions(['--workers', 'many'])).toThrow(
+      "--workers must be 'auto' or a positive integer, got 'many'",
+    );
+    expect(parseOptions(['--workers', '3'])?.workers).toBe(3);
+    expect(parseOptions([])?.workers).toBe('auto');
     expect(() => parseOptions(['--bogus'])).toThrow(/Unknown option '--bogus'/);
     expect(parseOptions(['--help'])).toBeNull();
   });
