@@ -12,10 +12,12 @@ import { createModel } from '@repnets/blocks';
 import { rng } from '@repnets/devkit';
 import * as tf from '@tensorflow/tfjs';
 import '@tensorflow/tfjs-backend-wasm';
+import type { WasmMemory } from '@repnets/fuse/wasm-asm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { arrayDataset } from '../src/data/index.js';
 import { registerWasmTrainingKernels, selectBackend } from '../src/index.js';
 import { evaluate, loadCheckpoint, type TrainOptions, train } from '../src/loop/index.js';
+import { addRange, reduceKernel } from '../src/parallel/reduce-kernel.js';
 import { resolveWorkers, shardBounds } from '../src/parallel/shards.js';
 import { FaultAtCall } from './helpers/fault-layer.js';
 
@@ -313,5 +315,40 @@ describe('resolveWorkers', () => {
     expect(() => resolveWorkers(33, 'wasm', 32)).toThrow(
       'train: workers: 33 is more than the batch size 32',
     );
+  });
+});
+
+describe('the rank-ordered sum over shared memory', () => {
+  const Memory = (
+    globalThis as unknown as { WebAssembly: { Memory: new (d: object) => WasmMemory } }
+  ).WebAssembly.Memory;
+  it('SIMD and JS give the same bits for any range, aligned or not', () => {
+    const memory = new Memory({ initial: 1, maximum: 1, shared: true });
+    const heap = new Float32Array(memory.buffer);
+    const k = reduceKernel(memory);
+    expect(k).not.toBeNull();
+    const r = rng(5);
+    const n = 1003;
+    for (const [from, to] of [
+      [0, n],
+      [1, 998],
+      [5, 7],
+      [3, 4],
+      [0, 0],
+    ] as const) {
+      const a = Float32Array.from({ length: n }, () => (r() - 0.5) * 10 ** Math.floor(r() * 8));
+      const b = Float32Array.from({ length: n }, () => (r() - 0.5) * 10 ** Math.floor(r() * 8));
+      heap.set(a, 0);
+      heap.set(b, n);
+      addRange(k, heap, 0, n, from, to);
+      const simd = heap.slice(0, n);
+      heap.set(a, 0);
+      addRange(null, heap, 0, n, from, to);
+      expect(Array.from(new Uint32Array(simd.buffer))).toEqual(
+        Array.from(new Uint32Array(heap.slice(0, n).buffer)),
+      );
+      expect(simd[from - 1]).toBe(from > 0 ? a[from - 1] : undefined); // nothing before the range changes
+      if (to > from) expect(simd[to - 1]).toBe(Math.fround(a[to - 1]! + b[to - 1]!));
+    }
   });
 });

@@ -8,6 +8,7 @@
 import { createRequire } from 'node:module';
 import { pathToFileURL } from 'node:url';
 import { Worker } from 'node:worker_threads';
+import type { WasmMemory } from '@repnets/fuse/wasm-asm';
 import * as tf from '@tensorflow/tfjs';
 import type { Batch } from '../data/types.js';
 import type { Optimizer, OptimizerConfig } from '../loop/optimizers.js';
@@ -42,6 +43,15 @@ export interface PoolOptions {
 }
 
 type Where = { epoch: number; index: number } | undefined;
+
+// The package builds without the DOM lib, which declares WebAssembly's constructors.
+const SharedMemory = (
+  globalThis as unknown as {
+    WebAssembly: {
+      Memory: new (d: { initial: number; maximum: number; shared: boolean }) => WasmMemory;
+    };
+  }
+).WebAssembly.Memory;
 
 /**
  * Starts the worker script next to this module. Run from sources (tests,
@@ -124,10 +134,10 @@ export class ReplicaPool {
       (n, w) => n + w.shape.reduce<number>((p, d) => p * (d ?? 1), 1),
       0,
     );
+    const pages = Math.ceil((4 * params * (o.workers + 1)) / 65536);
     const shared = {
       control: new SharedArrayBuffer(4 * CONTROL_INTS),
-      grads: new SharedArrayBuffer(4 * params * o.workers),
-      sum: new SharedArrayBuffer(4 * params),
+      memory: new SharedMemory({ initial: pages, maximum: pages, shared: true }),
     };
     const workers = Array.from({ length: o.workers }, (_, rank) => {
       const init: ReplicaInit = {

@@ -1,8 +1,9 @@
 /**
  * What the training thread and its replica workers say to each other. Every
  * message is structured-cloned; the gradients themselves never travel in a
- * message: they go through the shared buffers of {@link SharedLayout}.
+ * message: they go through the shared memory of {@link SharedBuffers}.
  */
+import type { WasmMemory } from '@repnets/fuse/wasm-asm';
 import type { OptimizerConfig } from '../loop/optimizers.js';
 
 /** The model as tf.io saves it: topology, weight specs and the weight bytes. */
@@ -39,13 +40,16 @@ export interface ReplicaInit {
   readonly shared: SharedBuffers;
 }
 
+/** What every replica maps. */
 export interface SharedBuffers {
   /** Int32: the barrier and the abort flag (see barrier.ts). */
   readonly control: SharedArrayBuffer;
-  /** Float32 [workers, params]: each replica's gradient, flattened in parameter order. */
-  readonly grads: SharedArrayBuffer;
-  /** Float32 [params]: the summed gradient. */
-  readonly sum: SharedArrayBuffer;
+  /**
+   * A shared WebAssembly.Memory, so the sum can run as a SIMD loop in place:
+   * float32 rows [workers, params] (each replica's gradient, flattened in
+   * parameter order), then the summed gradient [params].
+   */
+  readonly memory: WasmMemory;
 }
 
 export type ToReplica =

@@ -21,6 +21,7 @@ import {
 } from '../loop/step.js';
 import { Barrier } from './barrier.js';
 import type { FromReplica, NamedValues, ReplicaInit, ToReplica } from './protocol.js';
+import { addRange, type ReduceKernel, reduceKernel } from './reduce-kernel.js';
 
 /** A parameter's place in the flattened gradient. */
 interface Slice {
@@ -53,6 +54,7 @@ export class Replica {
     private readonly optimizer: Optimizer,
     private readonly l2Layers: CustomL2Layer[],
     private readonly barrier: Barrier,
+    private readonly reduce: ReduceKernel | null,
   ) {}
 
   static async create(init: ReplicaInit): Promise<Replica> {
@@ -105,6 +107,7 @@ export class Replica {
       optimizer,
       l2Layers,
       new Barrier(new Int32Array(init.shared.control), init.workers),
+      reduceKernel(init.shared.memory),
     );
   }
 
@@ -128,9 +131,9 @@ export class Replica {
   step(msg: Extract<ToReplica, { type: 'step' }>): [number, number, number] {
     const { rank, workers } = this.init;
     const total = this.paramCount;
-    const rows = new Float32Array(this.init.shared.grads);
-    const sum = new Float32Array(this.init.shared.sum);
-    const mine = rows.subarray(rank * total, (rank + 1) * total);
+    const shared = new Float32Array(this.init.shared.memory.buffer);
+    const sumAt = workers * total; // element offset of the sum, after the rows
+    const mine = shared.subarray(rank * total, (rank + 1) * total);
     const n = msg.labels.length;
     let metrics: [number, number, number] = [0, 0, 0];
     if (n > 0) {
@@ -164,19 +167,17 @@ export class Replica {
       mine.fill(0);
     }
     this.barrier.arrive();
-    // Reduce-scatter: this replica owns elements [from, to) of the sum.
+    // Reduce-scatter: this replica owns elements [from, to) of the sum, added in rank order.
     const from = Math.floor((total * rank) / workers);
     const to = Math.floor((total * (rank + 1)) / workers);
-    sum.set(rows.subarray(from, to), from);
-    for (let r = 1; r < workers; r++) {
-      const row = rows.subarray(r * total, (r + 1) * total);
-      for (let i = from; i < to; i++) sum[i] = sum[i]! + row[i]!;
-    }
+    shared.copyWithin(sumAt + from, from, to);
+    for (let r = 1; r < workers; r++) addRange(this.reduce, shared, sumAt, r * total, from, to);
     this.barrier.arrive();
     tf.tidy(() => {
       let g = this.vars.map((v, i) => {
         const s = this.slices[i]!;
-        return tf.tensor(sum.subarray(s.offset, s.offset + s.size), v.shape, 'float32');
+        const at = sumAt + s.offset;
+        return tf.tensor(shared.subarray(at, at + s.size), v.shape, 'float32');
       });
       if (this.init.clipGradNorm) g = clipByGlobalNorm(g, this.init.clipGradNorm).grads;
       this.optimizer.step(g, msg.lr);
