@@ -8,7 +8,7 @@
  */
 import { I32, instantiate, op, type WasmFunction, type WasmMemory } from '@repnets/fuse/wasm-asm';
 
-const { get, at, loop, v128Load, v128Store, f32x4Add } = op;
+const { at, loop, v128Load, v128Store, f32x4Add } = op;
 
 // addInto(dst, src, bytes): dst[k] += src[k] over `bytes` (a multiple of 16). Local 3: offset.
 const addInto: WasmFunction = {
