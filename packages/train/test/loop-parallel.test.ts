@@ -14,12 +14,12 @@ import * as tf from '@tensorflow/tfjs';
 import '@tensorflow/tfjs-backend-wasm';
 import type { WasmMemory } from '@repnets/fuse/wasm-asm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { arrayDataset } from '../src/data/index.js';
 import { registerWasmTrainingKernels, selectBackend } from '../src/index.js';
 import { evaluate, loadCheckpoint, type TrainOptions, train } from '../src/loop/index.js';
 import { addRange, reduceKernel } from '../src/parallel/reduce-kernel.js';
 import { resolveWorkers, shardBounds } from '../src/parallel/shards.js';
 import { FaultAtCall } from './helpers/fault-layer.js';
+import { H, tinyData } from './helpers/tiny-data.js';
 
 const root = join(import.meta.dirname, '.tmp', 'parallel');
 rmSync(root, { recursive: true, force: true });
@@ -30,22 +30,6 @@ beforeAll(async () => {
   await selectBackend('wasm');
 });
 
-const H = 8;
-function tinyData(n: number, seed: number) {
-  const r = rng(seed);
-  const labels = Array.from({ length: n }, (_, i) => i % 4);
-  const pixels = Float32Array.from(
-    { length: n * H * H },
-    (_, k) => labels[Math.floor(k / (H * H))]! / 4 + r() * 0.5,
-  );
-  return arrayDataset({
-    name: `tiny-${seed}`,
-    pixels,
-    labels,
-    shape: [H, H, 1],
-    classNames: ['a', 'b', 'c', 'd'],
-  });
-}
 const trainSet = tinyData(48, 1);
 const testSet = tinyData(16, 2);
 

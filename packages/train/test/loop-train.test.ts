@@ -1,7 +1,6 @@
 import { mkdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { createModel } from '@repnets/blocks';
-import { rng } from '@repnets/devkit';
 import * as tf from '@tensorflow/tfjs';
 import '@tensorflow/tfjs-backend-wasm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -9,6 +8,7 @@ import { arrayDataset } from '../src/data/index.js';
 import type { Transform } from '../src/data/types.js';
 import { registerWasmTrainingKernels } from '../src/index.js';
 import { type TrainOptions, train } from '../src/loop/index.js';
+import { H, tinyData } from './helpers/tiny-data.js';
 
 const root = join(import.meta.dirname, '.tmp', 'train');
 rmSync(root, { recursive: true, force: true });
@@ -16,23 +16,6 @@ mkdirSync(root, { recursive: true });
 afterAll(() => rmSync(root, { recursive: true, force: true }));
 beforeAll(() => registerWasmTrainingKernels());
 
-const H = 8;
-function tinyData(n: number, seed: number) {
-  const r = rng(seed);
-  const labels = Array.from({ length: n }, (_, i) => i % 4);
-  // Class-dependent brightness so the task is learnable.
-  const pixels = Float32Array.from(
-    { length: n * H * H },
-    (_, k) => labels[Math.floor(k / (H * H))]! / 4 + r() * 0.5,
-  );
-  return arrayDataset({
-    name: `tiny-${seed}`,
-    pixels,
-    labels,
-    shape: [H, H, 1],
-    classNames: ['a', 'b', 'c', 'd'],
-  });
-}
 const trainSet = tinyData(48, 1);
 const testSet = tinyData(20, 2);
 const tinyModel = (widths = [0.125, 0.0625], seed?: number) =>

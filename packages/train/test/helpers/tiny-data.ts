@@ -1,0 +1,23 @@
+/** A learnable 4-class set of 8x8 one-channel images for the loop tests. */
+import { rng } from '@repnets/devkit';
+import { arrayDataset } from '../../src/data/index.js';
+
+/** Image side. */
+export const H = 8;
+
+/** `n` images whose brightness depends on the class (so the task is learnable), noise drawn from `seed`. */
+export function tinyData(n: number, seed: number) {
+  const r = rng(seed);
+  const labels = Array.from({ length: n }, (_, i) => i % 4);
+  const pixels = Float32Array.from(
+    { length: n * H * H },
+    (_, k) => labels[Math.floor(k / (H * H))]! / 4 + r() * 0.5,
+  );
+  return arrayDataset({
+    name: `tiny-${seed}`,
+    pixels,
+    labels,
+    shape: [H, H, 1],
+    classNames: ['a', 'b', 'c', 'd'],
+  });
+}
