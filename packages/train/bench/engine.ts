@@ -22,12 +22,11 @@
  */
 import { availableParallelism } from 'node:os';
 import { parseArgs } from 'node:util';
-import { createModel, groupedConv2d, type ZooName } from '@repnets/blocks';
+import { createModel, type ZooName } from '@repnets/blocks';
 import { machine, scriptArgs, summarize, writeJsonAtomic } from '@repnets/devkit';
-import * as tf from '@tensorflow/tfjs';
 import '@tensorflow/tfjs-backend-wasm';
 import { arrayDataset, type Dataset, releaseBackend, selectBackend, train } from '../src/index.js';
-import { type ConvShape, forwardMacs } from './flops.js';
+import { forwardMacs, wasmForwardRate } from './flops.js';
 import { pytorchStep } from './pytorch.js';
 
 const cores = availableParallelism();
@@ -113,35 +112,6 @@ async function stepTimes(name: ZooName, b: number, workers: number, steps: numbe
   return { times, macs, convs };
 }
 
-/**
- * Forward conv GFLOP/s on wasm, one thread, over the model's own conv shapes
- * at this batch: per shape the median of 5 timed runs after a warm-up.
- */
-async function wasmForwardRate(convs: ConvShape[]): Promise<number> {
-  let flops = 0;
-  let ms = 0;
-  for (const c of convs) {
-    const x = tf.randomNormal([batch, c.input[1], c.input[2], c.input[3]]) as tf.Tensor4D;
-    const w = tf.randomNormal(c.kernel) as tf.Tensor4D;
-    (groupedConv2d(x, w, c.stride, c.pad, c.groups) as tf.Tensor).dispose(); // warm-up
-    const times: number[] = [];
-    let shape: number[] = [];
-    for (let r = 0; r < 5; r++) {
-      const t0 = performance.now();
-      const y = groupedConv2d(x, w, c.stride, c.pad, c.groups);
-      await y.data();
-      times.push(performance.now() - t0);
-      shape = y.shape;
-      y.dispose();
-    }
-    ms += summarize(times).median;
-    flops +=
-      2 * batch * shape[1]! * shape[2]! * c.kernel[0] * c.kernel[1] * c.kernel[2] * c.kernel[3];
-    tf.dispose([x, w]);
-  }
-  return flops / (ms * 1e6);
-}
-
 const m = machine();
 console.log(
   `@repnets/train engine: ${m.cpu}, ${m.cores} cores, node ${m.node}; batch ${batch}, ${size}x${size}, SGD momentum; workers ${workerCounts.join(',')}, ${rounds} rounds x ${runs} steps`,
@@ -175,7 +145,7 @@ for (const name of models) {
   const probe = build(name);
   const { macs, convs } = forwardMacs(probe);
   probe.dispose();
-  const fwdRate = await wasmForwardRate(convs);
+  const fwdRate = await wasmForwardRate(convs, batch);
   const flopsPerImage = 3 * 2 * macs;
 
   for (const backend of values.backends.split(',')) {

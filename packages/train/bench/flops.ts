@@ -1,4 +1,6 @@
-import type * as tf from '@tensorflow/tfjs';
+import { groupedConv2d } from '@repnets/blocks';
+import { summarize } from '@repnets/devkit';
+import * as tf from '@tensorflow/tfjs';
 
 export interface ConvShape {
   readonly layer: string;
@@ -47,4 +49,34 @@ export function forwardMacs(model: tf.LayersModel): { macs: number; convs: ConvS
     }
   }
   return { macs, convs };
+}
+
+/**
+ * Forward conv GFLOP/s on wasm, one thread, over the model's own conv shapes
+ * at `batch`: per shape the median of 5 timed runs after a warm-up, on the
+ * active backend (the benches select wasm first).
+ */
+export async function wasmForwardRate(convs: readonly ConvShape[], batch: number): Promise<number> {
+  let flops = 0;
+  let ms = 0;
+  for (const c of convs) {
+    const x = tf.randomNormal([batch, c.input[1], c.input[2], c.input[3]]) as tf.Tensor4D;
+    const w = tf.randomNormal(c.kernel) as tf.Tensor4D;
+    (groupedConv2d(x, w, c.stride, c.pad, c.groups) as tf.Tensor).dispose(); // warm-up
+    const times: number[] = [];
+    let shape: number[] = [];
+    for (let r = 0; r < 5; r++) {
+      const t0 = performance.now();
+      const y = groupedConv2d(x, w, c.stride, c.pad, c.groups);
+      await y.data();
+      times.push(performance.now() - t0);
+      shape = y.shape;
+      y.dispose();
+    }
+    ms += summarize(times).median;
+    flops +=
+      2 * batch * shape[1]! * shape[2]! * c.kernel[0] * c.kernel[1] * c.kernel[2] * c.kernel[3];
+    tf.dispose([x, w]);
+  }
+  return flops / (ms * 1e6);
 }

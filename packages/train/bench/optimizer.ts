@@ -14,7 +14,7 @@
  * machine hit them alike; medians with p10/p90.
  */
 import { parseArgs } from 'node:util';
-import { createModel, groupedConv2d, type ZooName } from '@repnets/blocks';
+import { createModel, type ZooName } from '@repnets/blocks';
 import { machine, type Summary, scriptArgs, summarize, writeJsonAtomic } from '@repnets/devkit';
 import * as tf from '@tensorflow/tfjs';
 import { setHeapModuleEnabled } from '../src/engine/wasm/heap-module.js';
@@ -26,7 +26,7 @@ import {
   selectBackend,
   setWasmTrainingSimd,
 } from '../src/index.js';
-import { type ConvShape, forwardMacs } from './flops.js';
+import { type ConvShape, forwardMacs, wasmForwardRate } from './flops.js';
 
 const { values } = parseArgs({
   args: scriptArgs(),
@@ -170,25 +170,6 @@ function fullSteps(model: tf.LayersModel) {
   return t;
 }
 
-/** Forward conv GFLOP/s on wasm over the model's own conv shapes at this batch (as bench/engine.ts). */
-function forwardRate(convs: readonly ConvShape[]): number {
-  let flops = 0;
-  let ms = 0;
-  for (const c of convs) {
-    const x = tf.randomNormal([batch, c.input[1], c.input[2], c.input[3]]) as tf.Tensor4D;
-    const w = tf.randomNormal(c.kernel) as tf.Tensor4D;
-    (groupedConv2d(x, w, c.stride, c.pad, c.groups) as tf.Tensor).dispose(); // warm-up
-    const t0 = performance.now();
-    const out = groupedConv2d(x, w, c.stride, c.pad, c.groups);
-    out.dataSync();
-    ms += performance.now() - t0;
-    const [, ho, wo] = out.shape;
-    flops += 2 * batch * ho! * wo! * c.kernel[0] * c.kernel[1] * c.kernel[2] * c.kernel[3];
-    tf.dispose([x, w, out]);
-  }
-  return flops / (ms * 1e6);
-}
-
 const m = machine();
 await selectBackend('wasm');
 console.log(
@@ -212,7 +193,7 @@ for (const name of MODELS) {
     `${name.padEnd(13)} Conv2DBackpropFilter x ${bpf.convs} shapes: JS im2col ${fmt(bpf.js)}   SIMD ${fmt(bpf.simd)}   ${bpf.speedup.toFixed(1)}x`,
   );
   const full = fullSteps(model);
-  const fwd = forwardRate(convs);
+  const fwd = await wasmForwardRate(convs, batch);
   const flopsPerStep = 3 * 2 * macs * batch;
   const frac = (ms: number) => flopsPerStep / ms / 1e6 / fwd;
   for (const mode of ['all-simd-off', 'before', 'after'] as const) {
