@@ -1,69 +1,16 @@
 /**
- * @repnets/blocks: TF.js layers for structurally re-parameterized CNNs, the
- * model zoo, and reparameterize(model). Importing it registers every custom
- * layer for serialization.
+ * @repnets/blocks in Node: TF.js layers for structurally re-parameterized
+ * CNNs, the model zoo, and reparameterize(model). Importing it registers every
+ * custom layer for serialization and `file://` URLs for model.save and
+ * tf.loadLayersModel, and keeps TF.js's cpu backend from printing its
+ * tfjs-node banner. Bundlers for the browser get `browser.ts` instead.
  */
-import './layers/register.js';
+
+import { silenceCpuBanner } from './cpu-banner.js';
 import { registerFileSystemRouter } from './io/file-system.js';
 
-export {
-  type CheckpointModelOptions,
-  modelFromFused,
-  modelFromStateDict,
-} from './interop/from-checkpoint.js';
+export * from './api.js';
 export { fileSystem, registerFileSystemRouter } from './io/file-system.js';
-export {
-  BN_RUNNING_STATS_KERNEL,
-  BN_TRAINING_GRAD_KERNEL,
-  BN_TRAINING_KERNEL,
-  batchNormTraining,
-} from './layers/batchnorm-training.js';
-export {
-  type BNOptions,
-  DEFAULT_BN_EPSILON,
-  DEFAULT_BN_MOMENTUM,
-} from './layers/batchnorm-weights.js';
-export {
-  type DeployConv,
-  isReparameterizable,
-  type Reparameterizable,
-} from './layers/block-base.js';
-export { BranchBlock, type BranchBlockArgs } from './layers/branch-block.js';
-export {
-  ChannelShuffle,
-  type ChannelShuffleArgs,
-  ChannelSplit,
-  type ChannelSplitArgs,
-} from './layers/channel-ops.js';
-export { ConvBN, type ConvBNArgs } from './layers/conv-bn.js';
-export { type ActivationName, groupedConv2d } from './layers/conv-ops.js';
-export { GroupConv2D, type GroupConv2DArgs } from './layers/group-conv2d.js';
-export { MobileOneBlock, type MobileOneBlockArgs } from './layers/mobileone-block.js';
-export { CUSTOM_LAYERS } from './layers/register.js';
-export { RepVGGBlock, type RepVGGBlockArgs } from './layers/repvgg-block.js';
-export { SEBlock, type SEBlockArgs } from './layers/se-block.js';
-export type { SEPosition } from './layers/se-weights.js';
-export { type FoldedLayer, type ReparameterizeResult, reparameterize } from './reparameterize.js';
-export type { ModelOptions } from './zoo/common.js';
-export { createModel, listModels, type ZooName } from './zoo/index.js';
-export {
-  buildMobileOne,
-  MOBILEONE_SPECS,
-  type MobileOneName,
-  type MobileOneSpec,
-} from './zoo/mobileone.js';
-export {
-  buildRepVGG,
-  buildSimpleNet,
-  REPVGG_SPECS,
-  type RepVGGName,
-  type RepVGGSpec,
-} from './zoo/repvgg.js';
-export {
-  buildRepShuffleNetV2,
-  type RepShuffleNetName,
-  SHUFFLENET_SPECS,
-} from './zoo/shufflenet.js';
 
-// In Node, `model.save('file://dir')` and `tf.loadLayersModel('file://dir/model.json')` just work.
-if (typeof process !== 'undefined' && process.versions?.node) registerFileSystemRouter();
+registerFileSystemRouter();
+silenceCpuBanner();

@@ -1,7 +1,7 @@
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { cifar10Dataset, cifar100Dataset } from '../src/data/index.js';
+import { cifar10Dataset, cifar100Dataset } from '../src/index.js';
 
 const tmpRoot = join(import.meta.dirname, '.tmp');
 mkdirSync(tmpRoot, { recursive: true });

@@ -6,7 +6,7 @@ vi.mock('sharp', () => {
 });
 
 it('says to install sharp when it cannot be loaded', async () => {
-  const { imageFolderDataset } = await import('../src/data/index.js');
+  const { imageFolderDataset } = await import('../src/index.js');
   const err = await imageFolderDataset('.', { size: 2 }).catch((e: Error) => e);
   expect(err).toBeInstanceOf(Error);
   expect((err as Error).message).toMatch(

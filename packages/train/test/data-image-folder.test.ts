@@ -2,7 +2,7 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { DataLoader, imageFolderDataset } from '../src/data/index.js';
+import { DataLoader, imageFolderDataset } from '../src/index.js';
 
 const tmpRoot = join(import.meta.dirname, '.tmp');
 mkdirSync(tmpRoot, { recursive: true });

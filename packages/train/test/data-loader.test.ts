@@ -7,7 +7,7 @@ import {
   type Example,
   exampleRng,
   type Transform,
-} from '../src/data/index.js';
+} from '../src/index.js';
 import { deriveRng, permutation } from '../src/random.js';
 
 /** n images of 2x2x1 whose pixels all equal index / 1000 (floats), label index % 4. */

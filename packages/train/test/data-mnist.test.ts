@@ -1,8 +1,8 @@
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { describe, expect, it } from 'vitest';
-import { MNIST_SIZE, mnistAll, mnistDataset } from '../src/data/index.js';
 import { parseDigits } from '../src/data/mnist.js';
+import { MNIST_SIZE, mnistAll, mnistDataset } from '../src/index.js';
 
 describe('mnist', () => {
   it('loads the 10,000 digits of the mnist package as 28x28x1 in 0..1, classes 0..9', async () => {

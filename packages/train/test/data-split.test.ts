@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { arrayDataset, concatDatasets, splitDataset, subset } from '../src/data/index.js';
+import { arrayDataset, concatDatasets, splitDataset, subset } from '../src/index.js';
 
 /** n 1x1x1 images whose pixel is index/255 and label is index % classes. */
 function toy(n: number, classes = 3) {

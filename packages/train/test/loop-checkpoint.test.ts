@@ -1,7 +1,7 @@
 import { mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { type Checkpoint, loadCheckpoint, saveCheckpoint } from '../src/loop/index.js';
+import { type Checkpoint, loadCheckpoint, saveCheckpoint } from '../src/index.js';
 
 const dir = join(import.meta.dirname, '.tmp', 'checkpoint');
 rmSync(dir, { recursive: true, force: true });

@@ -1,11 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
 import { beforeAll, describe, expect, it } from 'vitest';
-import {
-  clipByGlobalNorm,
-  learningRate,
-  Optimizer,
-  type OptimizerConfig,
-} from '../src/loop/index.js';
+import { clipByGlobalNorm, learningRate, Optimizer, type OptimizerConfig } from '../src/index.js';
 
 beforeAll(async () => {
   await tf.setBackend('cpu');

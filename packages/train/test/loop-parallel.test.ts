@@ -14,8 +14,14 @@ import * as tf from '@tensorflow/tfjs';
 import '@tensorflow/tfjs-backend-wasm';
 import type { WasmMemory } from '@repnets/fuse/wasm-asm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { registerWasmTrainingKernels, selectBackend } from '../src/index.js';
-import { evaluate, loadCheckpoint, type TrainOptions, train } from '../src/loop/index.js';
+import {
+  evaluate,
+  loadCheckpoint,
+  registerWasmTrainingKernels,
+  selectBackend,
+  type TrainOptions,
+  train,
+} from '../src/index.js';
 import { addRange, reduceKernel } from '../src/parallel/reduce-kernel.js';
 import { resolveWorkers, shardBounds } from '../src/parallel/shards.js';
 import { FaultAtCall } from './helpers/fault-layer.js';
@@ -282,25 +288,25 @@ describe('a failing worker', () => {
 describe('resolveWorkers', () => {
   const cores = availableParallelism();
   it("'auto' is one per core on CPU backends, keeping 8 examples per shard, and 1 elsewhere", () => {
-    expect(resolveWorkers('auto', 'wasm', 8 * cores).workers).toBe(cores);
-    expect(resolveWorkers('auto', 'wasm', 8)).toEqual({
+    expect(resolveWorkers('auto', 'wasm', 8 * cores, cores).workers).toBe(cores);
+    expect(resolveWorkers('auto', 'wasm', 8, cores)).toEqual({
       workers: 1,
       ...(cores > 1 ? { note: expect.stringContaining('at least 8 examples') } : {}),
     });
-    expect(resolveWorkers('auto', 'webgpu', 64)).toEqual({
+    expect(resolveWorkers('auto', 'webgpu', 64, cores)).toEqual({
       workers: 1,
       note: "workers: auto -> 1 on the 'webgpu' backend (one device)",
     });
-    expect(resolveWorkers(undefined, 'wasm', 64)).toEqual({ workers: 1 });
+    expect(resolveWorkers(undefined, 'wasm', 64, cores)).toEqual({ workers: 1 });
   });
   it('refuses counts that cannot work, naming why', () => {
-    expect(() => resolveWorkers(0, 'wasm', 32)).toThrow(
+    expect(() => resolveWorkers(0, 'wasm', 32, cores)).toThrow(
       "train: workers must be a positive integer or 'auto', got 0",
     );
-    expect(() => resolveWorkers(2, 'webgpu', 32)).toThrow(
+    expect(() => resolveWorkers(2, 'webgpu', 32, cores)).toThrow(
       /needs a CPU backend \(wasm or cpu\); the active backend is 'webgpu'/,
     );
-    expect(() => resolveWorkers(33, 'wasm', 32)).toThrow(
+    expect(() => resolveWorkers(33, 'wasm', 32, cores)).toThrow(
       'train: workers: 33 is more than the batch size 32',
     );
   });

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { type EpochRecord, formatDuration, Progress, type StepReport } from '../src/loop/index.js';
+import { type EpochRecord, formatDuration, Progress, type StepReport } from '../src/index.js';
 
 const sink = (isTTY: boolean) => {
   const out: string[] = [];

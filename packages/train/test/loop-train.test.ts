@@ -4,10 +4,13 @@ import { createModel } from '@repnets/blocks';
 import * as tf from '@tensorflow/tfjs';
 import '@tensorflow/tfjs-backend-wasm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { arrayDataset } from '../src/data/index.js';
 import type { Transform } from '../src/data/types.js';
-import { registerWasmTrainingKernels } from '../src/index.js';
-import { type TrainOptions, train } from '../src/loop/index.js';
+import {
+  arrayDataset,
+  registerWasmTrainingKernels,
+  type TrainOptions,
+  train,
+} from '../src/index.js';
 import { H, tinyData } from './helpers/tiny-data.js';
 
 const root = join(import.meta.dirname, '.tmp', 'train');

@@ -1,16 +1,15 @@
+/**
+ * `file://` model folders in Node. Only the Node entry of @repnets/blocks loads
+ * this module; the browser entry has `file-system.browser.ts` in its place.
+ */
+import * as fs from 'node:fs';
+import * as p from 'node:path';
 import * as tf from '@tensorflow/tfjs';
-
-// node:fs and node:path are imported lazily, inside the async handlers, so this
-// module (and @repnets/blocks) still bundles for the browser.
-type Fs = typeof import('node:fs');
-type Path = typeof import('node:path');
-const nodeModules = async (): Promise<[Fs, Path]> =>
-  Promise.all([import('node:fs'), import('node:path')]);
 
 const MODEL_JSON = 'model.json';
 const WEIGHTS_BIN = 'weights.bin';
 
-function atomicWrite(fs: Fs, path: string, data: string | Uint8Array): void {
+function atomicWrite(path: string, data: string | Uint8Array): void {
   const tmp = `${path}.${process.pid}.tmp`;
   fs.writeFileSync(tmp, data);
   fs.renameSync(tmp, path);
@@ -38,15 +37,14 @@ function concatWeightData(data: ArrayBuffer | ArrayBuffer[] | undefined): Uint8A
  * `path` is the folder (for save) or the folder or its model.json (for load).
  */
 export function fileSystem(path: string): tf.io.IOHandler {
-  const where = async () => {
-    const [fs, p] = await nodeModules();
+  const where = () => {
     const dir = p.resolve(path.endsWith('.json') ? p.dirname(path) : path);
     const jsonPath = path.endsWith('.json') ? p.resolve(path) : p.join(dir, MODEL_JSON);
-    return { fs, p, dir, jsonPath };
+    return { dir, jsonPath };
   };
   return {
     async save(artifacts: tf.io.ModelArtifacts): Promise<tf.io.SaveResult> {
-      const { fs, p, dir, jsonPath } = await where();
+      const { dir, jsonPath } = where();
       if (artifacts.modelTopology instanceof ArrayBuffer) {
         throw new Error(`fileSystem('${path}'): binary model topologies are not supported`);
       }
@@ -65,14 +63,14 @@ export function fileSystem(path: string): tf.io.IOHandler {
           ? { userDefinedMetadata: artifacts.userDefinedMetadata }
           : {}),
       };
-      atomicWrite(fs, p.join(dir, WEIGHTS_BIN), weights);
-      atomicWrite(fs, jsonPath, JSON.stringify(modelJson));
+      atomicWrite(p.join(dir, WEIGHTS_BIN), weights);
+      atomicWrite(jsonPath, JSON.stringify(modelJson));
       return {
         modelArtifactsInfo: tf.io.getModelArtifactsInfoForJSON(artifacts),
       };
     },
     async load(): Promise<tf.io.ModelArtifacts> {
-      const { fs, p, dir, jsonPath } = await where();
+      const { dir, jsonPath } = where();
       let text: string;
       try {
         text = fs.readFileSync(jsonPath, 'utf8');

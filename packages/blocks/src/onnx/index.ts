@@ -1,20 +1,8 @@
 /**
- * @repnets/blocks/onnx: ONNX export of TF.js models, train form or deploy form.
- * A separate entry point, so `@repnets/blocks` itself never loads protobufjs.
+ * @repnets/blocks/onnx in Node: ONNX export of TF.js models, train form or
+ * deploy form, and `saveOnnx` to a file. A separate entry point, so
+ * `@repnets/blocks` itself never loads protobufjs. Bundlers for the browser
+ * get `browser.ts` instead.
  */
-export {
-  exportOnnx,
-  type OnnxExportOptions,
-  type OnnxOpset,
-  onnxSupportedLayers,
-} from './export.js';
-export {
-  type AttributeProto,
-  decodeOnnx,
-  type GraphProto,
-  type ModelProto,
-  type NodeProto,
-  type TensorProto,
-  type ValueInfoProto,
-} from './proto.js';
+export * from './api.js';
 export { saveOnnx } from './save.js';

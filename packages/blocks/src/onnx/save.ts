@@ -1,3 +1,5 @@
+import { mkdir, rename, rm, writeFile } from 'node:fs/promises';
+import { dirname } from 'node:path';
 import type * as tf from '@tensorflow/tfjs';
 import { exportOnnx, type OnnxExportOptions } from './export.js';
 
@@ -12,9 +14,6 @@ export async function saveOnnx(
   options: OnnxExportOptions = {},
 ): Promise<number> {
   const bytes = await exportOnnx(model, options);
-  // Loaded on call, so the module stays importable where there is no node:fs.
-  const { mkdir, rename, rm, writeFile } = await import('node:fs/promises');
-  const { dirname } = await import('node:path');
   await mkdir(dirname(path), { recursive: true });
   const tmp = `${path}.${process.pid}.${Date.now()}.tmp`;
   try {

@@ -1,50 +1,39 @@
+/**
+ * Backend selection in Node: libtensorflow through tfjs-node when it is
+ * installed, WebGPU through Dawn (the `webgpu` package), wasm with the RepNets
+ * training kernels, the plain-JS cpu backend last.
+ */
+import { createRequire } from 'node:module';
 import * as tf from '@tensorflow/tfjs';
 import { registerWasmTrainingKernels } from '../engine/wasm/register.js';
+import {
+  type BackendChoice,
+  type BackendName,
+  type BackendPreference,
+  firstLine,
+  type Probe,
+  selectWith,
+} from './choice.js';
+import { cpuChosenByName, warnIfCpu } from './slow-cpu.js';
 import { ensureWebGPU, releaseWebGPU } from './webgpu-node.js';
-
-export type BackendPreference = 'auto' | 'tensorflow' | 'webgpu' | 'wasm' | 'cpu';
-
-export interface BackendAttempt {
-  readonly name: Exclude<BackendPreference, 'auto'>;
-  readonly ok: boolean;
-  /** Why it was or was not chosen: the device, or the error that ruled it out. */
-  readonly detail: string;
-}
-
-export interface BackendChoice {
-  /** The TF.js backend now active. */
-  readonly backend: string;
-  readonly requested: BackendPreference;
-  /** One line for logs: what runs and why. */
-  readonly reason: string;
-  /** Every backend tried, in order. */
-  readonly tried: BackendAttempt[];
-}
+import { probeWebGPUQuietly } from './webgpu-quiet-probe.js';
 
 /**
- * Loads an optional TF.js package that may be absent or half-installed, without
- * letting bundlers or tsc resolve it. In Node it is required: '@tensorflow/tfjs'
- * resolves to its CommonJS build there, and a backend loaded as ESM would
- * register itself with a second copy of tfjs-core that TF.js never sees.
+ * Loads a TF.js package that may be absent or half-installed. Required, not
+ * imported: '@tensorflow/tfjs' resolves to its CommonJS build in Node, and a
+ * backend loaded as ESM would register itself with a second copy of
+ * tfjs-core that TF.js never sees.
  */
-async function optionalImport(name: string): Promise<unknown> {
-  if (typeof process !== 'undefined' && process.versions?.node) {
-    const { createRequire } = await import('node:module');
-    return createRequire(import.meta.url)(name);
-  }
-  return import(/* @vite-ignore */ name);
-}
+const optionalRequire = (name: string): unknown => createRequire(import.meta.url)(name);
 
-type Probe = (auto: boolean) => Promise<string>;
-
-const PROBES: Record<Exclude<BackendPreference, 'auto'>, Probe> = {
+const PROBES: Record<BackendName, Probe> = {
   async tensorflow() {
     // tfjs-node-gpu first (CUDA 11.2 + cuDNN 8.1), then tfjs-node. A failed optional
-    // install leaves a package folder without its native binding: importing it throws.
+    // install leaves a package folder without its native binding: requiring it throws.
     const errors: string[] = [];
     for (const pkg of ['@tensorflow/tfjs-node-gpu', '@tensorflow/tfjs-node']) {
       try {
-        await optionalImport(pkg);
+        optionalRequire(pkg);
         if (await tf.setBackend('tensorflow'))
           return `${pkg} (libtensorflow${pkg.endsWith('gpu') ? ', CUDA' : ', CPU'})`;
         errors.push(`${pkg}: setBackend('tensorflow') failed`);
@@ -55,14 +44,16 @@ const PROBES: Record<Exclude<BackendPreference, 'auto'>, Probe> = {
     throw new Error(errors.join('; '));
   },
   async webgpu(auto) {
-    const adapter = await ensureWebGPU();
-    if (auto && adapter.software) {
-      throw new Error(
-        `only a software adapter (${adapter.description}), slower than wasm; ask for 'webgpu' by name to use it`,
-      );
+    // Asked by name, Dawn starts here and may speak; under 'auto' it is asked in
+    // a child first, so a machine without a GPU prints nothing.
+    if (auto && !(globalThis as { navigator?: { gpu?: unknown } }).navigator?.gpu) {
+      const adapter = await probeWebGPUQuietly();
+      if (adapter.software) throw softwareOnly(adapter.description);
     }
+    const adapter = await ensureWebGPU();
+    if (auto && adapter.software) throw softwareOnly(adapter.description);
     try {
-      await optionalImport('@tensorflow/tfjs-backend-webgpu');
+      optionalRequire('@tensorflow/tfjs-backend-webgpu');
     } catch (e) {
       throw new Error(`@tensorflow/tfjs-backend-webgpu: ${firstLine(e)}`);
     }
@@ -70,9 +61,12 @@ const PROBES: Record<Exclude<BackendPreference, 'auto'>, Probe> = {
       throw new Error(`setBackend('webgpu') failed on ${adapter.description}`);
     return `${adapter.description}${adapter.software ? ' (software)' : ''}; read tensors with await data(), not dataSync()`;
   },
+  async webgl() {
+    throw new Error('WebGL is a browser API; in Node use webgpu, wasm or tensorflow');
+  },
   async wasm() {
     try {
-      await optionalImport('@tensorflow/tfjs-backend-wasm');
+      optionalRequire('@tensorflow/tfjs-backend-wasm');
     } catch (e) {
       throw new Error(`@tensorflow/tfjs-backend-wasm: ${firstLine(e)}`);
     }
@@ -80,53 +74,34 @@ const PROBES: Record<Exclude<BackendPreference, 'auto'>, Probe> = {
     if (!(await tf.setBackend('wasm'))) throw new Error("setBackend('wasm') failed");
     return 'XNNPACK, SIMD, 1 thread (TF.js wasm threads are disabled in Node); RepNets conv and depthwise gradient kernels';
   },
-  async cpu() {
+  async cpu(auto) {
+    if (!auto) cpuChosenByName();
     await tf.setBackend('cpu');
     return 'plain JS reference backend (slow: use it to check results, not to train)';
   },
 };
 
-function firstLine(e: unknown): string {
-  return String((e as Error)?.message ?? e).split('\n')[0]!;
+function softwareOnly(description: string): Error {
+  return new Error(
+    `only a software adapter (${description}), slower than wasm; ask for 'webgpu' by name to use it`,
+  );
 }
 
-const AUTO_ORDER: Array<Exclude<BackendPreference, 'auto'>> = [
-  'tensorflow',
-  'webgpu',
-  'wasm',
-  'cpu',
-];
+const AUTO_ORDER: readonly BackendName[] = ['tensorflow', 'webgpu', 'wasm', 'cpu'];
 
 /**
  * Picks and activates a TF.js backend for training. 'auto' tries tensorflow
  * (tfjs-node-gpu, then tfjs-node) > webgpu > wasm > cpu and takes the first that
  * works; a named backend is tried alone and its failure is an error that says
- * why. Either way the result lists every attempt with its reason.
+ * why. Either way the result lists every attempt with its reason. 'auto'
+ * ending on cpu warns once on stderr, naming why wasm could not start.
  */
 export async function selectBackend(
   preference: BackendPreference = 'auto',
 ): Promise<BackendChoice> {
-  if (preference !== 'auto' && !(preference in PROBES)) {
-    throw new Error(
-      `selectBackend: unknown backend '${String(preference)}'; use auto, ${AUTO_ORDER.join(', ')}`,
-    );
-  }
-  const order = preference === 'auto' ? AUTO_ORDER : [preference];
-  const tried: BackendAttempt[] = [];
-  for (const name of order) {
-    try {
-      const detail = await PROBES[name](preference === 'auto');
-      await tf.ready();
-      tried.push({ name, ok: true, detail });
-      const fallbacks = tried.filter((t) => !t.ok).map((t) => `${t.name}: ${t.detail}`);
-      const reason = `${name}: ${detail}${fallbacks.length ? ` (not available: ${fallbacks.join('; ')})` : ''}`;
-      return { backend: tf.getBackend(), requested: preference, reason, tried };
-    } catch (e) {
-      tried.push({ name, ok: false, detail: firstLine(e) });
-    }
-  }
-  const why = tried.map((t) => `${t.name}: ${t.detail}`).join('; ');
-  throw new Error(`selectBackend('${preference}'): no backend could start (${why})`);
+  const choice = await selectWith(preference, AUTO_ORDER, PROBES);
+  if (preference === 'auto') warnIfCpu(choice);
+  return choice;
 }
 
 /**

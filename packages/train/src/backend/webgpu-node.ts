@@ -3,12 +3,9 @@
  * tarball) provides `navigator.gpu`. On a machine without a GPU, Dawn runs on
  * Mesa's lavapipe Vulkan driver (Mesa >= 25), a software adapter.
  */
+import { type AdapterReport, describeAdapter, NO_ADAPTER } from './adapter.js';
 
-export interface AdapterReport {
-  readonly description: string;
-  /** True for CPU implementations (lavapipe/llvmpipe, SwiftShader): slower than wasm for training. */
-  readonly software: boolean;
-}
+export type { AdapterReport } from './adapter.js';
 
 interface GpuLike {
   requestAdapter(): Promise<{ info?: Record<string, unknown>; isFallbackAdapter?: boolean } | null>;
@@ -42,20 +39,8 @@ export async function ensureWebGPU(): Promise<AdapterReport> {
     installedByUs = true;
   }
   const adapter = await g.navigator!.gpu!.requestAdapter();
-  if (!adapter)
-    throw new Error(
-      'navigator.gpu has no adapter (no Vulkan/Metal/D3D12 driver; on Linux without a GPU install Mesa >= 25 lavapipe)',
-    );
-  const info = adapter.info ?? {};
-  const parts = ['vendor', 'architecture', 'device', 'description']
-    .map((k) => String(info[k] ?? ''))
-    .filter(Boolean);
-  const description = parts.join(' / ') || 'unnamed adapter';
-  const software =
-    adapter.isFallbackAdapter === true ||
-    info.isFallbackAdapter === true ||
-    /llvmpipe|lavapipe|swiftshader|software/i.test(description);
-  return { description, software };
+  if (!adapter) throw new Error(NO_ADAPTER);
+  return describeAdapter(adapter);
 }
 
 /**

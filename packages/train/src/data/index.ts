@@ -1,23 +1,5 @@
-export {
-  DATASET_NAMES,
-  type DatasetName,
-  type NamedDataset,
-  type NamedDatasetOptions,
-  namedDataset,
-} from './by-name.js';
-export {
-  type Cifar100Options,
-  type CifarDataset,
-  type CifarSplit,
-  cifar10Dataset,
-  cifar100Dataset,
-} from './cifar.js';
+/** Datasets that need no file system: in-memory arrays, splits, the batch loader. */
 export { checkIndex, DataLoadError } from './errors.js';
-export {
-  type ImageFolderDataset,
-  type ImageFolderOptions,
-  imageFolderDataset,
-} from './image-folder.js';
 export {
   batches,
   DataLoader,
@@ -27,7 +9,6 @@ export {
   TRANSFORM_SALT,
 } from './loader.js';
 export { type ArrayDataset, type ArrayDatasetSource, arrayDataset } from './memory.js';
-export { MNIST_SIZE, type MnistOptions, type MnistSplit, mnistAll, mnistDataset } from './mnist.js';
 export {
   concatDatasets,
   type SplitOptions,

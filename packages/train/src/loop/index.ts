@@ -1,11 +1,5 @@
-export {
-  CHECKPOINT_FORMAT,
-  type Checkpoint,
-  type CheckpointMeta,
-  loadCheckpoint,
-  type SavedTensor,
-  saveCheckpoint,
-} from './checkpoint.js';
+/** The training loop's platform-free parts; each entry adds its own `train`. */
+export type { Checkpoint, CheckpointMeta, SavedTensor } from './checkpoint.js';
 export { batchMetrics, MetricSums } from './metrics.js';
 export {
   clipByGlobalNorm,
@@ -39,5 +33,4 @@ export {
   type TrainCallbacks,
   type TrainOptions,
   type TrainResult,
-  train,
 } from './train.js';

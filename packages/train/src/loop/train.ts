@@ -5,15 +5,12 @@
  * checkpoint (weights, optimizer slots, step, epoch) and the seed, so stopping
  * after epoch k and resuming gives the same weights, bit for bit, as not stopping.
  */
-import { existsSync } from 'node:fs';
-import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs';
+import { warnIfUnchosenCpu } from '../backend/slow-cpu.js';
 import { DataLoader } from '../data/loader.js';
 import type { Batch, Dataset, Transform } from '../data/types.js';
-import { wasmTrainingSimdActive } from '../engine/wasm/simd-heap-kernels.js';
-import { type ReplicableModel, ReplicaPool } from '../parallel/pool.js';
 import { resolveWorkers, type WorkersOption } from '../parallel/shards.js';
-import { type Checkpoint, loadCheckpoint, type SavedTensor, saveCheckpoint } from './checkpoint.js';
+import type { Checkpoint, SavedTensor } from './checkpoint.js';
 import { batchMetrics, MetricSums } from './metrics.js';
 import {
   clipByGlobalNorm,
@@ -37,6 +34,35 @@ import {
   lossGradients,
   weightName,
 } from './step.js';
+
+/**
+ * What the loop needs from where it runs. Node has all of it; a browser has no
+ * checkpoint files and no worker threads, and the loop refuses, naming why,
+ * the options that need them.
+ */
+export interface TrainPlatform {
+  /** Where the run is, for messages: 'in this browser'. */
+  readonly name: string;
+  /** Where progress goes when `output` is not given. */
+  output(): ProgressSink;
+  /** Cores that `workers: 'auto'` may use. */
+  cores(): number;
+  readonly checkpointFiles?: CheckpointFiles;
+  startPool?(
+    model: ModelLike,
+    optimizer: Optimizer,
+    options: TrainOptions,
+    workers: number,
+    classes: number,
+  ): Promise<StepRunner>;
+}
+
+export interface CheckpointFiles {
+  join(dir: string, file: string): string;
+  exists(path: string): boolean;
+  load(path: string): Promise<Checkpoint>;
+  save(path: string, ckpt: Checkpoint): Promise<void>;
+}
 
 export interface TrainCallbacks {
   onEpochStart?(epoch: number): void | Promise<void>;
@@ -123,7 +149,7 @@ export interface EvalResult {
   readonly count: number;
 }
 
-interface ModelLike {
+export interface ModelLike {
   readonly layers: tf.layers.Layer[];
   readonly weights: tf.LayerVariable[];
   readonly trainableWeights: tf.LayerVariable[];
@@ -137,7 +163,7 @@ interface ModelLike {
 }
 
 /** How the loop runs its steps: in this thread, or over a pool of replicas. */
-interface StepRunner {
+export interface StepRunner {
   /** One optimizer step; resolves to [loss sum, top-1 hits, top-5 hits] of the batch. */
   step(b: Batch, lr: number, epoch: number, index: number): Promise<ArrayLike<number>>;
   /** Brings the model (and the optimizer state) of this thread up to date. */
@@ -193,7 +219,7 @@ export interface EvalOptions {
 }
 
 /** The evaluation batches: in order, none dropped. */
-const evalBatches = (dataset: Dataset, options: EvalOptions) =>
+export const evalBatches = (dataset: Dataset, options: EvalOptions) =>
   new DataLoader(dataset, {
     batchSize: options.batchSize ?? 256,
     shuffle: false,
@@ -204,7 +230,7 @@ const evalBatches = (dataset: Dataset, options: EvalOptions) =>
     prefetch: options.prefetch ?? 2,
   });
 
-const evalResult = (sums: MetricSums): EvalResult => ({
+export const evalResult = (sums: MetricSums): EvalResult => ({
   loss: sums.meanLoss,
   top1: sums.top1Rate,
   top5: sums.topkRate,
@@ -273,14 +299,26 @@ function checkCompatible(
   }
 }
 
-export async function train(
+/**
+ * The loop itself, on a platform: `train` of the Node entry runs it with
+ * checkpoint files and worker threads, `train` of the browser entry without.
+ */
+export async function trainOn(
+  platform: TrainPlatform,
   model: ModelLike,
   data: { train: Dataset; test?: Dataset },
   options: TrainOptions,
 ): Promise<TrainResult> {
   const classes = numClassesOf(model);
   checkOptions(options, data, classes);
-  const progress = new Progress(options.progress ?? 'auto', options.output ?? process.stdout);
+  const files = platform.checkpointFiles;
+  if ((options.checkpointDir !== undefined || options.resume) && !files) {
+    throw new Error(
+      `train: checkpointDir and resume need a file system, and there is none ${platform.name}; save the model from callbacks.onEpochEnd instead (model.save('indexeddb://name'))`,
+    );
+  }
+  warnIfUnchosenCpu(tf.getBackend());
+  const progress = new Progress(options.progress ?? 'auto', options.output ?? platform.output());
   const wd = options.optimizer.weightDecay ?? 0;
   const l2Layers: CustomL2Layer[] = options.customL2
     ? model.layers.filter(hasCustomL2).map((l) => l as unknown as CustomL2Layer)
@@ -307,17 +345,18 @@ export async function train(
     let step = 0;
     let history: EpochRecord[] = [];
 
-    const ckptPath = options.checkpointDir ? join(options.checkpointDir, 'last.ckpt') : undefined;
+    const ckptPath =
+      files && options.checkpointDir ? files.join(options.checkpointDir, 'last.ckpt') : undefined;
     const resumeFrom =
       typeof options.resume === 'string'
         ? options.resume
-        : options.resume && ckptPath && existsSync(ckptPath)
+        : options.resume && ckptPath && files?.exists(ckptPath)
           ? ckptPath
           : undefined;
     if (options.resume === true && !resumeFrom)
       progress.message(`no checkpoint at ${ckptPath}: starting from scratch`);
     if (resumeFrom) {
-      const ckpt = await loadCheckpoint(resumeFrom);
+      const ckpt = await files!.load(resumeFrom);
       checkCompatible(resumeFrom, ckpt, model, options);
       const slots = new Map(ckpt.optimizer.slots.map((s) => [s.name, s]));
       optimizer.loadState(ckpt.optimizer.step, slots); // validates every slot before replacing any
@@ -334,7 +373,7 @@ export async function train(
     }
 
     const writeCheckpoint = async (epoch: number) => {
-      if (!options.checkpointDir) return;
+      if (!files || !options.checkpointDir) return;
       const ckpt: Checkpoint = {
         format: 1,
         epoch,
@@ -359,10 +398,10 @@ export async function train(
           ),
         },
       };
-      await saveCheckpoint(join(options.checkpointDir, 'last.ckpt'), ckpt);
+      await files.save(files.join(options.checkpointDir, 'last.ckpt'), ckpt);
       if (options.keepEpochCheckpoints) {
-        await saveCheckpoint(
-          join(options.checkpointDir, `epoch-${String(epoch).padStart(3, '0')}.ckpt`),
+        await files.save(
+          files.join(options.checkpointDir, `epoch-${String(epoch).padStart(3, '0')}.ckpt`),
           ckpt,
         );
       }
@@ -395,7 +434,12 @@ export async function train(
       async sync() {},
       async close() {},
     };
-    const { workers, note } = resolveWorkers(options.workers, tf.getBackend(), options.batchSize);
+    const { workers, note } = resolveWorkers(
+      options.workers,
+      tf.getBackend(),
+      options.batchSize,
+      platform.cores(),
+    );
     if (note) progress.message(note);
     if (ckptWorkers !== undefined && ckptWorkers !== workers) {
       progress.message(
@@ -403,7 +447,15 @@ export async function train(
       );
     }
     workersUsed = workers;
-    runner = workers === 1 ? local : await startPool(model, optimizer, options, workers, classes);
+    if (workers > 1 && !platform.startPool) {
+      throw new Error(
+        `train: workers: ${workers} needs worker threads, and there are none ${platform.name}; train with workers: 1`,
+      );
+    }
+    runner =
+      workers === 1
+        ? local
+        : await platform.startPool!(model, optimizer, options, workers, classes);
 
     const tensorsAtEpochStart: number[] = [];
     let stopped = false;
@@ -484,43 +536,4 @@ export async function train(
     // The slots are the optimizer's own; the caller keeps the trained weights.
     optimizer.dispose();
   }
-}
-
-async function startPool(
-  model: ModelLike,
-  optimizer: Optimizer,
-  options: TrainOptions,
-  workers: number,
-  classes: number,
-): Promise<StepRunner> {
-  if (typeof model.save !== 'function') {
-    throw new Error(
-      `train: workers: ${workers} needs a tf.LayersModel (the replicas are rebuilt from model.save())`,
-    );
-  }
-  const replicable = model as ModelLike & ReplicableModel;
-  const pool = await ReplicaPool.start(replicable, optimizer, {
-    workers,
-    backend: tf.getBackend(),
-    wasmSimd: tf.getBackend() !== 'wasm' || wasmTrainingSimdActive(tf.backend()),
-    modules: (options.workerModules ?? []).map(String),
-    optimizer: options.optimizer,
-    classes,
-    labelSmoothing: options.labelSmoothing ?? 0,
-    clipGradNorm: options.clipGradNorm,
-    customL2: options.customL2 === true,
-  });
-  return {
-    step: (b, lr, epoch, index) => pool.step(b, lr, epoch, index),
-    sync: () => pool.sync(replicable, optimizer),
-    async evaluate(dataset, evalOptions) {
-      const { metrics, counts } = await pool.evaluate(evalBatches(dataset, evalOptions));
-      const sums = new MetricSums();
-      metrics.forEach((m, i) => {
-        sums.add(m, counts[i]!);
-      });
-      return evalResult(sums);
-    },
-    close: () => pool.close(),
-  };
 }

@@ -1,7 +1,7 @@
 /**
  * How a batch is split over the replicas and how many replicas a run gets.
+ * Platform-free: the caller says how many cores there are.
  */
-import { availableParallelism } from 'node:os';
 
 /** Examples [from, to) of a batch of `n` that replica `rank` of `workers` trains on: sizes differ by at most one, larger first. */
 export function shardBounds(n: number, workers: number, rank: number): [number, number] {
@@ -34,6 +34,7 @@ export function resolveWorkers(
   option: WorkersOption | undefined,
   backend: string,
   batchSize: number,
+  cores: number,
 ): { workers: number; note?: string } {
   const cpuBackend = (PARALLEL_BACKENDS as readonly string[]).includes(backend);
   if (option === undefined || option === 1) return { workers: 1 };
@@ -41,7 +42,6 @@ export function resolveWorkers(
     if (!cpuBackend) {
       return { workers: 1, note: `workers: auto -> 1 on the '${backend}' backend (one device)` };
     }
-    const cores = availableParallelism();
     const workers = Math.max(1, Math.min(cores, Math.floor(batchSize / MIN_AUTO_SHARD)));
     return workers < cores
       ? {

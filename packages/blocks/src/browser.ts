@@ -1,0 +1,7 @@
+/**
+ * @repnets/blocks in a browser (the package's `default` export condition):
+ * the same API as in Node, with `fileSystem` refusing in one line what only
+ * Node can do, and no Node module in the bundle.
+ */
+export * from './api.js';
+export { fileSystem, registerFileSystemRouter } from './io/file-system.browser.js';

@@ -1,0 +1,16 @@
+/** What @repnets/blocks/onnx exports on every platform; the entries add `saveOnnx`. */
+export {
+  exportOnnx,
+  type OnnxExportOptions,
+  type OnnxOpset,
+  onnxSupportedLayers,
+} from './export.js';
+export {
+  type AttributeProto,
+  decodeOnnx,
+  type GraphProto,
+  type ModelProto,
+  type NodeProto,
+  type TensorProto,
+  type ValueInfoProto,
+} from './proto.js';

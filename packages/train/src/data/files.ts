@@ -1,0 +1,21 @@
+/** Datasets read from disk (Node): MNIST from the mnist package, CIFAR binaries, image folders. */
+export {
+  DATASET_NAMES,
+  type DatasetName,
+  type NamedDataset,
+  type NamedDatasetOptions,
+  namedDataset,
+} from './by-name.js';
+export {
+  type Cifar100Options,
+  type CifarDataset,
+  type CifarSplit,
+  cifar10Dataset,
+  cifar100Dataset,
+} from './cifar.js';
+export {
+  type ImageFolderDataset,
+  type ImageFolderOptions,
+  imageFolderDataset,
+} from './image-folder.js';
+export { MNIST_SIZE, type MnistOptions, type MnistSplit, mnistAll, mnistDataset } from './mnist.js';
