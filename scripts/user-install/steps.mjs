@@ -1,0 +1,327 @@
+import {
+  copyFileSync,
+  existsSync,
+  mkdirSync,
+  readdirSync,
+  readFileSync,
+  writeFileSync,
+} from 'node:fs';
+import { basename, join } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { describeExit, exec, firstError, tail } from './exec.mjs';
+import { undeclaredImports } from './imports.mjs';
+import { noiseFailure } from './noise.mjs';
+import { expectedLines, printMismatch, tsBlocks } from './readme.mjs';
+
+const PNPM = 'pnpm@10.34.8';
+const FIVE_MINUTES = 5 * 60_000;
+// What a new user adds next to our packages, as the root README's Install
+// section says: the peer TF.js, onnxruntime-node for the ONNX snippet, and the
+// tools this test compiles and bundles the README snippets with.
+const USER_DEPENDENCIES = [
+  '@tensorflow/tfjs@^4.22.0',
+  'onnxruntime-node@^1.30.0',
+  'typescript@^5.9.3',
+  '@types/node@^20.19.0',
+  'esbuild@^0.25',
+];
+const NPM_INSTALL = ['install', '--no-audit', '--no-fund', '--loglevel=warn'];
+// onnxruntime-node's install script would fetch CUDA providers from outside the
+// registry; its CPU build is in the tarball.
+const QUIET_ENV = { ONNXRUNTIME_NODE_INSTALL: 'skip' };
+const BROWSER_ENTRIES = [
+  '@repnets/fuse',
+  '@repnets/blocks',
+  '@repnets/blocks/onnx',
+  '@repnets/train',
+  '@repnets/train/browser',
+];
+
+const failed = (line, detail) => ({ line, detail });
+/** A command that did not succeed: how it ended, the error it threw, and its output tail. */
+const commandFailure = (what, result) => {
+  const error = firstError(result.output);
+  return failed(`${what} ${describeExit(result)}${error ? `: ${error}` : ''}`, tail(result.output));
+};
+
+/** The non-private packages under packages/, as { dir, name, root }. */
+export function publicPackages(repo) {
+  return readdirSync(join(repo, 'packages'))
+    .filter((dir) => existsSync(join(repo, 'packages', dir, 'package.json')))
+    .map((dir) => {
+      const root = join(repo, 'packages', dir);
+      const manifest = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8'));
+      return { dir, name: manifest.name, private: manifest.private === true, root };
+    })
+    .filter((pkg) => !pkg.private)
+    .sort((a, b) => a.dir.localeCompare(b.dir));
+}
+
+/** Builds the packages (cached by turbo in CI) and packs each with pnpm, which rewrites workspace: ranges. */
+export async function pack(ctx) {
+  const build = await exec(
+    'npx',
+    ['--yes', PNPM, 'turbo', 'run', 'build', '--filter=./packages/*', '--output-logs=errors-only'],
+    { cwd: ctx.repo },
+  );
+  if (!build.ok) return [commandFailure('turbo run build', build)];
+  const destination = join(ctx.tmp, 'tarballs');
+  mkdirSync(destination, { recursive: true });
+  const failures = [];
+  for (const pkg of ctx.packages) {
+    // The one new file in the folder is this package's tarball, whatever pnpm names it.
+    const before = new Set(readdirSync(destination));
+    const result = await exec('npx', ['--yes', PNPM, 'pack', '--pack-destination', destination], {
+      cwd: pkg.root,
+    });
+    const added = readdirSync(destination).filter((f) => !before.has(f) && f.endsWith('.tgz'));
+    if (!result.ok || added.length !== 1) {
+      failures.push(commandFailure(`${pkg.name}: pnpm pack`, result));
+    } else {
+      ctx.tarballs.set(pkg.dir, join(destination, added[0]));
+    }
+  }
+  return failures;
+}
+
+/** Every bare import in each tarball's dist/ must be a declared dependency. */
+export async function deps(ctx) {
+  const failures = [];
+  for (const [dir, tarball] of ctx.tarballs) {
+    const into = join(ctx.tmp, 'unpacked', dir);
+    mkdirSync(into, { recursive: true });
+    const untar = await exec('tar', ['xzf', tarball, '-C', into]);
+    if (!untar.ok) {
+      failures.push(commandFailure(`${basename(tarball)}: tar`, untar));
+      continue;
+    }
+    const { name, undeclared } = undeclaredImports(join(into, 'package'));
+    for (const [imported, file] of undeclared) {
+      failures.push(
+        failed(`${name}: imports '${imported}' (first in ${file}) but does not declare it`),
+      );
+    }
+  }
+  return failures;
+}
+
+/** The output lines npm prints for a problem, and the packages they name. */
+function npmWarnings(output, pattern) {
+  const lines = output.split('\n').filter((line) => pattern.test(line));
+  const packages = [
+    ...new Set([...lines.join('\n').matchAll(/package: '([^']+)'/g)].map((m) => m[1])),
+  ];
+  return { lines, packages };
+}
+
+/** npm installs the tarballs into a fresh project as a user would, without engine or peer warnings. */
+export async function install(ctx) {
+  writeFileSync(
+    join(ctx.tmp, 'package.json'),
+    `${JSON.stringify({ name: 'user-project', private: true, type: 'module' }, null, 2)}\n`,
+  );
+  const args = [...NPM_INSTALL, ...ctx.tarballs.values(), ...USER_DEPENDENCIES];
+  const result = await exec('npm', args, { cwd: ctx.tmp, env: QUIET_ENV });
+  if (!result.ok) return [commandFailure('npm install', result)];
+  ctx.installed = true;
+  const failures = [];
+  const engine = npmWarnings(result.output, /EBADENGINE/);
+  if (engine.lines.length > 0) {
+    const which = engine.packages.length > 0 ? ` for ${engine.packages.join(', ')}` : '';
+    failures.push(failed(`npm install: EBADENGINE (unsupported engine)${which}`, engine.lines));
+  }
+  const peers = npmWarnings(result.output, /ERESOLVE|[Cc]onflicting peer|peer dep/);
+  if (peers.lines.length > 0)
+    failures.push(failed('npm install: peer dependency conflict', peers.lines));
+  return failures;
+}
+
+/** The ```ts blocks of the root README and each package's, named <dir>-<k>. */
+function readmeSnippets(ctx) {
+  const readmes = [
+    { dir: 'root', path: join(ctx.repo, 'README.md') },
+    ...ctx.packages.map((pkg) => ({ dir: pkg.dir, path: join(pkg.root, 'README.md') })),
+  ];
+  return readmes
+    .filter((readme) => existsSync(readme.path))
+    .flatMap((readme) =>
+      tsBlocks(readFileSync(readme.path, 'utf8')).map((source, k) => ({
+        name: `${readme.dir}-${k + 1}`,
+        source,
+      })),
+    );
+}
+
+/** tsc's diagnostics grouped by snippet name; those it cannot place go under ''. */
+function diagnosticsBySnippet(output) {
+  const byName = new Map();
+  for (const line of output.split('\n').filter((l) => /error TS\d+/.test(l))) {
+    const name = /^snippets\/(.+?)\.ts\(/.exec(line)?.[1] ?? '';
+    byName.set(name, [...(byName.get(name) ?? []), line]);
+  }
+  return byName;
+}
+
+/**
+ * Compiles the snippets with strict tsc. With diagnostics nothing is emitted
+ * (noEmitOnError, as a user's strict build would), so the clean snippets are
+ * emitted by a second, permissive run to still be checked at run time.
+ */
+async function compileSnippets(ctx) {
+  const tsc = join(ctx.tmp, 'node_modules', '.bin', 'tsc');
+  const strict = await exec(tsc, ['-p', '.'], { cwd: ctx.tmp });
+  if (strict.ok) return { failures: [], broken: new Set() };
+  const byName = diagnosticsBySnippet(strict.output);
+  if (byName.size === 0) return { failures: [commandFailure('tsc', strict)], broken: null };
+  const failures = [...byName.values()].map((lines) => {
+    // `snippets/train-1.ts(5,7): error TS2322: ...` -> `train-1.ts(5,7): type error TS2322: ...`
+    const first = lines[0].replace(/^snippets\//, '').replace(/(^|: )error /, '$1type error ');
+    const more = lines.length > 1 ? ` (+${lines.length - 1} more)` : '';
+    return failed(`${first}${more}`, lines);
+  });
+  if (byName.has('')) return { failures, broken: null };
+  await exec(tsc, ['-p', '.', '--noEmitOnError', 'false'], { cwd: ctx.tmp });
+  return { failures, broken: new Set(byName.keys()) };
+}
+
+/** Runs one compiled snippet and checks what it printed against its `// -> ...` lines. */
+async function runSnippet(ctx, snippet, capture) {
+  const logFile = join(ctx.tmp, 'captured', `${snippet.name}.json`);
+  const result = await exec('node', ['--import', capture, join('out', `${snippet.name}.js`)], {
+    cwd: ctx.tmp,
+    env: { ...QUIET_ENV, USER_INSTALL_CONSOLE_LOG: logFile },
+    timeoutMs: FIVE_MINUTES,
+  });
+  // A crash is reported once, with its output; the finer checks would only echo it.
+  if (!result.ok) return [commandFailure(snippet.name, result)];
+  const printed = JSON.parse(readFileSync(logFile, 'utf8'));
+  const expected = expectedLines(snippet.source);
+  const mismatch = printMismatch(printed, expected);
+  const failures = [];
+  if (mismatch) {
+    const detail = ['printed:', ...printed.map((p) => `  ${p}`), 'comments say:'];
+    failures.push(
+      failed(`${snippet.name}: ${mismatch}`, [...detail, ...expected.map((e) => `  ${e}`)]),
+    );
+  }
+  return [...failures, ...noiseFailure(snippet.name, result.output, printed.join('\n'))];
+}
+
+/** Every README ```ts block type-checks under strict tsc and prints what its comments say. */
+export async function snippets(ctx) {
+  const all = readmeSnippets(ctx);
+  mkdirSync(join(ctx.tmp, 'snippets'), { recursive: true });
+  mkdirSync(join(ctx.tmp, 'captured'), { recursive: true });
+  for (const s of all) writeFileSync(join(ctx.tmp, 'snippets', `${s.name}.ts`), s.source);
+  writeFileSync(join(ctx.tmp, 'tsconfig.json'), `${JSON.stringify(SNIPPET_TSCONFIG, null, 2)}\n`);
+  const captureFile = join(ctx.tmp, 'capture-console.mjs');
+  copyFileSync(new URL('./capture-console.mjs', import.meta.url), captureFile);
+
+  const { failures, broken } = await compileSnippets(ctx);
+  if (broken === null) return failures;
+  for (const snippet of all.filter((s) => !broken.has(s.name))) {
+    failures.push(...(await runSnippet(ctx, snippet, pathToFileURL(captureFile).href)));
+  }
+  return failures;
+}
+
+const SNIPPET_TSCONFIG = {
+  compilerOptions: {
+    strict: true,
+    target: 'es2022',
+    module: 'nodenext',
+    moduleResolution: 'nodenext',
+    skipLibCheck: true,
+    types: ['node'],
+    outDir: 'out',
+    rootDir: 'snippets',
+    noEmitOnError: true,
+    esModuleInterop: true,
+  },
+  include: ['snippets'],
+};
+
+/** The installed `repnets` bin prints its usage and trains a tiny model on the wasm backend. */
+export async function cli(ctx) {
+  // --no: never fetch a registry package named `repnets` if the bin is missing;
+  // --: the flags that follow are the bin's, not npx's own (npx --help).
+  const repnets = (args, timeoutMs) =>
+    exec('npx', ['--no', '--', 'repnets', ...args], { cwd: ctx.tmp, env: QUIET_ENV, timeoutMs });
+  const help = await checkHelp(repnets);
+  const train = await checkTrain(repnets, join(ctx.tmp, 'run'));
+  return [...help, ...train];
+}
+
+async function checkHelp(repnets) {
+  const help = await repnets(['--help']);
+  if (!help.ok) return [commandFailure('repnets --help', help)];
+  const failures = help.stdout.includes('usage: repnets')
+    ? []
+    : [failed("repnets --help: stdout has no 'usage: repnets'", tail(help.output))];
+  return [...failures, ...noiseFailure('repnets --help', help.output)];
+}
+
+async function checkTrain(repnets, out) {
+  const tiny = 'train --train-size 300 --test-size 100 --epochs 1'.split(' ');
+  const run = await repnets([...tiny, '--out', out], FIVE_MINUTES);
+  if (!run.ok) return [commandFailure('repnets train', run)];
+  const failures = ['deploy/model.json', 'train/model.json', 'checkpoints/last.ckpt']
+    .filter((file) => !existsSync(join(out, file)))
+    .map((file) => failed(`repnets train: wrote no ${file}`));
+  // The cpu fallback does train, only far slower than a user would put up with.
+  if (!/^backend: wasm/m.test(run.stdout)) {
+    const backend = /^backend: .*/m.exec(run.stdout)?.[0] ?? 'no backend line';
+    failures.push(
+      failed(`repnets train: expected 'backend: wasm', got '${backend}'`, tail(run.output)),
+    );
+  }
+  return [...failures, ...noiseFailure('repnets train', run.output)];
+}
+
+/** Why the installed package does not export `specifier`'s subpath, or null when it does. */
+function missingExport(ctx, specifier) {
+  const parts = specifier.split('/');
+  const name = parts.slice(0, 2).join('/');
+  const subpath = ['.', ...parts.slice(2)].join('/');
+  const manifestPath = join(ctx.tmp, 'node_modules', name, 'package.json');
+  if (!existsSync(manifestPath)) return `${name}: not installed`;
+  const { exports } = JSON.parse(readFileSync(manifestPath, 'utf8'));
+  const exported = typeof exports === 'object' && exports !== null && subpath in exports;
+  return exported || (subpath === '.' && typeof exports === 'string')
+    ? null
+    : `${name}: no export '${subpath}'`;
+}
+
+/** Bundles one entry for the browser and checks that no node: import survived. */
+async function bundleEntry(ctx, specifier) {
+  const missing = missingExport(ctx, specifier);
+  if (missing) return [failed(missing)];
+  const name = specifier.replace('@repnets/', '').replaceAll('/', '-');
+  const entry = join('bundle', `${name}.ts`);
+  const outfile = join('bundle', 'out', `${name}.js`);
+  writeFileSync(
+    join(ctx.tmp, entry),
+    `import * as m from '${specifier}';\nconsole.log(Object.keys(m).length);\n`,
+  );
+  const esbuild = join(ctx.tmp, 'node_modules', '.bin', 'esbuild');
+  const args = [entry, '--bundle', '--platform=browser', '--format=esm', `--outfile=${outfile}`];
+  const result = await exec(esbuild, [...args, '--log-level=warning'], { cwd: ctx.tmp });
+  if (!result.ok) {
+    const errors = result.output.split('\n').filter((l) => l.includes('[ERROR]'));
+    const first = errors[0]?.replace(/^.*\[ERROR\]\s*/, '') ?? describeExit(result);
+    const more = errors.length > 1 ? ` (+${errors.length - 1} more errors)` : '';
+    return [failed(`${specifier}: esbuild: ${first}${more}`, tail(result.output, 60))];
+  }
+  const nodeImport = /(?:from|require\()\s*"node:[^"]*"/.exec(
+    readFileSync(join(ctx.tmp, outfile), 'utf8'),
+  );
+  return nodeImport ? [failed(`${specifier}: browser bundle still imports ${nodeImport[0]}`)] : [];
+}
+
+/** Each browser entry point bundles with esbuild, nothing external. */
+export async function bundles(ctx) {
+  mkdirSync(join(ctx.tmp, 'bundle', 'out'), { recursive: true });
+  const failures = [];
+  for (const specifier of BROWSER_ENTRIES) failures.push(...(await bundleEntry(ctx, specifier)));
+  return failures;
+}
