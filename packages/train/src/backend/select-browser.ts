@@ -23,6 +23,24 @@ interface GpuLike {
   requestAdapter(): Promise<{ info?: Record<string, unknown>; isFallbackAdapter?: boolean } | null>;
 }
 
+interface GlLike {
+  readonly RENDERER: number;
+  getParameter(name: number): unknown;
+  getExtension(name: string): { UNMASKED_RENDERER_WEBGL?: number; loseContext?(): void } | null;
+}
+
+/** The GPU behind WebGL, as the browser names it ('' where it will not say). */
+function webglRenderer(): string {
+  const doc = (globalThis as { document?: { createElement(tag: 'canvas'): unknown } }).document;
+  const canvas = doc?.createElement('canvas') as { getContext(kind: 'webgl2'): GlLike | null };
+  const gl = canvas?.getContext('webgl2');
+  if (!gl) return '';
+  const debug = gl.getExtension('WEBGL_debug_renderer_info');
+  const renderer = gl.getParameter(debug?.UNMASKED_RENDERER_WEBGL ?? gl.RENDERER);
+  gl.getExtension('WEBGL_lose_context')?.loseContext?.();
+  return String(renderer ?? '');
+}
+
 /** setBackend, with tfjs's bare `false` (or throw) turned into a reason. */
 async function start(name: string, context = ''): Promise<void> {
   let ok: boolean;
@@ -58,7 +76,8 @@ const PROBES: Record<BackendName, Probe> = {
   },
   async webgl() {
     await start('webgl');
-    return `WebGL ${tf.env().getNumber('WEBGL_VERSION')}`;
+    const renderer = webglRenderer();
+    return `WebGL ${tf.env().getNumber('WEBGL_VERSION')}${renderer ? `: ${renderer}` : ''}`;
   },
   async wasm() {
     registerWasmTrainingKernels();
