@@ -1,7 +1,8 @@
-// The user-install smoke test: packs the public packages, installs them with
-// npm into a fresh project outside the repo, and checks what a new user meets
-// first (declared dependencies, install warnings, README snippets under strict
-// tsc, the CLI, browser bundles).
+// The user-install smoke test: packs the public packages, installs each with
+// npm into a fresh project of its own outside the repo, with only what its
+// README's Install section adds (projects.mjs), and checks what a new user
+// meets first (declared dependencies, install warnings, README snippets under
+// strict tsc, the CLI, browser bundles).
 //
 //   node scripts/user-install/run.mjs [--only step,...] [--keep]
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -10,7 +11,24 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { killRunning } from './exec.mjs';
-import { bundles, cli, deps, install, pack, publicPackages, snippets } from './steps.mjs';
+import {
+  bundleProjects,
+  bundles,
+  cli,
+  cliProjects,
+  deps,
+  install,
+  pack,
+  publicPackages,
+  snippetProjects,
+  snippets,
+} from './steps.mjs';
+
+/** A `ready` for a step that works in the given temp projects: only once npm installed them all. */
+const installed = (projects) => (ctx) => {
+  const missing = projects(ctx).filter((project) => !ctx.installed.has(project));
+  return missing.length === 0 ? null : `npm install did not complete for ${missing.join(', ')}`;
+};
 
 // Each step with what it needs from earlier ones: `ready` says why it cannot
 // run (a prerequisite did not get far enough), or null.
@@ -29,15 +47,10 @@ const STEPS = [
     ready: (ctx) => (ctx.tarballs.size === ctx.packages.length ? null : 'not every package packed'),
   },
   ...[
-    ['snippets', snippets],
-    ['cli', cli],
-    ['bundles', bundles],
-  ].map(([name, run]) => ({
-    name,
-    run,
-    needs: ['install'],
-    ready: (ctx) => (ctx.installed ? null : 'npm install did not complete'),
-  })),
+    ['snippets', snippets, snippetProjects],
+    ['cli', cli, cliProjects],
+    ['bundles', bundles, bundleProjects],
+  ].map(([name, run, projects]) => ({ name, run, needs: ['install'], ready: installed(projects) })),
 ];
 
 const log = (line) => console.log(`user-install: ${line}`);
@@ -103,11 +116,14 @@ function printSummary(results, totalMs) {
   }
 }
 
-/** Undoes what main set up; replaced once the temp project exists. */
+/** Undoes what main set up; replaced once the temp dir exists. */
 let cleanUp = () => {};
 
 async function main() {
+  // `pnpm run test:install -- --keep` passes the `--` through: drop it.
+  const args = process.argv.slice(2).filter((a, i) => !(i === 0 && a === '--'));
   const { values } = parseArgs({
+    args,
     options: { only: { type: 'string' }, keep: { type: 'boolean', default: false } },
   });
   const steps = selectSteps(values.only);
@@ -115,10 +131,17 @@ async function main() {
   // Outside the repo, so that nothing resolves through the workspace's node_modules.
   const tmp = mkdtempSync(join(tmpdir(), 'repnets-user-install-'));
   cleanUp = () => {
-    if (values.keep) log(`kept the temp project: ${tmp}`);
+    if (values.keep) log(`kept the temp projects: ${tmp}`);
     else rmSync(tmp, { recursive: true, force: true });
   };
-  const ctx = { repo, tmp, packages: publicPackages(repo), tarballs: new Map(), installed: false };
+  const ctx = {
+    repo,
+    tmp,
+    packages: publicPackages(repo),
+    tarballs: new Map(), // package dir -> packed tarball
+    manifests: new Map(), // package dir -> the package.json in its tarball
+    installed: new Set(), // the temp projects npm install completed in
+  };
   const start = performance.now();
   const results = [];
   try {

@@ -11,24 +11,24 @@ import { pathToFileURL } from 'node:url';
 import { describeExit, exec, firstError, tail } from './exec.mjs';
 import { undeclaredImports } from './imports.mjs';
 import { noiseFailure } from './noise.mjs';
+import {
+  CLI_PROJECT,
+  installSpecs,
+  projectPath,
+  ROOT_README_PROJECT,
+  TOOLS,
+  TOOLS_PROJECT,
+  toolBin,
+} from './projects.mjs';
 import { expectedLines, printMismatch, tsBlocks } from './readme.mjs';
 
 const PNPM = 'pnpm@10.34.8';
 const FIVE_MINUTES = 5 * 60_000;
-// What a new user adds next to our packages, as the root README's Install
-// section says: the peer TF.js, onnxruntime-node for the ONNX snippet, and the
-// tools this test compiles and bundles the README snippets with.
-const USER_DEPENDENCIES = [
-  '@tensorflow/tfjs@^4.22.0',
-  'onnxruntime-node@^1.30.0',
-  'typescript@^5.9.3',
-  '@types/node@^20.19.0',
-  'esbuild@^0.25',
-];
 const NPM_INSTALL = ['install', '--no-audit', '--no-fund', '--loglevel=warn'];
 // onnxruntime-node's install script would fetch CUDA providers from outside the
 // registry; its CPU build is in the tarball.
 const QUIET_ENV = { ONNXRUNTIME_NODE_INSTALL: 'skip' };
+// Each is bundled in the project of the package it belongs to.
 const BROWSER_ENTRIES = [
   '@repnets/fuse',
   '@repnets/blocks',
@@ -77,9 +77,17 @@ export async function pack(ctx) {
     const added = readdirSync(destination).filter((f) => !before.has(f) && f.endsWith('.tgz'));
     if (!result.ok || added.length !== 1) {
       failures.push(commandFailure(`${pkg.name}: pnpm pack`, result));
-    } else {
-      ctx.tarballs.set(pkg.dir, join(destination, added[0]));
+      continue;
     }
+    const tarball = join(destination, added[0]);
+    // The packed manifest, not the workspace one: it is what npm will read.
+    const manifest = await exec('tar', ['xzOf', tarball, 'package/package.json']);
+    if (!manifest.ok) {
+      failures.push(commandFailure(`${basename(tarball)}: tar`, manifest));
+      continue;
+    }
+    ctx.tarballs.set(pkg.dir, tarball);
+    ctx.manifests.set(pkg.dir, JSON.parse(manifest.stdout));
   }
   return failures;
 }
@@ -114,43 +122,75 @@ function npmWarnings(output, pattern) {
   return { lines, packages };
 }
 
-/** npm installs the tarballs into a fresh project as a user would, without engine or peer warnings. */
-export async function install(ctx) {
-  writeFileSync(
-    join(ctx.tmp, 'package.json'),
-    `${JSON.stringify({ name: 'user-project', private: true, type: 'module' }, null, 2)}\n`,
-  );
-  const args = [...NPM_INSTALL, ...ctx.tarballs.values(), ...USER_DEPENDENCIES];
-  const result = await exec('npm', args, { cwd: ctx.tmp, env: QUIET_ENV });
-  if (!result.ok) return [commandFailure('npm install', result)];
-  ctx.installed = true;
+/** npm installs `specs` into a fresh project as a user would, without engine or peer warnings. */
+async function installProject(ctx, project, specs) {
+  const cwd = projectPath(ctx, project);
+  mkdirSync(cwd, { recursive: true });
+  const manifest = { name: `user-${project}`, private: true, type: 'module' };
+  writeFileSync(join(cwd, 'package.json'), `${JSON.stringify(manifest, null, 2)}\n`);
+  const result = await exec('npm', [...NPM_INSTALL, ...specs], { cwd, env: QUIET_ENV });
+  if (!result.ok) return [commandFailure(`${project}: npm install`, result)];
+  ctx.installed.add(project);
   const failures = [];
   const engine = npmWarnings(result.output, /EBADENGINE/);
   if (engine.lines.length > 0) {
     const which = engine.packages.length > 0 ? ` for ${engine.packages.join(', ')}` : '';
-    failures.push(failed(`npm install: EBADENGINE (unsupported engine)${which}`, engine.lines));
+    failures.push(
+      failed(`${project}: npm install: EBADENGINE (unsupported engine)${which}`, engine.lines),
+    );
   }
   const peers = npmWarnings(result.output, /ERESOLVE|[Cc]onflicting peer|peer dep/);
   if (peers.lines.length > 0)
-    failures.push(failed('npm install: peer dependency conflict', peers.lines));
+    failures.push(failed(`${project}: npm install: peer dependency conflict`, peers.lines));
   return failures;
 }
 
-/** The ```ts blocks of the root README and each package's, named <dir>-<k>. */
+/**
+ * Each public package goes into a project of its own with what its README's
+ * Install section adds, the tools into another. The installs are independent,
+ * so they run at once: npm mostly waits on the network and its cache.
+ */
+export async function install(ctx) {
+  const projects = [TOOLS_PROJECT, ...ctx.packages.map((pkg) => pkg.dir)];
+  const results = await Promise.all(
+    projects.map(async (project) => {
+      try {
+        const specs = project === TOOLS_PROJECT ? TOOLS : installSpecs(ctx, project);
+        return await installProject(ctx, project, specs);
+      } catch (error) {
+        return [failed(`${project}: ${error.message}`)];
+      }
+    }),
+  );
+  return results.flat();
+}
+
+/** The ```ts blocks of the root README and each package's, named <dir>-<k>, with the project they run in. */
 function readmeSnippets(ctx) {
   const readmes = [
-    { dir: 'root', path: join(ctx.repo, 'README.md') },
-    ...ctx.packages.map((pkg) => ({ dir: pkg.dir, path: join(pkg.root, 'README.md') })),
+    { dir: 'root', project: ROOT_README_PROJECT, path: join(ctx.repo, 'README.md') },
+    ...ctx.packages.map((pkg) => ({
+      dir: pkg.dir,
+      project: pkg.dir,
+      path: join(pkg.root, 'README.md'),
+    })),
   ];
   return readmes
     .filter((readme) => existsSync(readme.path))
     .flatMap((readme) =>
       tsBlocks(readFileSync(readme.path, 'utf8')).map((source, k) => ({
         name: `${readme.dir}-${k + 1}`,
+        project: readme.project,
         source,
       })),
     );
 }
+
+/** The projects the snippets step needs installed. */
+export const snippetProjects = (ctx) => [
+  TOOLS_PROJECT,
+  ...new Set(readmeSnippets(ctx).map((s) => s.project)),
+];
 
 /** tsc's diagnostics grouped by snippet name; those it cannot place go under ''. */
 function diagnosticsBySnippet(output) {
@@ -163,16 +203,19 @@ function diagnosticsBySnippet(output) {
 }
 
 /**
- * Compiles the snippets with strict tsc. With diagnostics nothing is emitted
- * (noEmitOnError, as a user's strict build would), so the clean snippets are
- * emitted by a second, permissive run to still be checked at run time.
+ * Compiles one project's snippets with strict tsc. With diagnostics nothing is
+ * emitted (noEmitOnError, as a user's strict build would), so the clean
+ * snippets are emitted by a second, permissive run to still be checked at run
+ * time.
  */
-async function compileSnippets(ctx) {
-  const tsc = join(ctx.tmp, 'node_modules', '.bin', 'tsc');
-  const strict = await exec(tsc, ['-p', '.'], { cwd: ctx.tmp });
+async function compileSnippets(ctx, project) {
+  const tsc = toolBin(ctx, 'tsc');
+  const cwd = projectPath(ctx, project);
+  const strict = await exec(tsc, ['-p', '.'], { cwd });
   if (strict.ok) return { failures: [], broken: new Set() };
   const byName = diagnosticsBySnippet(strict.output);
-  if (byName.size === 0) return { failures: [commandFailure('tsc', strict)], broken: null };
+  if (byName.size === 0)
+    return { failures: [commandFailure(`${project}: tsc`, strict)], broken: null };
   const failures = [...byName.values()].map((lines) => {
     // `snippets/train-1.ts(5,7): error TS2322: ...` -> `train-1.ts(5,7): type error TS2322: ...`
     const first = lines[0].replace(/^snippets\//, '').replace(/(^|: )error /, '$1type error ');
@@ -180,15 +223,16 @@ async function compileSnippets(ctx) {
     return failed(`${first}${more}`, lines);
   });
   if (byName.has('')) return { failures, broken: null };
-  await exec(tsc, ['-p', '.', '--noEmitOnError', 'false'], { cwd: ctx.tmp });
+  await exec(tsc, ['-p', '.', '--noEmitOnError', 'false'], { cwd });
   return { failures, broken: new Set(byName.keys()) };
 }
 
 /** Runs one compiled snippet and checks what it printed against its `// -> ...` lines. */
 async function runSnippet(ctx, snippet, capture) {
-  const logFile = join(ctx.tmp, 'captured', `${snippet.name}.json`);
+  const cwd = projectPath(ctx, snippet.project);
+  const logFile = join(cwd, 'captured', `${snippet.name}.json`);
   const result = await exec('node', ['--import', capture, join('out', `${snippet.name}.js`)], {
-    cwd: ctx.tmp,
+    cwd,
     env: { ...QUIET_ENV, USER_INSTALL_CONSOLE_LOG: logFile },
     timeoutMs: FIVE_MINUTES,
   });
@@ -207,25 +251,44 @@ async function runSnippet(ctx, snippet, capture) {
   return [...failures, ...noiseFailure(snippet.name, result.output, printed.join('\n'))];
 }
 
-/** Every README ```ts block type-checks under strict tsc and prints what its comments say. */
+/**
+ * Every README ```ts block type-checks under strict tsc and prints what its
+ * comments say, in the project of the package whose README it is.
+ */
 export async function snippets(ctx) {
   const all = readmeSnippets(ctx);
-  mkdirSync(join(ctx.tmp, 'snippets'), { recursive: true });
-  mkdirSync(join(ctx.tmp, 'captured'), { recursive: true });
-  for (const s of all) writeFileSync(join(ctx.tmp, 'snippets', `${s.name}.ts`), s.source);
-  writeFileSync(join(ctx.tmp, 'tsconfig.json'), `${JSON.stringify(SNIPPET_TSCONFIG, null, 2)}\n`);
+  const projects = [...new Set(all.map((s) => s.project))];
+  for (const project of projects) {
+    const cwd = projectPath(ctx, project);
+    mkdirSync(join(cwd, 'snippets'), { recursive: true });
+    mkdirSync(join(cwd, 'captured'), { recursive: true });
+    writeFileSync(join(cwd, 'tsconfig.json'), `${JSON.stringify(snippetTsconfig(ctx), null, 2)}\n`);
+  }
+  for (const s of all) {
+    writeFileSync(join(projectPath(ctx, s.project), 'snippets', `${s.name}.ts`), s.source);
+  }
   const captureFile = join(ctx.tmp, 'capture-console.mjs');
   copyFileSync(new URL('./capture-console.mjs', import.meta.url), captureFile);
 
-  const { failures, broken } = await compileSnippets(ctx);
-  if (broken === null) return failures;
-  for (const snippet of all.filter((s) => !broken.has(s.name))) {
+  // tsc is single-threaded, so the projects compile side by side; the snippets
+  // then run one at a time, as some of them train and would compete for the CPUs.
+  const compiled = await Promise.all(projects.map((project) => compileSnippets(ctx, project)));
+  const failures = compiled.flatMap((c) => c.failures);
+  const broken = new Set(compiled.flatMap((c) => (c.broken ? [...c.broken] : [])));
+  const compiledProjects = new Set(projects.filter((_, i) => compiled[i].broken !== null));
+  for (const snippet of all) {
+    if (!compiledProjects.has(snippet.project) || broken.has(snippet.name)) continue;
     failures.push(...(await runSnippet(ctx, snippet, pathToFileURL(captureFile).href)));
   }
   return failures;
 }
 
-const SNIPPET_TSCONFIG = {
+/**
+ * The user's strict settings, with the types from the tools project: the
+ * package project has no @types/node of its own (unless a package brings it),
+ * and `types: ['node']` is looked up in typeRoots.
+ */
+const snippetTsconfig = (ctx) => ({
   compilerOptions: {
     strict: true,
     target: 'es2022',
@@ -233,24 +296,28 @@ const SNIPPET_TSCONFIG = {
     moduleResolution: 'nodenext',
     skipLibCheck: true,
     types: ['node'],
+    typeRoots: [join(projectPath(ctx, TOOLS_PROJECT), 'node_modules', '@types')],
     outDir: 'out',
     rootDir: 'snippets',
     noEmitOnError: true,
     esModuleInterop: true,
   },
   include: ['snippets'],
-};
+});
 
 /** The installed `repnets` bin prints its usage and trains a tiny model on the wasm backend. */
 export async function cli(ctx) {
+  const cwd = projectPath(ctx, CLI_PROJECT);
   // --no: never fetch a registry package named `repnets` if the bin is missing;
   // --: the flags that follow are the bin's, not npx's own (npx --help).
   const repnets = (args, timeoutMs) =>
-    exec('npx', ['--no', '--', 'repnets', ...args], { cwd: ctx.tmp, env: QUIET_ENV, timeoutMs });
+    exec('npx', ['--no', '--', 'repnets', ...args], { cwd, env: QUIET_ENV, timeoutMs });
   const help = await checkHelp(repnets);
-  const train = await checkTrain(repnets, join(ctx.tmp, 'run'));
+  const train = await checkTrain(repnets, join(cwd, 'run'));
   return [...help, ...train];
 }
+
+export const cliProjects = () => [CLI_PROJECT];
 
 async function checkHelp(repnets) {
   const help = await repnets(['--help']);
@@ -278,12 +345,28 @@ async function checkTrain(repnets, out) {
   return [...failures, ...noiseFailure('repnets train', run.output)];
 }
 
-/** Why the installed package does not export `specifier`'s subpath, or null when it does. */
-function missingExport(ctx, specifier) {
+/** `@repnets/blocks/onnx` -> { name: '@repnets/blocks', subpath: './onnx' }. */
+function splitSpecifier(specifier) {
   const parts = specifier.split('/');
-  const name = parts.slice(0, 2).join('/');
-  const subpath = ['.', ...parts.slice(2)].join('/');
-  const manifestPath = join(ctx.tmp, 'node_modules', name, 'package.json');
+  return { name: parts.slice(0, 2).join('/'), subpath: ['.', ...parts.slice(2)].join('/') };
+}
+
+/** The project a browser entry is bundled in: that of the package it belongs to. */
+function ownerProject(ctx, specifier) {
+  const { name } = splitSpecifier(specifier);
+  return ctx.packages.find((pkg) => pkg.name === name)?.dir ?? null;
+}
+
+/** The projects the bundles step needs installed. */
+export const bundleProjects = (ctx) => [
+  TOOLS_PROJECT,
+  ...new Set(BROWSER_ENTRIES.map((s) => ownerProject(ctx, s)).filter((p) => p !== null)),
+];
+
+/** Why the project's installed package does not export `specifier`'s subpath, or null when it does. */
+function missingExport(cwd, specifier) {
+  const { name, subpath } = splitSpecifier(specifier);
+  const manifestPath = join(cwd, 'node_modules', name, 'package.json');
   if (!existsSync(manifestPath)) return `${name}: not installed`;
   const { exports } = JSON.parse(readFileSync(manifestPath, 'utf8'));
   const exported = typeof exports === 'object' && exports !== null && subpath in exports;
@@ -294,18 +377,21 @@ function missingExport(ctx, specifier) {
 
 /** Bundles one entry for the browser and checks that no node: import survived. */
 async function bundleEntry(ctx, specifier) {
-  const missing = missingExport(ctx, specifier);
+  const project = ownerProject(ctx, specifier);
+  if (project === null) return [failed(`${specifier}: not one of the public packages`)];
+  const cwd = projectPath(ctx, project);
+  const missing = missingExport(cwd, specifier);
   if (missing) return [failed(missing)];
   const name = specifier.replace('@repnets/', '').replaceAll('/', '-');
   const entry = join('bundle', `${name}.ts`);
   const outfile = join('bundle', 'out', `${name}.js`);
+  mkdirSync(join(cwd, 'bundle', 'out'), { recursive: true });
   writeFileSync(
-    join(ctx.tmp, entry),
+    join(cwd, entry),
     `import * as m from '${specifier}';\nconsole.log(Object.keys(m).length);\n`,
   );
-  const esbuild = join(ctx.tmp, 'node_modules', '.bin', 'esbuild');
   const args = [entry, '--bundle', '--platform=browser', '--format=esm', `--outfile=${outfile}`];
-  const result = await exec(esbuild, [...args, '--log-level=warning'], { cwd: ctx.tmp });
+  const result = await exec(toolBin(ctx, 'esbuild'), [...args, '--log-level=warning'], { cwd });
   if (!result.ok) {
     const errors = result.output.split('\n').filter((l) => l.includes('[ERROR]'));
     const first = errors[0]?.replace(/^.*\[ERROR\]\s*/, '') ?? describeExit(result);
@@ -313,14 +399,13 @@ async function bundleEntry(ctx, specifier) {
     return [failed(`${specifier}: esbuild: ${first}${more}`, tail(result.output, 60))];
   }
   const nodeImport = /(?:from|require\()\s*"node:[^"]*"/.exec(
-    readFileSync(join(ctx.tmp, outfile), 'utf8'),
+    readFileSync(join(cwd, outfile), 'utf8'),
   );
   return nodeImport ? [failed(`${specifier}: browser bundle still imports ${nodeImport[0]}`)] : [];
 }
 
 /** Each browser entry point bundles with esbuild, nothing external. */
 export async function bundles(ctx) {
-  mkdirSync(join(ctx.tmp, 'bundle', 'out'), { recursive: true });
   const failures = [];
   for (const specifier of BROWSER_ENTRIES) failures.push(...(await bundleEntry(ctx, specifier)));
   return failures;
