@@ -8,7 +8,7 @@
  */
 import { rng } from '@repnets/devkit';
 import * as tf from '@tensorflow/tfjs';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { optimizerKernels } from '../src/engine/wasm/optimizer-kernels.js';
 import {
   decays,
@@ -19,22 +19,16 @@ import {
   setWasmTrainingSimd,
 } from '../src/index.js';
 
-let wasm: string | null = null;
-beforeAll(async () => {
-  try {
-    await selectBackend('wasm');
-  } catch (e) {
-    wasm = (e as Error).message;
-  }
-  await tf.setBackend('cpu');
-}, 120_000);
+/** Why the wasm backend cannot run here (null: it can), found before the suite is declared. */
+const wasm = await selectBackend('wasm').then(
+  () => null,
+  (e: Error) => e.message,
+);
+if (wasm !== null)
+  console.log(`loop-optimizers-fused: skipped: wasm backend unavailable (${wasm})`);
+await tf.setBackend('cpu');
 afterAll(releaseBackend);
 afterEach(() => setWasmTrainingSimd(true));
-
-const skip = () => {
-  if (wasm !== null) console.log(`skipping: wasm backend unavailable (${wasm})`);
-  return wasm !== null;
-};
 
 const random = (n: number, seed: number, scale = 1) => {
   const r = rng(seed);
@@ -109,117 +103,116 @@ function expectSame(got: Result, want: Result): void {
   for (const [k, v] of want.slots) expect(bits(got.slots.get(k)!), `slot ${k}`).toEqual(bits(v));
 }
 
-describe('fused wasm optimizer update', () => {
-  it('is instantiated on this machine', async () => {
-    if (skip()) return;
-    await tf.setBackend('wasm');
-    const k = optimizerKernels(tf.backend());
-    await tf.setBackend('cpu');
-    expect(k).not.toBeNull();
-  });
-
-  it.each(CONFIGS)('matches the TF.js-op path on cpu bit for bit: %s', async (_, config) => {
-    if (skip()) return;
-    const reference = await train(config, 'cpu');
-    const fused = await train(config, 'wasm');
-    expect(fused.kernels, 'the fused path runs no TF.js kernel').toBe(0);
-    expectSame(fused, reference);
-    // The TF.js-op path on wasm (SIMD off) agrees too, and runs its elementwise kernels.
-    setWasmTrainingSimd(false);
-    const ops = await train(config, 'wasm');
-    expect(ops.kernels).toBeGreaterThan(0);
-    expectSame(ops, reference);
-    // And the fused path is deterministic.
-    setWasmTrainingSimd(true);
-    expectSame(await train(config, 'wasm'), fused);
-  });
-
-  it('leaves tensors that share data with a variable, a slot or a gradient untouched', async () => {
-    if (skip()) return;
-    await tf.setBackend('wasm');
-    const init = tf.tensor1d([1, 2, 3, 4, 5]);
-    const v = tf.variable(init); // shares init's data
-    const held = tf.clone(v); // shares it too
-    const opt = new Optimizer({ type: 'sgd', lr: 0.5, momentum: 0.9 }, [
-      { name: 'w', variable: v, decay: true },
-    ]);
-    const g = tf.tensor1d([1, 1, 1, 1, 1]);
-    const gHeld = tf.clone(g);
-    opt.step([g], 0.5);
-    const slot = opt.state().slots.get('w/momentum')!;
-    const slotHeld = tf.clone(slot);
-    opt.step([g], 0.5);
-    expect(Array.from(init.dataSync())).toEqual([1, 2, 3, 4, 5]);
-    expect(Array.from(held.dataSync())).toEqual([1, 2, 3, 4, 5]);
-    expect(Array.from(gHeld.dataSync())).toEqual([1, 1, 1, 1, 1]);
-    expect(Array.from(slotHeld.dataSync())).toEqual([1, 1, 1, 1, 1]);
-    // buf = 1, then 1.9; w = x - 0.5 - 0.95.
-    const w = v.dataSync();
-    for (const [i, x] of [1, 2, 3, 4, 5].entries()) expect(w[i]).toBeCloseTo(x - 0.5 - 0.95, 6);
-    for (const b of slot.dataSync()) expect(b).toBeCloseTo(1.9, 6);
-    tf.dispose([init, held, g, gHeld, slotHeld]);
-    opt.dispose();
-    v.dispose();
-    await tf.setBackend('cpu');
-  });
-
-  it('keeps the engine tensor count and the memory in use constant across steps', async () => {
-    if (skip()) return;
-    await tf.setBackend('wasm');
-    const v = tf.variable(tf.zeros([6, 5]));
-    const opt = new Optimizer({ type: 'adamw', lr: 0.1 }, [
-      { name: 'w', variable: v, decay: true },
-    ]);
-    const g = tf.ones([6, 5]);
-    opt.step([g], 0.1);
-    const before = tf.memory();
-    for (let s = 0; s < 3; s++) opt.step([g], 0.1);
-    const after = tf.memory();
-    expect([after.numTensors, after.numDataBuffers, after.numBytes]).toEqual([
-      before.numTensors,
-      before.numDataBuffers,
-      before.numBytes,
-    ]);
-    tf.dispose([g, v]);
-    opt.dispose();
-    await tf.setBackend('cpu');
-  });
-
-  it('a conv after the update sees the new weights (XNNPACK caches packed weights by tensor id)', async () => {
-    if (skip()) return;
-    await tf.setBackend('wasm');
-    const x = tf.tensor4d(random(2 * 5 * 5 * 4, 1), [2, 5, 5, 4]);
-    const w = tf.variable(tf.tensor4d(random(3 * 3 * 4 * 6, 2), [3, 3, 4, 6]));
-    const opt = new Optimizer({ type: 'sgd', lr: 0.1 }, [{ name: 'w', variable: w, decay: true }]);
-    tf.conv2d(x, w as tf.Tensor4D, 1, 'same').dispose(); // XNNPACK packs and caches w
-    const g = tf.onesLike(w);
-    opt.step([g], 0.1);
-    const got = tf.conv2d(x, w as tf.Tensor4D, 1, 'same');
-    const copy = tf.tensor4d(w.dataSync(), [3, 3, 4, 6]);
-    const want = tf.conv2d(x, copy, 1, 'same');
-    expect(Array.from(got.dataSync())).toEqual(Array.from(want.dataSync()));
-    tf.dispose([x, g, got, copy, want, w]);
-    opt.dispose();
-    await tf.setBackend('cpu');
-  });
-
-  it('moves parameters and gradients created on another backend, with the same result', async () => {
-    if (skip()) return;
-    const config: OptimizerConfig = { type: 'adam', lr: 0.01, weightDecay: 0.01 };
-    const run = async (stepOn: string) => {
+describe.skipIf(wasm !== null)(
+  `fused wasm optimizer update${wasm === null ? '' : ` (skipped: wasm backend unavailable: ${wasm})`}`,
+  () => {
+    it('is instantiated on this machine', async () => {
+      await tf.setBackend('wasm');
+      const k = optimizerKernels(tf.backend());
       await tf.setBackend('cpu');
-      const v = tf.variable(tf.tensor2d(random(15, 7), [5, 3]));
-      const opt = new Optimizer(config, [{ name: 'w', variable: v, decay: true }]);
-      const g = tf.tensor2d(random(15, 8), [5, 3]);
-      await tf.setBackend(stepOn);
-      opt.step([g], 0.01);
-      opt.step([g], 0.01);
-      const out = v.dataSync() as Float32Array;
-      tf.dispose([v, g]);
+      expect(k).not.toBeNull();
+    });
+
+    it.each(CONFIGS)('matches the TF.js-op path on cpu bit for bit: %s', async (_, config) => {
+      const reference = await train(config, 'cpu');
+      const fused = await train(config, 'wasm');
+      expect(fused.kernels, 'the fused path runs no TF.js kernel').toBe(0);
+      expectSame(fused, reference);
+      // The TF.js-op path on wasm (SIMD off) agrees too, and runs its elementwise kernels.
+      setWasmTrainingSimd(false);
+      const ops = await train(config, 'wasm');
+      expect(ops.kernels).toBeGreaterThan(0);
+      expectSame(ops, reference);
+      // And the fused path is deterministic.
+      setWasmTrainingSimd(true);
+      expectSame(await train(config, 'wasm'), fused);
+    });
+
+    it('leaves tensors that share data with a variable, a slot or a gradient untouched', async () => {
+      await tf.setBackend('wasm');
+      const init = tf.tensor1d([1, 2, 3, 4, 5]);
+      const v = tf.variable(init); // shares init's data
+      const held = tf.clone(v); // shares it too
+      const opt = new Optimizer({ type: 'sgd', lr: 0.5, momentum: 0.9 }, [
+        { name: 'w', variable: v, decay: true },
+      ]);
+      const g = tf.tensor1d([1, 1, 1, 1, 1]);
+      const gHeld = tf.clone(g);
+      opt.step([g], 0.5);
+      const slot = opt.state().slots.get('w/momentum')!;
+      const slotHeld = tf.clone(slot);
+      opt.step([g], 0.5);
+      expect(Array.from(init.dataSync())).toEqual([1, 2, 3, 4, 5]);
+      expect(Array.from(held.dataSync())).toEqual([1, 2, 3, 4, 5]);
+      expect(Array.from(gHeld.dataSync())).toEqual([1, 1, 1, 1, 1]);
+      expect(Array.from(slotHeld.dataSync())).toEqual([1, 1, 1, 1, 1]);
+      // buf = 1, then 1.9; w = x - 0.5 - 0.95.
+      const w = v.dataSync();
+      for (const [i, x] of [1, 2, 3, 4, 5].entries()) expect(w[i]).toBeCloseTo(x - 0.5 - 0.95, 6);
+      for (const b of slot.dataSync()) expect(b).toBeCloseTo(1.9, 6);
+      tf.dispose([init, held, g, gHeld, slotHeld]);
+      opt.dispose();
+      v.dispose();
+      await tf.setBackend('cpu');
+    });
+
+    it('keeps the engine tensor count and the memory in use constant across steps', async () => {
+      await tf.setBackend('wasm');
+      const v = tf.variable(tf.zeros([6, 5]));
+      const opt = new Optimizer({ type: 'adamw', lr: 0.1 }, [
+        { name: 'w', variable: v, decay: true },
+      ]);
+      const g = tf.ones([6, 5]);
+      opt.step([g], 0.1);
+      const before = tf.memory();
+      for (let s = 0; s < 3; s++) opt.step([g], 0.1);
+      const after = tf.memory();
+      expect([after.numTensors, after.numDataBuffers, after.numBytes]).toEqual([
+        before.numTensors,
+        before.numDataBuffers,
+        before.numBytes,
+      ]);
+      tf.dispose([g, v]);
       opt.dispose();
       await tf.setBackend('cpu');
-      return out;
-    };
-    expect(bits(await run('wasm'))).toEqual(bits(await run('cpu')));
-  });
-});
+    });
+
+    it('a conv after the update sees the new weights (XNNPACK caches packed weights by tensor id)', async () => {
+      await tf.setBackend('wasm');
+      const x = tf.tensor4d(random(2 * 5 * 5 * 4, 1), [2, 5, 5, 4]);
+      const w = tf.variable(tf.tensor4d(random(3 * 3 * 4 * 6, 2), [3, 3, 4, 6]));
+      const opt = new Optimizer({ type: 'sgd', lr: 0.1 }, [
+        { name: 'w', variable: w, decay: true },
+      ]);
+      tf.conv2d(x, w as tf.Tensor4D, 1, 'same').dispose(); // XNNPACK packs and caches w
+      const g = tf.onesLike(w);
+      opt.step([g], 0.1);
+      const got = tf.conv2d(x, w as tf.Tensor4D, 1, 'same');
+      const copy = tf.tensor4d(w.dataSync(), [3, 3, 4, 6]);
+      const want = tf.conv2d(x, copy, 1, 'same');
+      expect(Array.from(got.dataSync())).toEqual(Array.from(want.dataSync()));
+      tf.dispose([x, g, got, copy, want, w]);
+      opt.dispose();
+      await tf.setBackend('cpu');
+    });
+
+    it('moves parameters and gradients created on another backend, with the same result', async () => {
+      const config: OptimizerConfig = { type: 'adam', lr: 0.01, weightDecay: 0.01 };
+      const run = async (stepOn: string) => {
+        await tf.setBackend('cpu');
+        const v = tf.variable(tf.tensor2d(random(15, 7), [5, 3]));
+        const opt = new Optimizer(config, [{ name: 'w', variable: v, decay: true }]);
+        const g = tf.tensor2d(random(15, 8), [5, 3]);
+        await tf.setBackend(stepOn);
+        opt.step([g], 0.01);
+        opt.step([g], 0.01);
+        const out = v.dataSync() as Float32Array;
+        tf.dispose([v, g]);
+        opt.dispose();
+        await tf.setBackend('cpu');
+        return out;
+      };
+      expect(bits(await run('wasm'))).toEqual(bits(await run('cpu')));
+    });
+  },
+);

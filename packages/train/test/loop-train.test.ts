@@ -1,6 +1,7 @@
 import { mkdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { createModel } from '@repnets/blocks';
+import { rng } from '@repnets/devkit';
 import * as tf from '@tensorflow/tfjs';
 import '@tensorflow/tfjs-backend-wasm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -21,14 +22,33 @@ beforeAll(() => registerWasmTrainingKernels());
 
 const trainSet = tinyData(48, 1);
 const testSet = tinyData(20, 2);
-const tinyModel = (widths = [0.125, 0.0625], seed?: number) =>
+const tinyModel = (widths = [0.125, 0.0625], seed?: number, numClasses = 4) =>
   createModel('simplenet', {
-    numClasses: 4,
+    numClasses,
     inputSize: H,
     channels: 1,
     widthMultipliers: widths,
     seed,
   } as never);
+
+/** A 10-class set (tinyData has 4, where top-5 cannot miss), with its raw arrays kept for checks. */
+const TEN = 10;
+function tenClassData(n: number, seed: number) {
+  const r = rng(seed);
+  const labels = Array.from({ length: n }, (_, i) => i % TEN);
+  const pixels = Float32Array.from(
+    { length: n * H * H },
+    (_, k) => labels[Math.floor(k / (H * H))]! / TEN + r() * 0.5,
+  );
+  const classNames = Array.from({ length: TEN }, (_, c) => String(c));
+  return {
+    labels,
+    pixels,
+    dataset: arrayDataset({ name: `ten-${seed}`, pixels, labels, shape: [H, H, 1], classNames }),
+  };
+}
+const tenTrain = tenClassData(40, 4);
+const tenTest = tenClassData(30, 6);
 
 /** Horizontal flip with probability 1/2: exercises the per-example streams. */
 const flip: Transform = (img, r) => {
@@ -115,7 +135,41 @@ describe.each(['cpu', 'wasm'])('train() on %s', (backend) => {
     expect(r.tensorsAtEpochStart).toHaveLength(3);
     expect(new Set(r.tensorsAtEpochStart).size).toBe(1);
     expect(r.history[2]!.trainLoss).toBeLessThan(r.history[0]!.trainLoss);
-    for (const h of r.history) expect(h.testTop5).toBe(1); // 4 classes: top-5 always hits
+    m.dispose();
+  });
+
+  it("reports test loss, top-1 and top-5 as the model's own predictions give them (10 classes)", async () => {
+    const m = tinyModel(undefined, 7, TEN);
+    const r = await train(
+      m,
+      { train: tenTrain.dataset, test: tenTest.dataset },
+      { ...base(''), checkpointDir: undefined, epochs: 1 }, // eval batches of 16: 30 = 16 + 14
+    );
+    const h = r.history[0]!;
+    const [testTop1, testTop5, testLoss] = [h.testTop1!, h.testTop5!, h.testLoss!];
+    // Independently: inference-mode logits of the trained model, ranks counted in JS.
+    const n = tenTest.labels.length;
+    const logits = tf.tidy(() => m.predict(tf.tensor4d(tenTest.pixels, [n, H, H, 1])) as tf.Tensor);
+    const rows = (await logits.array()) as number[][];
+    logits.dispose();
+    let top1 = 0;
+    let top5 = 0;
+    let loss = 0;
+    rows.forEach((row, i) => {
+      const y = tenTest.labels[i]!;
+      const above = row.filter((v) => v > row[y]!).length;
+      if (above === 0) top1++;
+      if (above < 5) top5++;
+      const max = Math.max(...row);
+      loss += max + Math.log(row.reduce((s, v) => s + Math.exp(v - max), 0)) - row[y]!;
+    });
+    // The fixture must let top-5 miss and top-1 trail top-5, or the check below proves little.
+    expect(top5, 'top-5 misses in the reference').toBeLessThan(n);
+    expect(top1).toBeLessThan(top5);
+    expect(testTop1).toBe(top1 / n);
+    expect(testTop5).toBe(top5 / n);
+    expect(testTop1).toBeLessThanOrEqual(testTop5);
+    expect(testLoss).toBeCloseTo(loss / n, 4);
     m.dispose();
   });
 });
@@ -126,24 +180,86 @@ describe('train() options', () => {
   });
 
   it("customL2 swaps the RepVGG kernels' plain decay for the equivalent-kernel L2", async () => {
+    // One plain SGD step on the whole set (no momentum, clipping or schedule), once
+    // with plain decay and once with customL2, from the same weights on the same batch:
+    //   plain:    w - lr * (dCE + wd * w)
+    //   customL2: w - lr * (dCE + wd * d(customL2 / 2)), on the kernels customL2 covers
+    // so their difference is lr * wd * (d(customL2 / 2) - w), computed here by hand
+    // from RepVGGBlock.customL2's definition; every other weight must not differ at all.
+    const lr = 0.05;
+    const wd = 0.1;
+    const opts: TrainOptions = {
+      epochs: 1,
+      batchSize: trainSet.size,
+      optimizer: { type: 'sgd', lr, momentum: 0, weightDecay: wd },
+      schedule: { type: 'constant' },
+      transform: flip,
+      seed: 3,
+      progress: 'none',
+    };
     const a = tinyModel();
     const initial = a.getWeights().map((t) => t.clone());
     const b = tinyModel();
     b.setWeights(initial);
-    const opts = {
-      ...base(''),
-      checkpointDir: undefined,
-      epochs: 1,
-      optimizer: { type: 'sgd', lr: 0.05, weightDecay: 0.1 },
-    } as const;
-    await train(a, { train: trainSet }, opts);
+    expect((await train(a, { train: trainSet }, opts)).steps).toBe(1);
     await train(b, { train: trainSet }, { ...opts, customL2: true });
-    const [wa, wb] = [await weightsOf(a), await weightsOf(b)];
-    const kernel = a.weights.findIndex((w) => w.originalName.endsWith('block1/dense_kernel'));
-    const diff = Math.max(...wa[kernel]!.map((v, k) => Math.abs(v - wb[kernel]![k]!)));
-    expect(diff).toBeGreaterThan(1e-6);
-    const head = a.weights.findIndex((w) => w.originalName.endsWith('head_fc/kernel'));
-    expect(head).toBeGreaterThanOrEqual(0);
+    const names = a.weights.map((w) => w.originalName);
+    const byName = (ws: Float32Array[]) => new Map(names.map((n, i) => [n, ws[i]!]));
+    const w0 = byName(
+      await Promise.all(initial.map(async (t) => Float32Array.from(await t.data()))),
+    );
+    const [wa, wb] = [byName(await weightsOf(a)), byName(await weightsOf(b))];
+
+    const blocks = ['block0', 'block1', 'block2'];
+    const covered = new Set(blocks.flatMap((k) => [`${k}/dense_kernel`, `${k}/conv1x1_kernel`]));
+    expect(names.filter((n) => covered.has(n))).toHaveLength(covered.size);
+    // BN parameters, biases, running statistics and head_fc/kernel (rank 2, still
+    // plainly decayed in both runs) come out bit for bit the same.
+    for (const n of names.filter((x) => !covered.has(x))) {
+      expect(Buffer.from(wb.get(n)!.buffer).equals(Buffer.from(wa.get(n)!.buffer)), n).toBe(true);
+    }
+    let centreTaps = 0;
+    for (const blk of blocks) {
+      const eps = (a.getLayer(blk).getConfig() as { bnEpsilon: number }).bnEpsilon;
+      const kd = w0.get(`${blk}/dense_kernel`)!; // HWIO [3, 3, I, O]
+      const k1 = w0.get(`${blk}/conv1x1_kernel`)!; // [1, 1, I, O]
+      // t = gamma / sqrt(runningVar + eps): gamma before the step, the running
+      // variance the step's own forward pass wrote (read after it).
+      const t = (bn: string) =>
+        Array.from(w0.get(`${blk}/${bn}_bn_gamma`)!, (g, o) => {
+          return g / Math.sqrt(wa.get(`${blk}/${bn}_bn_moving_variance`)![o]! + eps);
+        });
+      const [td, t1] = [t('dense'), t('conv1x1')];
+      const O = td.length;
+      const I = k1.length / O;
+      const gradDense = Float64Array.from(kd); // outside the centre: plain sum of squares
+      const grad1 = new Float64Array(k1.length);
+      for (let i = 0; i < I; i++)
+        for (let o = 0; o < O; o++) {
+          const c = ((1 * 3 + 1) * I + i) * O + o;
+          const eq = kd[c]! * td[o]! + k1[i * O + o]! * t1[o]!;
+          const norm = td[o]! ** 2 + t1[o]! ** 2;
+          gradDense[c] = (eq * td[o]!) / norm;
+          grad1[i * O + o] = (eq * t1[o]!) / norm;
+          centreTaps++;
+        }
+      for (const [name, grad] of [
+        [`${blk}/dense_kernel`, gradDense],
+        [`${blk}/conv1x1_kernel`, grad1],
+      ] as const) {
+        const [before, plain, custom] = [w0.get(name)!, wa.get(name)!, wb.get(name)!];
+        let worst = 0;
+        let largest = 0;
+        for (let j = 0; j < before.length; j++) {
+          const want = lr * wd * (grad[j]! - before[j]!);
+          largest = Math.max(largest, Math.abs(want));
+          worst = Math.max(worst, Math.abs(plain[j]! - custom[j]! - want));
+        }
+        expect(largest, `${name}: the two decays differ`).toBeGreaterThan(1e-4);
+        expect(worst, `${name}: max |(plain - custom) - lr * wd * (dL2 - w)|`).toBeLessThan(5e-7);
+      }
+    }
+    expect(centreTaps).toBeGreaterThan(0);
     tf.dispose(initial);
     for (const m of [a, b]) m.dispose();
     const plain = tf.sequential({
