@@ -1,19 +1,40 @@
 /**
  * Training checkpoints: one file holding train-form weights (BN running
  * statistics included), optimizer slots, epoch, step, the data seed and the run's
- * history. Layout: the 8-byte magic `RNCKPT01`, a uint32 JSON header length, the
- * UTF-8 JSON header, zero padding to 4 bytes, then float32 tensors in header
- * order. The header stores the SHA-256 of the tensor bytes, so a truncated or
- * corrupted file is refused before anything is loaded. Written to a temporary
- * file in the same directory and renamed over the old one: a killed run leaves
- * the previous checkpoint intact.
+ * configuration and history. Layout: the 8-byte magic `RNCKPT01`, a uint32 JSON
+ * header length, the UTF-8 JSON header, zero padding to 4 bytes, then float32
+ * tensors in header order. The header's last field is a SHA-256 of the whole
+ * file, read with that digest's 64 characters as '0's (format 2; format 1, still
+ * read, hashed the tensor bytes only). Every header field is checked against a
+ * schema and the tensor sizes against the file length, so a truncated, extended,
+ * corrupted or hand-edited file is refused, naming the file and the field,
+ * before anything is loaded. Written to `.<name>.<pid>.tmp` in the same
+ * directory and renamed over the old one: a killed run leaves the previous
+ * checkpoint intact, and the next save into the directory removes the
+ * temporary files of processes that no longer run.
  */
 import { createHash } from 'node:crypto';
-import { mkdir, open, readFile, rename, rm } from 'node:fs/promises';
+import { mkdir, open, readdir, readFile, rename, rm } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
+import {
+  CHECKPOINT_FORMAT,
+  OLDEST_CHECKPOINT_FORMAT as OLDEST_FORMAT,
+} from './checkpoint-format.js';
+import {
+  arrayOf,
+  checkShape,
+  int,
+  num,
+  object,
+  oneOf,
+  record,
+  type ShapeProblem,
+  str,
+} from './json-shape.js';
 
 const MAGIC = 'RNCKPT01';
-export const CHECKPOINT_FORMAT = 1;
+
+export { CHECKPOINT_FORMAT };
 
 export interface SavedTensor {
   readonly name: string;
@@ -29,7 +50,7 @@ export interface CheckpointMeta {
   readonly step: number;
   /** The data seed (shuffling and augmentation derive from it and the epoch). */
   readonly seed: number;
-  /** Free-form run description (options, history) kept with the weights. */
+  /** Free-form run description (configuration, history) kept with the weights: a JSON object. */
   readonly run: Record<string, unknown>;
 }
 
@@ -39,14 +60,108 @@ export interface Checkpoint extends CheckpointMeta {
 }
 
 interface Header extends CheckpointMeta {
-  readonly sha256: string;
-  readonly tensors: { section: 'weights' | 'optimizer'; name: string; shape: number[] }[];
   readonly optimizerStep: number;
+  readonly tensors: { section: 'weights' | 'optimizer'; name: string; shape: number[] }[];
+  /** Last, so that the reader finds it where the writer put it. */
+  readonly sha256: string;
 }
+
+const HEADER = object({
+  epoch: int(0),
+  step: int(0),
+  seed: num,
+  run: record(),
+  optimizerStep: int(0),
+  tensors: arrayOf(
+    object({
+      section: oneOf('weights', 'optimizer'),
+      name: str(/./, 'a non-empty string'),
+      shape: arrayOf(int(0)),
+    }),
+  ),
+  sha256: str(/^[0-9a-f]{64}$/, 'a SHA-256 in 64 lowercase hex digits'),
+});
 
 const size = (shape: number[]) => shape.reduce((p, d) => p * d, 1);
 
-/** Writes `ckpt` to `path` atomically (temp file + fsync + rename). */
+/** `.<name>.<pid>.tmp`: where a save writes before the rename. */
+const tempName = (file: string, pid: number) => `.${file}.${pid}.tmp`;
+const TEMP = /^\.(.+)\.([1-9]\d*)\.tmp$/;
+
+/** Whether process `pid` runs (on this machine): only ESRCH says it does not. */
+function alive(pid: number): boolean {
+  if (pid === process.pid) return true;
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code !== 'ESRCH';
+  }
+}
+
+/**
+ * Removes the temporary files that saves killed mid-write left in `dir`
+ * (`.<name>.<pid>.tmp` holding the start of a checkpoint, or nothing, whose
+ * process no longer runs); those of live processes stay. Returns their paths.
+ * Best effort: a file that cannot be read or removed is left alone.
+ */
+export async function removeStaleTemps(dir: string): Promise<string[]> {
+  let names: string[];
+  try {
+    names = await readdir(dir);
+  } catch {
+    return [];
+  }
+  const removed: string[] = [];
+  const magic = Buffer.from(MAGIC, 'ascii');
+  for (const name of names) {
+    const m = TEMP.exec(name);
+    const pid = m ? Number(m[2]) : 0;
+    if (!Number.isSafeInteger(pid) || pid <= 0 || alive(pid)) continue;
+    const path = join(dir, name);
+    try {
+      const fh = await open(path, 'r');
+      let head: Buffer;
+      try {
+        if (!(await fh.stat()).isFile()) continue;
+        const b = Buffer.alloc(magic.length);
+        const { bytesRead } = await fh.read(b, 0, b.length, 0);
+        head = b.subarray(0, bytesRead);
+      } finally {
+        await fh.close();
+      }
+      // A write starts with the magic: anything else of this name is not ours.
+      if (!head.equals(magic.subarray(0, head.length))) continue;
+      await rm(path);
+      removed.push(path);
+    } catch {
+      // Gone already (another run cleaned up) or not ours to touch.
+    }
+  }
+  return removed;
+}
+
+const ZEROS = '0'.repeat(64);
+/** How a format-2 header ends: the digest is its last field. */
+const digestTail = (hex: string) => `,"sha256":"${hex}"}`;
+
+/**
+ * Format 2's digest: SHA-256 of the whole file with the digest's 64 characters
+ * (at `at`) read as '0's, so the header is covered as well as the tensors.
+ */
+function fileDigest(file: Buffer, at: number): string {
+  return createHash('sha256')
+    .update(file.subarray(0, at))
+    .update(ZEROS, 'ascii')
+    .update(file.subarray(at + 64))
+    .digest('hex');
+}
+
+/**
+ * Writes `ckpt` to `path` atomically (temp file + fsync + rename), in the
+ * current format (`ckpt.format` is ignored). Removes stale temporary files of
+ * killed saves in the directory first.
+ */
 export async function saveCheckpoint(path: string, ckpt: Checkpoint): Promise<void> {
   const all = [
     ...ckpt.weights.map((t) => ({ section: 'weights' as const, t })),
@@ -69,20 +184,23 @@ export async function saveCheckpoint(path: string, ckpt: Checkpoint): Promise<vo
     seed: ckpt.seed,
     run: ckpt.run,
     optimizerStep: ckpt.optimizer.step,
-    sha256: createHash('sha256').update(body).digest('hex'),
     tensors: all.map(({ section, t }) => ({ section, name: t.name, shape: t.shape })),
+    sha256: ZEROS,
   };
   const json = Buffer.from(JSON.stringify(header), 'utf8');
   const pad = (4 - ((MAGIC.length + 4 + json.length) % 4)) % 4;
   const len = Buffer.alloc(4);
   len.writeUInt32LE(json.length);
-  await mkdir(dirname(path), { recursive: true });
-  const tmp = join(dirname(path), `.${basename(path)}.${process.pid}.tmp`);
+  const file = Buffer.concat([Buffer.from(MAGIC, 'ascii'), len, json, Buffer.alloc(pad), body]);
+  const at = MAGIC.length + 4 + json.length - digestTail(ZEROS).length + ',"sha256":"'.length;
+  file.write(fileDigest(file, at), at, 'ascii');
+  const dir = dirname(path);
+  await mkdir(dir, { recursive: true });
+  await removeStaleTemps(dir);
+  const tmp = join(dir, tempName(basename(path), process.pid));
   const fh = await open(tmp, 'w');
   try {
-    await fh.writeFile(
-      Buffer.concat([Buffer.from(MAGIC, 'ascii'), len, json, Buffer.alloc(pad), body]),
-    );
+    await fh.writeFile(file);
     await fh.sync();
   } catch (e) {
     await fh.close();
@@ -109,26 +227,56 @@ export async function loadCheckpoint(path: string): Promise<Checkpoint> {
   }
   const jsonLen = buf.readUInt32LE(MAGIC.length);
   const jsonStart = MAGIC.length + 4;
-  if (jsonStart + jsonLen > buf.length)
-    fail(`header of ${jsonLen} bytes runs past the end (file truncated?)`);
-  let header: Header;
+  const jsonEnd = jsonStart + jsonLen;
+  if (jsonEnd > buf.length) fail(`header of ${jsonLen} bytes runs past the end (file truncated?)`);
+  let parsed: unknown;
   try {
-    header = JSON.parse(buf.toString('utf8', jsonStart, jsonStart + jsonLen)) as Header;
+    parsed = JSON.parse(buf.toString('utf8', jsonStart, jsonEnd));
   } catch {
     return fail('header is not valid JSON (file corrupted?)');
   }
-  if (header.format !== CHECKPOINT_FORMAT)
-    fail(`format ${header.format}, this version reads ${CHECKPOINT_FORMAT}`);
-  const bodyStart = jsonStart + jsonLen + ((4 - ((jsonStart + jsonLen) % 4)) % 4);
-  const expected = header.tensors.reduce((s, t) => s + 4 * size(t.shape), 0);
-  if (buf.length - bodyStart !== expected) {
+  const shapeFail = (p: ShapeProblem | undefined) => {
+    if (p) fail(`header${p.at ? ` field '${p.at}'` : ''} ${p.problem}`);
+  };
+  shapeFail(checkShape(object({ format: int(1) }), parsed));
+  const header = parsed as Header;
+  if (header.format > CHECKPOINT_FORMAT) {
     fail(
-      `tensor data is ${buf.length - bodyStart} bytes, the header lists ${expected} (file truncated?)`,
+      `format ${header.format} is newer than this version reads (${OLDEST_FORMAT} to ${CHECKPOINT_FORMAT}): update @repnets/train`,
+    );
+  }
+  shapeFail(checkShape(HEADER, header));
+  const seen = { weights: new Set<string>(), optimizer: new Set<string>() };
+  header.tensors.forEach((t, i) => {
+    if (seen[t.section].has(t.name))
+      fail(`header field 'tensors[${i}].name' repeats the ${t.section} tensor '${t.name}'`);
+    seen[t.section].add(t.name);
+  });
+  const bodyStart = jsonEnd + ((4 - (jsonEnd % 4)) % 4);
+  const expected = header.tensors.reduce((s, t) => s + 4 * size(t.shape), 0);
+  const actual = buf.length - bodyStart;
+  if (actual < expected) {
+    fail(
+      `tensor data is ${Math.max(0, actual)} bytes, the header lists ${expected} (file truncated?)`,
+    );
+  }
+  if (actual > expected) {
+    fail(
+      `${actual - expected} bytes after the last tensor (the header lists ${expected} bytes of tensor data)`,
     );
   }
   const body = buf.subarray(bodyStart);
-  if (createHash('sha256').update(body).digest('hex') !== header.sha256) {
-    fail('tensor data does not match its SHA-256 (file corrupted)');
+  if (header.format === 1) {
+    if (createHash('sha256').update(body).digest('hex') !== header.sha256)
+      fail('tensor data does not match its SHA-256 (file corrupted)');
+  } else {
+    const tail = Buffer.from(digestTail(header.sha256), 'ascii');
+    if (!buf.subarray(jsonEnd - tail.length, jsonEnd).equals(tail))
+      fail(
+        `header field 'sha256' is not the header's last field, where format ${header.format} puts it (file edited?)`,
+      );
+    if (fileDigest(buf, jsonEnd - 66) !== header.sha256)
+      fail('the file does not match its SHA-256 (file corrupted or edited)');
   }
   // Copy into an aligned buffer: the body need not start on a 4-byte boundary of the pool.
   const floats = new Float32Array(expected / 4);

@@ -9,7 +9,7 @@ import * as tf from '@tensorflow/tfjs';
 import type { Dataset } from '../data/types.js';
 import { wasmTrainingSimdActive } from '../engine/wasm/simd-heap-kernels.js';
 import { type ReplicableModel, ReplicaPool } from '../parallel/pool.js';
-import { loadCheckpoint, saveCheckpoint } from './checkpoint.js';
+import { loadCheckpoint, removeStaleTemps, saveCheckpoint } from './checkpoint.js';
 import { MetricSums } from './metrics.js';
 import type { Optimizer } from './optimizers.js';
 import {
@@ -66,7 +66,13 @@ const NODE: TrainPlatform = {
   name: 'here',
   output: () => process.stdout,
   cores: availableParallelism,
-  checkpointFiles: { join, exists: existsSync, load: loadCheckpoint, save: saveCheckpoint },
+  checkpointFiles: {
+    join,
+    exists: existsSync,
+    load: loadCheckpoint,
+    save: saveCheckpoint,
+    removeStale: removeStaleTemps,
+  },
   startPool,
 };
 

@@ -11,6 +11,8 @@ import { DataLoader } from '../data/loader.js';
 import type { Batch, Dataset, Transform } from '../data/types.js';
 import { resolveWorkers, type WorkersOption } from '../parallel/shards.js';
 import type { Checkpoint, SavedTensor } from './checkpoint.js';
+import { CHECKPOINT_FORMAT } from './checkpoint-format.js';
+import { checkShape, record, scalar } from './json-shape.js';
 import { batchMetrics, MetricSums } from './metrics.js';
 import {
   clipByGlobalNorm,
@@ -26,6 +28,7 @@ import {
   type ProgressSink,
   type StepReport,
 } from './progress.js';
+import { checkSameRun, storedRun, weightConfig } from './run-config.js';
 import { learningRate, type ScheduleConfig } from './schedules.js';
 import {
   type CustomL2Layer,
@@ -62,6 +65,8 @@ export interface CheckpointFiles {
   exists(path: string): boolean;
   load(path: string): Promise<Checkpoint>;
   save(path: string, ckpt: Checkpoint): Promise<void>;
+  /** Removes temporary files that killed saves left in `dir`; resolves to their paths. */
+  removeStale?(dir: string): Promise<string[]>;
 }
 
 export interface TrainCallbacks {
@@ -103,9 +108,24 @@ export interface TrainOptions {
   readonly keepEpochCheckpoints?: boolean;
   /**
    * true: continue from `checkpointDir/last.ckpt` when it exists; a path: from
-   * that checkpoint, which must exist.
+   * that checkpoint, which must exist. The checkpoint must have been written by
+   * the same run: see `runConfig`.
    */
   readonly resume?: boolean | string;
+  /**
+   * The run beyond these options, as the caller wants it checked on resume:
+   * what `repnets train` was given (model name, dataset, image size, train and
+   * test sizes), e.g. `{ model: 'repvgg_a0', dataset: 'cifar10', imgSize: 32 }`.
+   * Checkpoints store it with the options that shape the weights (epochs,
+   * batchSize, optimizer with its defaults filled in, schedule, labelSmoothing,
+   * clipGradNorm, customL2, dropLast, seed, the training set's size), and a
+   * resume that changes any of them, or any key of this record, is refused
+   * naming the field. `epochs` may grow (the run says what that does to the
+   * schedule) and `workers` may change (the run says it is no longer bitwise);
+   * evalBatchSize, prefetch, progress, output and callbacks are free. Functions
+   * (`transform`) cannot be compared: name them here if they may vary.
+   */
+  readonly runConfig?: Readonly<Record<string, string | number | boolean | null>>;
   /**
    * Data-parallel replicas, one per worker thread (default 1: no threads). Each
    * batch is split into equal shards, the shards' gradients are summed in a
@@ -208,6 +228,10 @@ function checkOptions(
     }
   }
   if (o.resume === true && !o.checkpointDir) bad('resume: true needs checkpointDir', o.resume);
+  if (o.runConfig !== undefined) {
+    const p = checkShape(record(scalar), o.runConfig, 'runConfig');
+    if (p) throw new Error(`train: ${p.at} ${p.problem}`);
+  }
 }
 
 export interface EvalOptions {
@@ -290,10 +314,6 @@ function checkCompatible(
       );
     }
   });
-  const runOpt = (ckpt.run.optimizer as { type?: string } | undefined)?.type;
-  if (runOpt && runOpt !== options.optimizer.type) {
-    fail(`it was written by optimizer '${runOpt}', this run uses '${options.optimizer.type}'`);
-  }
   if (options.seed !== undefined && options.seed !== ckpt.seed) {
     fail(`it was written with seed ${ckpt.seed}, this run asks for seed ${options.seed}`);
   }
@@ -353,11 +373,27 @@ export async function trainOn(
         : options.resume && ckptPath && files?.exists(ckptPath)
           ? ckptPath
           : undefined;
+    if (files?.removeStale && options.checkpointDir) {
+      const stale = await files.removeStale(options.checkpointDir);
+      if (stale.length > 0) {
+        progress.message(
+          `removed ${stale.length} temporary checkpoint file${stale.length === 1 ? '' : 's'} that killed runs left in ${options.checkpointDir}`,
+        );
+      }
+    }
     if (options.resume === true && !resumeFrom)
       progress.message(`no checkpoint at ${ckptPath}: starting from scratch`);
     if (resumeFrom) {
       const ckpt = await files!.load(resumeFrom);
+      const run = storedRun(resumeFrom, ckpt);
       checkCompatible(resumeFrom, ckpt, model, options);
+      const notes = checkSameRun(
+        resumeFrom,
+        ckpt,
+        run,
+        weightConfig(options, ckpt.seed, data.train.size),
+        options.runConfig ?? {},
+      );
       const slots = new Map(ckpt.optimizer.slots.map((s) => [s.name, s]));
       optimizer.loadState(ckpt.optimizer.step, slots); // validates every slot before replacing any
       model.weights.forEach((lv, i) => {
@@ -367,27 +403,21 @@ export async function trainOn(
       seed = ckpt.seed;
       startEpoch = ckpt.epoch;
       step = ckpt.step;
-      history = ((ckpt.run.history as EpochRecord[] | undefined) ?? []).slice();
-      ckptWorkers = typeof ckpt.run.workers === 'number' ? ckpt.run.workers : 1;
+      history = ((run.history ?? []) as unknown as EpochRecord[]).slice();
+      ckptWorkers = run.workers ?? 1;
       progress.message(`resumed from ${resumeFrom} after epoch ${startEpoch} (step ${step})`);
+      for (const note of notes) progress.message(note);
     }
+    const config = weightConfig(options, seed, data.train.size);
 
     const writeCheckpoint = async (epoch: number) => {
       if (!files || !options.checkpointDir) return;
       const ckpt: Checkpoint = {
-        format: 1,
+        format: CHECKPOINT_FORMAT,
         epoch,
         step,
         seed,
-        run: {
-          optimizer: options.optimizer,
-          schedule,
-          epochs: options.epochs,
-          batchSize: options.batchSize,
-          labelSmoothing: options.labelSmoothing ?? 0,
-          workers: workersUsed,
-          history,
-        },
+        run: { config, runConfig: options.runConfig ?? {}, workers: workersUsed, history },
         weights: await snapshot(
           model.weights.map((lv, i) => ({ name: weightName(lv, i), tensor: lv.read() })),
         ),
