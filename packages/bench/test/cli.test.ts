@@ -2,66 +2,15 @@
  * The `repnets` command end to end, as a user runs it: each command in a child
  * process, checked through its exit code, its one-line errors and its --json.
  */
-import { execFile } from 'node:child_process';
-import { existsSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
-import { rng } from '@repnets/devkit';
-import { writeSafetensors } from '@repnets/fuse';
 import { afterAll, describe, expect, it } from 'vitest';
+import { json, officialCheckpoint, repnets } from './helpers/cli.js';
 
 const dir = join(import.meta.dirname, '.tmp', 'cli');
 rmSync(dir, { recursive: true, force: true });
 mkdirSync(dir, { recursive: true });
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
-
-const MAIN = join(import.meta.dirname, '..', 'src', 'cli', 'main.ts');
-/** Runs the CLI in a child process; async, so the test runner's worker stays responsive. */
-function repnets(...args: string[]): Promise<{ code: number; out: string; err: string }> {
-  return new Promise((resolve) => {
-    execFile(
-      process.execPath,
-      ['--import', 'tsx', MAIN, ...args],
-      { timeout: 240_000 },
-      (error, stdout, stderr) => {
-        resolve({
-          code: error ? ((error as { code?: number }).code ?? 1) : 0,
-          out: stdout,
-          err: stderr,
-        });
-      },
-    );
-  });
-}
-const json = (s: string) => JSON.parse(s);
-
-/** A tiny official-RepVGG train-form state dict (stem stride 2, one stage of 2 blocks). */
-function officialCheckpoint(path: string): void {
-  const r = rng(1);
-  const t: Record<string, { shape: number[]; data: Float32Array }> = {};
-  const add = (k: string, shape: number[], f: () => number) => {
-    t[k] = { shape, data: Float32Array.from({ length: shape.reduce((p, d) => p * d, 1) }, f) };
-  };
-  const bn = (p: string, c: number) => {
-    add(`${p}.weight`, [c], () => 0.5 + r());
-    add(`${p}.bias`, [c], () => r() - 0.5);
-    add(`${p}.running_mean`, [c], () => r() - 0.5);
-    add(`${p}.running_var`, [c], () => 0.5 + r());
-  };
-  for (const [name, i, o, id] of [
-    ['stage0', 3, 8, false],
-    ['stage1.0', 8, 16, false],
-    ['stage1.1', 16, 16, true],
-  ] as const) {
-    if (id) bn(`${name}.rbr_identity`, o);
-    add(`${name}.rbr_dense.conv.weight`, [o, i, 3, 3], () => r() - 0.5);
-    bn(`${name}.rbr_dense.bn`, o);
-    add(`${name}.rbr_1x1.conv.weight`, [o, i, 1, 1], () => r() - 0.5);
-    bn(`${name}.rbr_1x1.bn`, o);
-  }
-  add('linear.weight', [5, 16], () => r() - 0.5);
-  add('linear.bias', [5], () => r() - 0.5);
-  writeFileSync(path, writeSafetensors(t));
-}
 
 describe('repnets CLI', () => {
   it('usage mistakes exit 2 with one line naming the problem', async () => {

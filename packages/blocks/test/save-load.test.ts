@@ -109,4 +109,39 @@ describe('save and load through file://', () => {
     );
     expect(readFileSync(bin).byteLength).toBe(100);
   });
+
+  it('a model.json that is not an object, or a malformed manifest, is refused naming the file', async () => {
+    const dir = join(root, 'odd');
+    const json = join(dir, 'model.json');
+    await (await trained('simplenet')).save(`file://${dir}`);
+    const good = readFileSync(json, 'utf8');
+    for (const [text, why] of [
+      ['null', /odd\/model\.json is not a TF\.js model\.json \(it holds null\)/],
+      ['[1, 2]', /odd\/model\.json is not a TF\.js model\.json \(it holds an array\)/],
+      [
+        JSON.stringify({ ...JSON.parse(good), weightsManifest: [null] }),
+        /odd\/model\.json: 'weightsManifest' must be an array of/,
+      ],
+    ] as const) {
+      writeFileSync(json, text);
+      await expect(tf.loadLayersModel(`file://${dir}`), text.slice(0, 20)).rejects.toThrow(why);
+    }
+  });
+
+  it('weights paths in a manifest stay inside the model folder: ../ and absolute paths are never read', async () => {
+    const dir = join(root, 'escape');
+    const json = join(dir, 'model.json');
+    await (await trained('simplenet')).save(`file://${dir}`);
+    const artifacts = JSON.parse(readFileSync(json, 'utf8'));
+    // A file that exists and has enough bytes, so that only the path rule can refuse it.
+    const outside = join(root, 'outside.bin');
+    writeFileSync(outside, new Uint8Array(readFileSync(join(dir, 'weights.bin')).byteLength));
+    for (const path of ['../outside.bin', outside, 'sub/../../outside.bin']) {
+      artifacts.weightsManifest[0].paths = [path];
+      writeFileSync(json, JSON.stringify(artifacts));
+      await expect(tf.loadLayersModel(`file://${dir}`), path).rejects.toThrow(
+        /names the weights file .* which is outside the model's folder/,
+      );
+    }
+  });
 });

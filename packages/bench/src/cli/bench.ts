@@ -5,6 +5,7 @@ import { summaryLines } from '../report.js';
 import { runBenchmark } from '../run.js';
 import { reportTable } from '../table.js';
 import { backendFlag, type Command, humanOut, intFlag, parse, printJson } from './common.js';
+import { notTheSameNetwork } from './model-checks.js';
 import { isTrainForm, loadModel } from './models.js';
 
 const USAGE = `repnets bench <train-model> [deploy-model] [flags]
@@ -50,6 +51,12 @@ export const bench: Command = {
     const deployModel = positionals[1]
       ? await loadModel(positionals[1])
       : (await reparameterize(trainModel)).model;
+    const unrelated = positionals[1] ? notTheSameNetwork(trainModel, deployModel) : undefined;
+    if (unrelated) {
+      throw new Error(
+        `bench: '${positionals[1]}' is not the folded form of '${positionals[0]}': ${unrelated}`,
+      );
+    }
     const report = await runBenchmark(trainModel, deployModel, {
       batch,
       runs,

@@ -28,7 +28,10 @@ export function parse(
   let parsed: ReturnType<typeof parseArgs>;
   try {
     parsed = parseArgs({
-      args: argv.filter((a) => a !== '--'),
+      args: joinDashValues(
+        argv.filter((a) => a !== '--'),
+        options,
+      ),
       options: {
         ...options,
         help: { type: 'boolean', default: false },
@@ -56,16 +59,41 @@ export function parse(
   return { values, positionals: parsed.positionals, help: values.help === true };
 }
 
+/**
+ * `--epochs -1` is a value to us, but parseArgs reads a dash as the next
+ * option and says "argument is ambiguous". A value-taking option followed by
+ * something number-like that starts with '-' is joined into `--flag=value`,
+ * so that the flag's own check names what is wrong with it.
+ */
+function joinDashValues(argv: string[], options: Options): string[] {
+  const out: string[] = [];
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i]!;
+    const next = argv[i + 1];
+    const name = a.startsWith('--') ? a.slice(2) : undefined;
+    if (name && options[name]?.type === 'string' && next !== undefined && /^-[\d.I]/.test(next)) {
+      out.push(`${a}=${next}`);
+      i++;
+    } else {
+      out.push(a);
+    }
+  }
+  return out;
+}
+
+/** An integer flag in [min, max] (max: the largest safe integer unless given). */
 export function intFlag(
   command: string,
   flag: string,
   v: string | boolean | undefined,
   min = 1,
+  max = Number.MAX_SAFE_INTEGER,
 ): number | undefined {
   if (v === undefined) return undefined;
   const n = Number(v);
-  if (typeof v !== 'string' || !Number.isInteger(n) || n < min) {
-    throw new UsageError(`${command}: --${flag} must be an integer >= ${min}, got '${String(v)}'`);
+  if (typeof v !== 'string' || v.trim() === '' || !Number.isSafeInteger(n) || n < min || n > max) {
+    const range = max === Number.MAX_SAFE_INTEGER ? `>= ${min}` : `from ${min} to ${max}`;
+    throw new UsageError(`${command}: --${flag} must be an integer ${range}, got '${String(v)}'`);
   }
   return n;
 }
@@ -77,8 +105,10 @@ export function numFlag(
 ): number | undefined {
   if (v === undefined) return undefined;
   const n = Number(v);
-  if (typeof v !== 'string' || !(n > 0))
-    throw new UsageError(`${command}: --${flag} must be a positive number, got '${String(v)}'`);
+  if (typeof v !== 'string' || !Number.isFinite(n) || !(n > 0))
+    throw new UsageError(
+      `${command}: --${flag} must be a positive finite number, got '${String(v)}'`,
+    );
   return n;
 }
 

@@ -1,7 +1,8 @@
 import { mkdir } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { type Command, humanOut, intFlag, parse, printJson, UsageError } from './common.js';
-import { isTrainForm, loadModel } from './models.js';
+import { isTrainForm, loadModel, modelJsonPath } from './models.js';
+import { checkWritable, modelFiles, refuseOverwritingInputs } from './paths.js';
 
 const USAGE = `repnets export onnx <model> --out FILE.onnx [--opset N] [--json]
   Exports a TF.js model (train or deploy form; model.json or its folder) to ONNX:
@@ -26,6 +27,9 @@ export const exportCommand: Command = {
     const opset = intFlag('export', 'opset', values.opset, 13);
     if (opset !== undefined && opset > 17)
       throw new UsageError(`export: --opset must be 13 to 17, got ${opset}`);
+    checkWritable('export', 'out', out, 'file');
+    const json = modelJsonPath(positionals[1]!);
+    if (json) refuseOverwritingInputs('export', modelFiles(json), [out]);
     const model = await loadModel(positionals[1]!);
     // The exporter loads protobuf only when asked for.
     const { saveOnnx } = await import('@repnets/blocks/onnx');

@@ -1,3 +1,4 @@
+import { rmSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { modelFromFused, reparameterize } from '@repnets/blocks';
@@ -5,7 +6,8 @@ import { fuseStateDict, type LayoutName } from '@repnets/fuse';
 import { loadSafetensorsFile, saveSafetensorsFile } from '@repnets/fuse/node';
 import * as tf from '@tensorflow/tfjs';
 import { type Command, humanOut, intFlag, oneOf, parse, printJson, UsageError } from './common.js';
-import { isTrainForm, loadModel, saveModel } from './models.js';
+import { isTrainForm, loadModel, modelJsonPath, saveModel } from './models.js';
+import { checkWritable, modelFiles, refuseOverwritingInputs, savedModelFiles } from './paths.js';
 
 const USAGE = `repnets fuse <checkpoint> --from timm|official|repnets --out PATH [flags]
   timm, official: a PyTorch train-form state dict as .safetensors (timm byobnet RepVGG /
@@ -52,6 +54,9 @@ export const fuse: Command = {
     const input = positionals[0]!;
 
     if (from === 'repnets') {
+      checkWritable('fuse', 'out', out, 'dir');
+      const json = modelJsonPath(input);
+      if (json) refuseOverwritingInputs('fuse', modelFiles(json), savedModelFiles(out));
       const model = await loadModel(input);
       if (!isTrainForm(model))
         throw new Error(
@@ -80,6 +85,12 @@ export const fuse: Command = {
     }
     const dtype = oneOf('fuse', 'dtype', values.dtype, ['f32', 'f16'] as const) ?? 'f32';
     const imgSize = intFlag('fuse', 'img-size', values['img-size']) ?? 224;
+    const tfjsDir = values.tfjs as string | undefined;
+    checkWritable('fuse', 'out', out, 'file');
+    if (tfjsDir !== undefined) checkWritable('fuse', 'tfjs', tfjsDir, 'dir');
+    const outputs = [out, ...(tfjsDir !== undefined ? savedModelFiles(tfjsDir) : [])];
+    refuseOverwritingInputs('fuse', [input], outputs);
+    refuseOverwritingInputs('fuse', [out], outputs.slice(1));
     const { tensors, metadata } = await loadSafetensorsFile(input);
     const model = values.model as string | undefined;
     const result = fuseStateDict(tensors as never, model ? { model } : {});
@@ -88,6 +99,14 @@ export const fuse: Command = {
         `fuse: '${input}' has the ${result.layout} key layout, not ${from}'s; use --from ${result.layout.split('-')[0]}`,
       );
     }
+    // Everything that can fail on the content runs before the first write; if a
+    // later write fails, the earlier one is taken back: all outputs or none.
+    let tfModel: tf.LayersModel | undefined;
+    if (tfjsDir !== undefined) {
+      await tf.ready();
+      tfModel = modelFromFused(result, { inputSize: imgSize });
+    }
+    const tfParams = tfModel?.countParams();
     await mkdir(dirname(out), { recursive: true });
     await saveSafetensorsFile(
       out,
@@ -95,16 +114,20 @@ export const fuse: Command = {
       { ...metadata, repnets: 'fused' },
       { dtype: dtype === 'f16' ? 'F16' : 'F32' },
     );
-    say(`${result.layout}: folded ${result.folded.length} blocks; wrote ${out}`);
-    if (values.tfjs) {
-      await tf.ready();
-      const tfModel = modelFromFused(result, { inputSize: imgSize });
-      await saveModel(tfModel, values.tfjs as string);
-      say(
-        `RepNets deploy model (TF.js, ${tfModel.countParams()} params) written to ${values.tfjs}`,
-      );
-      tfModel.dispose();
+    if (tfModel && tfjsDir !== undefined) {
+      try {
+        await saveModel(tfModel, tfjsDir);
+      } catch (e) {
+        rmSync(out, { force: true });
+        throw new Error(
+          `fuse: writing the TF.js model to '${tfjsDir}' failed, so '${out}' was removed again: ${(e as Error).message}`,
+        );
+      } finally {
+        tfModel.dispose();
+      }
     }
+    say(`${result.layout}: folded ${result.folded.length} blocks; wrote ${out}`);
+    if (tfModel) say(`RepNets deploy model (TF.js, ${tfParams} params) written to ${tfjsDir}`);
     if (json) {
       printJson({
         from,

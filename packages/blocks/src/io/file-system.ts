@@ -83,14 +83,38 @@ export function fileSystem(path: string): tf.io.IOHandler {
       } catch (e) {
         throw new Error(`fileSystem: ${jsonPath} is not valid JSON: ${(e as Error).message}`);
       }
+      if (json === null || typeof json !== 'object' || Array.isArray(json)) {
+        throw new Error(
+          `fileSystem: ${jsonPath} is not a TF.js model.json (it holds ${json === null ? 'null' : Array.isArray(json) ? 'an array' : `a ${typeof json}`})`,
+        );
+      }
       if (!json.modelTopology) throw new Error(`fileSystem: ${jsonPath} has no 'modelTopology'`);
+      const groups: unknown = json.weightsManifest;
+      const wellFormed = (g: unknown) =>
+        typeof g === 'object' &&
+        g !== null &&
+        Array.isArray((g as { paths?: unknown }).paths) &&
+        Array.isArray((g as { weights?: unknown }).weights);
+      if (groups !== undefined && !(Array.isArray(groups) && groups.every(wellFormed))) {
+        throw new Error(
+          `fileSystem: ${jsonPath}: 'weightsManifest' must be an array of { paths: [...], weights: [...] }`,
+        );
+      }
       return tf.io.getModelArtifactsForJSON(json, async (manifest) => {
         const specs: tf.io.WeightsManifestEntry[] = [];
         const buffers: Uint8Array[] = [];
         for (const group of manifest) {
           specs.push(...group.weights);
           for (const rel of group.paths) {
-            const file = p.resolve(dir, rel);
+            const file = p.resolve(dir, String(rel));
+            // A manifest names files next to its model.json; one that points
+            // elsewhere (../../etc/passwd, /abs/path) is refused, never read.
+            const inside = p.relative(dir, file);
+            if (inside === '' || inside.startsWith('..') || p.isAbsolute(inside)) {
+              throw new Error(
+                `fileSystem: ${jsonPath} names the weights file '${String(rel).slice(0, 200)}', which is outside the model's folder ${dir}`,
+              );
+            }
             try {
               buffers.push(fs.readFileSync(file));
             } catch (e) {
