@@ -68,10 +68,29 @@ function workersFlag(v: string): number | 'auto' {
 const positiveInt = (flag: string, v: string | undefined): number | undefined => {
   if (v === undefined) return undefined;
   const n = Number(v);
-  if (!Number.isInteger(n) || n < 1)
+  if (v.trim() === '' || !Number.isSafeInteger(n) || n < 1)
     throw new UsageError(`--${flag} must be a positive integer, got '${v}'`);
   return n;
 };
+
+/**
+ * `--epochs -1` is a value, but parseArgs takes the dash for the next option
+ * ("argument is ambiguous"): a value-taking flag followed by something
+ * number-like that starts with '-' is joined into `--flag=value`, so the
+ * flag's own check names what is wrong with it.
+ */
+function joinDashValues(argv: string[], valueFlags: ReadonlySet<string>): string[] {
+  const out: string[] = [];
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i]!;
+    const next = argv[i + 1];
+    if (valueFlags.has(a) && next !== undefined && /^-[\d.I]/.test(next)) {
+      out.push(`${a}=${next}`);
+      i++;
+    } else out.push(a);
+  }
+  return out;
+}
 
 function atLeast10(v: string): number {
   const n = Number(v);
@@ -95,42 +114,54 @@ export function parseOptions(argv: string[]): ExampleOptions | null {
   let values: Record<string, string | boolean | undefined>;
   try {
     ({ values } = parseArgs({
-      args: argv.filter((a) => a !== '--'),
+      args: joinDashValues(
+        argv.filter((a) => a !== '--'),
+        new Set(
+          Object.entries(OPTIONS).flatMap(([k, o]) => (o.type === 'string' ? [`--${k}`] : [])),
+        ),
+      ),
       strict: true,
       allowPositionals: false,
-      options: {
-        model: { type: 'string', default: 'repvgg_compact' },
-        dataset: { type: 'string', default: 'mnist' },
-        'data-dir': { type: 'string' },
-        epochs: { type: 'string' },
-        'batch-size': { type: 'string' },
-        'img-size': { type: 'string' },
-        lr: { type: 'string' },
-        optimizer: { type: 'string' },
-        backend: { type: 'string', default: 'auto' },
-        workers: { type: 'string', default: 'auto' },
-        out: { type: 'string', default: 'example-output' },
-        seed: { type: 'string', default: '0' },
-        'train-size': { type: 'string' },
-        'test-size': { type: 'string' },
-        'latency-runs': { type: 'string', default: '20' },
-        resume: { type: 'boolean', default: false },
-        json: { type: 'boolean', default: false },
-        help: { type: 'boolean', default: false },
-      },
+      options: OPTIONS,
     }));
   } catch (e) {
     // node:util's messages already name the flag; drop its error-code prefix.
     throw new UsageError((e as Error).message.replace(/^\s*TypeError \[[A-Z_]+\]: /, ''));
   }
+  return checked(values);
+}
+
+const OPTIONS = {
+  model: { type: 'string', default: 'repvgg_compact' },
+  dataset: { type: 'string', default: 'mnist' },
+  'data-dir': { type: 'string' },
+  epochs: { type: 'string' },
+  'batch-size': { type: 'string' },
+  'img-size': { type: 'string' },
+  lr: { type: 'string' },
+  optimizer: { type: 'string' },
+  backend: { type: 'string', default: 'auto' },
+  workers: { type: 'string', default: 'auto' },
+  out: { type: 'string', default: 'example-output' },
+  seed: { type: 'string', default: '0' },
+  'train-size': { type: 'string' },
+  'test-size': { type: 'string' },
+  'latency-runs': { type: 'string', default: '20' },
+  resume: { type: 'boolean', default: false },
+  json: { type: 'boolean', default: false },
+  help: { type: 'boolean', default: false },
+} as const satisfies NonNullable<Parameters<typeof parseArgs>[0]>['options'];
+
+function checked(values: Record<string, string | boolean | undefined>): ExampleOptions | null {
   if (values.help) return null;
   const str = (k: string) => values[k] as string | undefined;
   const lr = str('lr');
-  if (lr !== undefined && !(Number(lr) > 0))
-    throw new UsageError(`--lr must be a positive number, got '${lr}'`);
+  if (lr !== undefined && !(Number.isFinite(Number(lr)) && Number(lr) > 0))
+    throw new UsageError(`--lr must be a positive finite number, got '${lr}'`);
   const seed = Number(str('seed'));
-  if (!Number.isInteger(seed) || seed < 0)
-    throw new UsageError(`--seed must be an integer >= 0, got '${str('seed')}'`);
+  if (str('seed')?.trim() === '' || !Number.isSafeInteger(seed) || seed < 0 || seed > 0xffff_ffff)
+    throw new UsageError(`--seed must be an integer from 0 to 4294967295, got '${str('seed')}'`);
+  if (str('out')!.trim() === '') throw new UsageError('--out must not be empty');
   const dataset = oneOf('dataset', str('dataset')!, [
     'mnist',
     'cifar10',

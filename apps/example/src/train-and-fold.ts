@@ -34,6 +34,14 @@ export async function trainAndFold(
       checkpointDir,
       resume: o.resume,
       workers: o.workers,
+      // A --resume that changes one of these is refused, naming it.
+      runConfig: {
+        model: o.model,
+        dataset: o.dataset,
+        'img-size': o.imgSize ?? null,
+        'train-size': o.trainSize ?? null,
+        'test-size': o.testSize ?? null,
+      },
       progress: quiet ? 'none' : o.json ? 'json' : 'auto',
       output: o.json ? process.stderr : process.stdout,
     },

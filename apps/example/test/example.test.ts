@@ -87,6 +87,19 @@ describe('command-line mistakes', () => {
     expect(parseOptions(['--help'])).toBeNull();
   });
 
+  it('numbers a run cannot use are refused, and a negative value is named like any other', () => {
+    for (const [args, message] of [
+      [['--lr', 'Infinity'], "--lr must be a positive finite number, got 'Infinity'"],
+      [['--lr', '1e999'], "--lr must be a positive finite number, got '1e999'"],
+      [['--seed', '1e300'], "--seed must be an integer from 0 to 4294967295, got '1e300'"],
+      [['--epochs', '-1'], "--epochs must be a positive integer, got '-1'"],
+      [['--epochs', '1e300'], "--epochs must be a positive integer, got '1e300'"],
+      [['--out', ''], '--out must not be empty'],
+    ] as const) {
+      expect(() => parseOptions([...args]), args.join(' ')).toThrow(message);
+    }
+  });
+
   it('exit with code 2 (usage) or 1 (failure) and one line on stderr, no stack trace', () => {
     const run = (args: string[]) =>
       spawnSync(
@@ -99,7 +112,7 @@ describe('command-line mistakes', () => {
       );
     const usage = run(['--lr', '0']);
     expect(usage.status).toBe(2);
-    expect(usage.stderr).toMatch(/^example: --lr must be a positive number, got '0'\n/);
+    expect(usage.stderr).toMatch(/^example: --lr must be a positive finite number, got '0'\n/);
     expect(usage.stderr).not.toMatch(/\n\s+at /);
     const missing = run([
       '--dataset',

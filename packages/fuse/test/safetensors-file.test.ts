@@ -49,7 +49,7 @@ describe('safetensors files', () => {
     const bad = join(dir, 'pickle.pt');
     await writeFile(bad, Uint8Array.from([0x80, 0x02, 0x63, 0x00, 0, 0, 0, 0, 1]));
     await expect(loadSafetensorsFile(bad)).rejects.toThrow(
-      `readSafetensors(${bad}): argument 'header length'`,
+      `readSafetensors(${bad}): argument 'bytes' starts with 0x80 0x02 (pickle protocol 2): this is a PyTorch pickle`,
     );
     const noDir = join(dir, 'missing-dir', 'x.safetensors');
     await expect(saveSafetensorsFile(noDir, {})).rejects.toThrow(

@@ -10,6 +10,7 @@
 
 import { FuseError } from '../errors.js';
 import { decodeBF16, decodeF16, numberToBF16Bits, numberToF16Bits } from './half.js';
+import { forEachMember, JsonSyntaxError } from './json-members.js';
 
 export type SafetensorsFloatDType = 'F64' | 'F32' | 'F16' | 'BF16';
 export type SafetensorsIntDType =
@@ -96,10 +97,25 @@ const DTYPES: Readonly<Record<SafetensorsDType, DTypeInfo>> = {
 
 const DTYPE_NAMES = Object.keys(DTYPES).join(', ');
 
-/** The reference implementation's cap: a bigger "header" means the bytes are not safetensors. */
-const MAX_HEADER_BYTES = 100_000_000;
+/** Each dtype's own name string, so entries share it rather than keep a copy sliced from the header. */
+const CANONICAL_DTYPES = new Map(Object.keys(DTYPES).map((d) => [d, d as SafetensorsDType]));
+
+/**
+ * The reference implementation's cap on the header: a bigger "header" means the
+ * bytes are not safetensors. It also bounds the work and memory the header costs
+ * (the entries it can declare), whatever the file's size.
+ */
+export const MAX_HEADER_BYTES = 100_000_000;
+
+/** The most characters of one name or value an error message quotes. */
+const MAX_QUOTED = 80;
 
 const HOST_LITTLE_ENDIAN = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
+
+/** The data of every zero-size tensor read: one shared, frozen, empty array per kind. */
+const EMPTY_FLOAT = Object.freeze(new Float32Array(0));
+const EMPTY_INT = Object.freeze(new Float64Array(0));
+const EMPTY_BUFFER = new ArrayBuffer(0);
 
 export function isSafetensorsDType(d: unknown): d is SafetensorsDType {
   return typeof d === 'string' && Object.hasOwn(DTYPES, d);
@@ -112,29 +128,411 @@ export function shapeSize(shape: readonly number[]): number {
   return n;
 }
 
+const isHighSurrogate = (c: number) => c >= 0xd800 && c <= 0xdbff;
+const isLowSurrogate = (c: number) => c >= 0xdc00 && c <= 0xdfff;
+
+/**
+ * A name or text taken from a file (or a caller) as every error message quotes
+ * it: control, line-breaking and unpaired surrogate characters escaped as
+ * `\uXXXX`, so the message stays one printable line, and at most 80 characters,
+ * the rest noted as `…(N chars)`. `more` marks text that is already a cut-down
+ * preview of something longer (noted as `…`).
+ */
+export function clip(text: string, more = false): string {
+  const shown = Math.min(text.length, MAX_QUOTED);
+  let out = '';
+  for (let j = 0; j < shown; j++) {
+    const c = text.charCodeAt(j);
+    let plain = c >= 0x20 && (c < 0x7f || c >= 0xa0) && c !== 0x2028 && c !== 0x2029;
+    if (c === 0xfeff) plain = false;
+    else if (isHighSurrogate(c)) plain = j + 1 < shown && isLowSurrogate(text.charCodeAt(j + 1));
+    else if (isLowSurrogate(c)) plain = j > 0 && isHighSurrogate(text.charCodeAt(j - 1));
+    out += plain ? text[j] : `\\u${c.toString(16).padStart(4, '0')}`;
+  }
+  if (text.length > MAX_QUOTED) return `${out}…(${text.length} chars)`;
+  return more ? `${out}…` : out;
+}
+
+function isObject(v: unknown): v is Record<string, unknown> {
+  return v !== null && typeof v === 'object' && !Array.isArray(v);
+}
+
+/**
+ * A value (from a JSON header, or a caller) as a message shows it: JSON-like,
+ * through `clip`, built only as far as it is shown, so a huge or deeply nested
+ * value costs no more than a small one.
+ */
+export function describe(value: unknown): string {
+  let out = '';
+  const full = () => out.length > MAX_QUOTED;
+  const walk = (v: unknown): void => {
+    if (full()) return;
+    if (Array.isArray(v)) {
+      out += '[';
+      for (let j = 0; j < v.length && !full(); j++) {
+        if (j > 0) out += ',';
+        walk(v[j]);
+      }
+      out += ']';
+    } else if (isObject(v)) {
+      out += '{';
+      let first = true;
+      for (const k in v) {
+        if (full()) break;
+        if (!Object.hasOwn(v, k)) continue;
+        out += `${first ? '' : ','}${JSON.stringify(k.slice(0, MAX_QUOTED + 1))}:`;
+        first = false;
+        walk(v[k]);
+      }
+      out += '}';
+    } else if (typeof v === 'string') {
+      out += JSON.stringify(v.slice(0, MAX_QUOTED + 1));
+    } else {
+      out += typeof v === 'function' ? 'function' : String(v);
+    }
+  };
+  walk(value);
+  return full() ? clip(out.slice(0, MAX_QUOTED), true) : clip(out);
+}
+
+/** A (checked) shape as a message shows it, e.g. `[2, 3]`, at most 80 characters of dimensions. */
+function dims(shape: readonly number[]): string {
+  const head = shape.slice(0, MAX_QUOTED).join(', ');
+  return head.length > MAX_QUOTED
+    ? `[${head.slice(0, MAX_QUOTED)}…(${shape.length} dims)]`
+    : `[${head}]`;
+}
+
+/** The `shapes` of a FuseError about one tensor; none when the shape is too long to show. */
+function shapesOf(name: string, shape: readonly number[]): Record<string, readonly number[]> {
+  return dims(shape).includes('…') ? {} : { [clip(name)]: shape };
+}
+
+const CONVERT =
+  "convert it with safetensors' save_file (safetensors.torch.save_file(state_dict, path))";
+
+/** What a file that is not safetensors is instead, from its first bytes, when that is recognizable. */
+function foreignFormat(prefix: Uint8Array): string | undefined {
+  const [b0, b1, b2, b3] = prefix;
+  if (b0 === 0x50 && b1 === 0x4b && b2 === 0x03 && b3 === 0x04) {
+    return `starts with the zip signature PK\\x03\\x04: this is a PyTorch zip (.pth / torch.save), not safetensors; ${CONVERT}`;
+  }
+  if (b0 === 0x80 && b1 !== undefined && b1 >= 2 && b1 <= 5) {
+    return `starts with 0x80 0x0${b1} (pickle protocol ${b1}): this is a PyTorch pickle (.pth / .pt from torch.save with _use_new_zipfile_serialization=False), not safetensors; ${CONVERT}`;
+  }
+  return undefined;
+}
+
+/** Refuses bytes that are not safetensors, naming the format they are when their first bytes tell. */
+function notSafetensors(op: string, prefix: Uint8Array, argument: string, problem: string): never {
+  const foreign = foreignFormat(prefix);
+  throw foreign === undefined
+    ? new FuseError(op, argument, problem)
+    : new FuseError(op, 'bytes', foreign);
+}
+
+/**
+ * Checks the first (up to 8) bytes of a `total`-byte file, the little-endian
+ * header length, before anything else is read; returns the header length.
+ */
+export function checkHeaderLength(op: string, prefix: Uint8Array, total: number): number {
+  if (total < 8 || prefix.length < 8) {
+    notSafetensors(
+      op,
+      prefix,
+      'bytes',
+      `is ${total} bytes long, too short for a safetensors file (an 8-byte header length comes first)`,
+    );
+  }
+  const view = new DataView(prefix.buffer, prefix.byteOffset, 8);
+  const headerLength = view.getUint32(4, true) * 2 ** 32 + view.getUint32(0, true);
+  const room = total - 8;
+  if (headerLength < 2 || headerLength > room) {
+    notSafetensors(
+      op,
+      prefix,
+      'header length',
+      `is ${headerLength} bytes, but ${room} bytes follow it (and a header is 2 to ${MAX_HEADER_BYTES} bytes): not a safetensors file`,
+    );
+  }
+  if (headerLength > MAX_HEADER_BYTES) {
+    notSafetensors(
+      op,
+      prefix,
+      'header length',
+      `is ${headerLength} bytes, over the ${MAX_HEADER_BYTES}-byte cap on a header (the reference implementation refuses it too): not a safetensors file`,
+    );
+  }
+  return headerLength;
+}
+
+/** One tensor as the header declares it; offsets are relative to the data buffer. */
+export interface HeaderEntry {
+  readonly name: string;
+  readonly dtype: SafetensorsDType;
+  readonly shape: readonly number[];
+  readonly begin: number;
+  readonly end: number;
+}
+
+/** A checked header: entries in data order (no holes, no overlaps, sizes match shapes). */
+export interface SafetensorsHeader {
+  readonly entries: HeaderEntry[];
+  readonly metadata: Record<string, string>;
+}
+
+function parseEntry(op: string, name: string, raw: unknown): HeaderEntry {
+  if (!isObject(raw)) {
+    throw new FuseError(
+      op,
+      clip(name),
+      'has a header entry that is not an object { dtype, shape, data_offsets }',
+    );
+  }
+  const { dtype, shape, data_offsets: offsets } = raw;
+  if (!isSafetensorsDType(dtype)) {
+    throw new FuseError(
+      op,
+      clip(name),
+      `has dtype ${describe(dtype)}, expected one of ${DTYPE_NAMES}`,
+    );
+  }
+  if (!Array.isArray(shape) || !shape.every((d) => Number.isSafeInteger(d) && d >= 0)) {
+    throw new FuseError(
+      op,
+      clip(name),
+      `has shape ${describe(shape)}, expected non-negative integers`,
+    );
+  }
+  if (
+    !Array.isArray(offsets) ||
+    offsets.length !== 2 ||
+    !offsets.every((o) => Number.isSafeInteger(o) && o >= 0) ||
+    offsets[0] > offsets[1]
+  ) {
+    throw new FuseError(
+      op,
+      clip(name),
+      `has data_offsets ${describe(offsets)}, expected [begin, end] with 0 <= begin <= end`,
+      shapesOf(name, shape),
+    );
+  }
+  return { name, dtype: CANONICAL_DTYPES.get(dtype)!, shape, begin: offsets[0], end: offsets[1] };
+}
+
+/**
+ * Parses and checks the header (the bytes after the 8-byte length) of a file
+ * whose data buffer holds `dataLength` bytes: everything about a file that can
+ * be refused is refused here, before any tensor byte is read. `prefix` (the
+ * file's first bytes) only serves to name a foreign format in a refusal.
+ */
+export function parseHeader(
+  op: string,
+  prefix: Uint8Array,
+  headerBytes: Uint8Array,
+  dataLength: number,
+): SafetensorsHeader {
+  const header = collectEntries(op, prefix, headerBytes);
+  checkLayout(op, header.entries, dataLength);
+  return header;
+}
+
+/**
+ * The entries (in header order; a repeated name keeps its first place and its
+ * last value, as JSON.parse would) and metadata, read member by member so no
+ * object of all entries is ever built, each entry checked as it is read.
+ */
+function collectEntries(
+  op: string,
+  prefix: Uint8Array,
+  headerBytes: Uint8Array,
+): SafetensorsHeader {
+  const headerLength = headerBytes.length;
+  const notJson: (problem: string) => never = (problem) =>
+    notSafetensors(
+      op,
+      prefix,
+      'header',
+      `(${headerLength} bytes) is not valid JSON (${problem}): not a safetensors file`,
+    );
+  if (headerBytes[0] === 0xef && headerBytes[1] === 0xbb && headerBytes[2] === 0xbf) {
+    notSafetensors(
+      op,
+      prefix,
+      'header',
+      'starts with a UTF-8 byte order mark (EF BB BF), which safetensors does not allow (the reference implementation refuses it too): not a safetensors file',
+    );
+  }
+  let text: string;
+  try {
+    text = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true }).decode(headerBytes);
+  } catch {
+    notSafetensors(
+      op,
+      prefix,
+      'header',
+      `(${headerLength} bytes) is not valid UTF-8: not a safetensors file`,
+    );
+  }
+
+  let metadata: Record<string, string> = {};
+  const entries: HeaderEntry[] = [];
+  const seen = new Map<string, number>();
+  // An entry's refusal waits for the end of the scan: a text that is not JSON is refused as such.
+  let refusal: FuseError | undefined;
+  const member = (name: string, raw: unknown) => {
+    if (refusal !== undefined) return;
+    try {
+      take(name, raw);
+    } catch (e) {
+      if (!(e instanceof FuseError)) throw e;
+      refusal = e;
+    }
+  };
+  const take = (name: string, raw: unknown) => {
+    if (name === '__metadata__') {
+      if (!isObject(raw)) throw new FuseError(op, '__metadata__', 'must be an object of strings');
+      metadata = {};
+      for (const k of Object.keys(raw)) {
+        const v = raw[k];
+        if (typeof v !== 'string') {
+          throw new FuseError(
+            op,
+            `__metadata__.${clip(k)}`,
+            `is ${describe(v)}, expected a string`,
+          );
+        }
+        metadata[k] = v;
+      }
+      return;
+    }
+    const entry = parseEntry(op, name, raw);
+    const at = seen.get(name);
+    if (at === undefined) {
+      seen.set(name, entries.length);
+      entries.push(entry);
+    } else {
+      entries[at] = entry;
+    }
+  };
+  let isObjectText: boolean;
+  try {
+    isObjectText = forEachMember(text, member);
+  } catch (e) {
+    if (!(e instanceof JsonSyntaxError)) throw e;
+    if (e.fromParse) notJson(`in the value at character ${e.at}: ${clip(e.problem)}`);
+    const near = JSON.stringify(text.slice(e.at, e.at + 12));
+    const found = e.at < text.length ? `, found ${clip(near, e.at + 12 < text.length)}` : '';
+    notJson(`${e.problem} at character ${e.at}${found}`);
+  }
+  if (!isObjectText) {
+    // Not an object at all: JSON.parse says whether it is JSON of another kind.
+    try {
+      JSON.parse(text);
+    } catch (e) {
+      notJson(clip(String((e as Error).message)));
+    }
+    notSafetensors(
+      op,
+      prefix,
+      'header',
+      'must be a JSON object of tensor entries: not a safetensors file',
+    );
+  }
+  if (refusal !== undefined) throw refusal;
+  return { entries, metadata };
+}
+
+/** Checks the entries against a data buffer of `dataLength` bytes and sorts them into data order. */
+function checkLayout(op: string, entries: HeaderEntry[], dataLength: number): void {
+  for (const e of entries) {
+    if (e.end > dataLength) {
+      throw new FuseError(
+        op,
+        clip(e.name),
+        `has data_offsets [${e.begin}, ${e.end}] out of range: the data buffer holds ${dataLength} bytes`,
+        shapesOf(e.name, e.shape),
+      );
+    }
+    const need = shapeSize(e.shape) * DTYPES[e.dtype].size;
+    if (e.end - e.begin !== need) {
+      throw new FuseError(
+        op,
+        clip(e.name),
+        `has data_offsets [${e.begin}, ${e.end}] holding ${e.end - e.begin} bytes, but shape ${dims(e.shape)} of ${e.dtype} needs ${need}`,
+        shapesOf(e.name, e.shape),
+      );
+    }
+  }
+  entries.sort((a, b) => a.begin - b.begin || a.end - b.end);
+  let covered = 0;
+  let last: HeaderEntry | null = null;
+  for (const e of entries) {
+    if (e.begin < covered && last !== null) {
+      throw new FuseError(
+        op,
+        clip(e.name),
+        `has data_offsets [${e.begin}, ${e.end}] overlapping '${clip(last.name)}' at [${last.begin}, ${last.end}]`,
+      );
+    }
+    if (e.begin > covered) {
+      throw new FuseError(
+        op,
+        clip(e.name),
+        `starts at byte ${e.begin}, leaving a hole of ${e.begin - covered} bytes after byte ${covered} of the data buffer`,
+      );
+    }
+    if (e.end > covered) {
+      covered = e.end;
+      last = e;
+    }
+  }
+  if (covered !== dataLength) {
+    throw new FuseError(
+      op,
+      'bytes',
+      `has ${dataLength - covered} bytes after the last tensor (the data buffer holds ${dataLength} bytes, tensors cover ${covered})`,
+    );
+  }
+}
+
+/**
+ * A fresh buffer for one tensor's bytes; a tensor too big for one typed array
+ * on this engine is refused by name rather than with a bare RangeError.
+ */
+export function tensorBuffer(op: string, e: HeaderEntry): ArrayBuffer {
+  const n = e.end - e.begin;
+  if (n === 0) return EMPTY_BUFFER;
+  try {
+    return new ArrayBuffer(n);
+  } catch (err) {
+    throw new FuseError(
+      op,
+      clip(e.name),
+      `needs ${n} bytes, more than one typed array holds here (${clip(String((err as Error).message))})`,
+      shapesOf(e.name, e.shape),
+    );
+  }
+}
+
 function swapBytes(b: Uint8Array, itemSize: number): void {
   for (let j = 0; j < b.length; j += itemSize) b.subarray(j, j + itemSize).reverse();
 }
 
-/** A copy of `bytes[begin, end)` as an aligned buffer in host byte order. */
-function hostOrderCopy(bytes: Uint8Array, begin: number, end: number, itemSize: number) {
-  // Not bytes.slice(): on a Node Buffer (what readFile returns) slice is a view, not a copy.
-  const copy = new Uint8Array(end - begin);
-  copy.set(bytes.subarray(begin, end));
-  if (!HOST_LITTLE_ENDIAN && itemSize > 1) swapBytes(copy, itemSize);
-  return copy.buffer;
-}
-
-function decodeTensor(
-  op: string,
-  name: string,
-  dtype: SafetensorsDType,
-  shape: readonly number[],
-  bytes: Uint8Array,
-  begin: number,
-  end: number,
-): SafeTensor {
-  const buf = hostOrderCopy(bytes, begin, end, DTYPES[dtype].size);
+/**
+ * The tensor from its little-endian bytes `buf` (exactly `end - begin` of them,
+ * owned by the tensor: F32 data is a view of it, and on a big-endian host it is
+ * byte-swapped in place). A zero-size tensor shares one empty array.
+ */
+export function decodeTensor(op: string, e: HeaderEntry, buf: ArrayBuffer): SafeTensor {
+  const { name, dtype, shape } = e;
+  const info = DTYPES[dtype];
+  if (buf.byteLength === 0) {
+    return info.float
+      ? { dtype: dtype as SafetensorsFloatDType, shape, data: EMPTY_FLOAT }
+      : { dtype: dtype as SafetensorsIntDType, shape, data: EMPTY_INT };
+  }
+  if (!HOST_LITTLE_ENDIAN && info.size > 1) swapBytes(new Uint8Array(buf), info.size);
   switch (dtype) {
     case 'F32':
       return { dtype, shape, data: new Float32Array(buf) };
@@ -153,9 +551,9 @@ function decodeTensor(
         if (v > BigInt(Number.MAX_SAFE_INTEGER) || v < BigInt(Number.MIN_SAFE_INTEGER)) {
           throw new FuseError(
             op,
-            name,
+            clip(name),
             `holds ${dtype} value ${v} at element ${j}, beyond the 2^53 a number holds exactly`,
-            { [name]: shape },
+            shapesOf(name, shape),
           );
         }
         data[j] = Number(v);
@@ -179,61 +577,11 @@ function decodeTensor(
   }
 }
 
-interface HeaderEntry {
-  readonly name: string;
-  readonly dtype: SafetensorsDType;
-  readonly shape: readonly number[];
-  readonly begin: number;
-  readonly end: number;
-}
-
-function isObject(v: unknown): v is Record<string, unknown> {
-  return v !== null && typeof v === 'object' && !Array.isArray(v);
-}
-
-function parseEntry(op: string, name: string, raw: unknown): HeaderEntry {
-  if (!isObject(raw)) {
-    throw new FuseError(
-      op,
-      name,
-      'has a header entry that is not an object { dtype, shape, data_offsets }',
-    );
-  }
-  const { dtype, shape, data_offsets: offsets } = raw;
-  if (!isSafetensorsDType(dtype)) {
-    throw new FuseError(
-      op,
-      name,
-      `has dtype ${JSON.stringify(dtype)}, expected one of ${DTYPE_NAMES}`,
-    );
-  }
-  if (!Array.isArray(shape) || !shape.every((d) => Number.isSafeInteger(d) && d >= 0)) {
-    throw new FuseError(
-      op,
-      name,
-      `has shape ${JSON.stringify(shape)}, expected non-negative integers`,
-    );
-  }
-  if (
-    !Array.isArray(offsets) ||
-    offsets.length !== 2 ||
-    !offsets.every((o) => Number.isSafeInteger(o) && o >= 0) ||
-    offsets[0] > offsets[1]
-  ) {
-    throw new FuseError(
-      op,
-      name,
-      `has data_offsets ${JSON.stringify(offsets)}, expected [begin, end] with 0 <= begin <= end`,
-      { [name]: shape },
-    );
-  }
-  return { name, dtype, shape, begin: offsets[0], end: offsets[1] };
-}
-
 /**
  * Parses a safetensors file held in memory. Float tensors (F32, F64, F16, BF16)
  * come back as Float32Array, integer and bool tensors as Float64Array of exact
- * values. Every inconsistency throws a FuseError naming the tensor and numbers.
+ * values. Every inconsistency throws a FuseError naming the tensor and numbers;
+ * the header is checked whole before any tensor is copied out.
  */
 export function readSafetensors(
   bytes: Uint8Array,
@@ -242,131 +590,20 @@ export function readSafetensors(
   const op =
     options.source === undefined ? 'readSafetensors' : `readSafetensors(${options.source})`;
   if (!(bytes instanceof Uint8Array)) throw new FuseError(op, 'bytes', 'must be a Uint8Array');
-  if (bytes.length < 8) {
-    throw new FuseError(
-      op,
-      'bytes',
-      `is ${bytes.length} bytes long, too short for a safetensors file (an 8-byte header length comes first)`,
-    );
-  }
-  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  const lo = view.getUint32(0, true);
-  const hi = view.getUint32(4, true);
-  const headerLength = hi * 2 ** 32 + lo;
-  const room = bytes.length - 8;
-  if (hi !== 0 || headerLength > room || headerLength > MAX_HEADER_BYTES || headerLength < 2) {
-    throw new FuseError(
-      op,
-      'header length',
-      `is ${headerLength} bytes, but ${room} bytes follow it (and a header is 2 to ${MAX_HEADER_BYTES} bytes): not a safetensors file`,
-    );
-  }
-  let text: string;
-  try {
-    text = new TextDecoder('utf-8', { fatal: true }).decode(bytes.subarray(8, 8 + headerLength));
-  } catch {
-    throw new FuseError(
-      op,
-      'header',
-      `(${headerLength} bytes) is not valid UTF-8: not a safetensors file`,
-    );
-  }
-  let header: unknown;
-  try {
-    header = JSON.parse(text);
-  } catch (e) {
-    throw new FuseError(
-      op,
-      'header',
-      `(${headerLength} bytes) is not valid JSON (${(e as Error).message}): not a safetensors file`,
-    );
-  }
-  if (!isObject(header)) {
-    throw new FuseError(
-      op,
-      'header',
-      'must be a JSON object of tensor entries: not a safetensors file',
-    );
-  }
-
-  const metadata: Record<string, string> = {};
-  const entries: HeaderEntry[] = [];
-  for (const [name, raw] of Object.entries(header)) {
-    if (name === '__metadata__') {
-      if (!isObject(raw)) throw new FuseError(op, '__metadata__', 'must be an object of strings');
-      for (const [k, v] of Object.entries(raw)) {
-        if (typeof v !== 'string') {
-          throw new FuseError(
-            op,
-            `__metadata__.${k}`,
-            `is ${JSON.stringify(v)}, expected a string`,
-          );
-        }
-        metadata[k] = v;
-      }
-      continue;
-    }
-    entries.push(parseEntry(op, name, raw));
-  }
-
-  const dataStart = 8 + headerLength;
-  const dataLength = bytes.length - dataStart;
-  for (const e of entries) {
-    if (e.end > dataLength) {
-      throw new FuseError(
-        op,
-        e.name,
-        `has data_offsets [${e.begin}, ${e.end}] out of range: the data buffer holds ${dataLength} bytes`,
-        { [e.name]: e.shape },
-      );
-    }
-    const need = shapeSize(e.shape) * DTYPES[e.dtype].size;
-    if (e.end - e.begin !== need) {
-      throw new FuseError(
-        op,
-        e.name,
-        `has data_offsets [${e.begin}, ${e.end}] holding ${e.end - e.begin} bytes, but shape [${e.shape.join(', ')}] of ${e.dtype} needs ${need}`,
-        { [e.name]: e.shape },
-      );
-    }
-  }
-  const ordered = [...entries].sort((a, b) => a.begin - b.begin || a.end - b.end);
-  let covered = 0;
-  let last: HeaderEntry | null = null;
-  for (const e of ordered) {
-    if (e.begin < covered && last !== null) {
-      throw new FuseError(
-        op,
-        e.name,
-        `has data_offsets [${e.begin}, ${e.end}] overlapping '${last.name}' at [${last.begin}, ${last.end}]`,
-      );
-    }
-    if (e.begin > covered) {
-      throw new FuseError(
-        op,
-        e.name,
-        `starts at byte ${e.begin}, leaving a hole of ${e.begin - covered} bytes after byte ${covered} of the data buffer`,
-      );
-    }
-    if (e.end > covered) {
-      covered = e.end;
-      last = e;
-    }
-  }
-  if (covered !== dataLength) {
-    throw new FuseError(
-      op,
-      'bytes',
-      `has ${dataLength - covered} bytes after the last tensor (the data buffer holds ${dataLength} bytes, tensors cover ${covered})`,
-    );
-  }
-
+  const prefix = bytes.subarray(0, 8);
+  const dataStart = 8 + checkHeaderLength(op, prefix, bytes.length);
+  const { entries, metadata } = parseHeader(
+    op,
+    prefix,
+    bytes.subarray(8, dataStart),
+    bytes.length - dataStart,
+  );
   const tensors = new Map<string, SafeTensor>();
-  for (const e of ordered) {
-    tensors.set(
-      e.name,
-      decodeTensor(op, e.name, e.dtype, e.shape, bytes, dataStart + e.begin, dataStart + e.end),
-    );
+  for (const e of entries) {
+    const buf = tensorBuffer(op, e);
+    // A copy, not bytes.slice(): on a Node Buffer (what readFile returns) slice is a view.
+    new Uint8Array(buf).set(bytes.subarray(dataStart + e.begin, dataStart + e.end));
+    tensors.set(e.name, decodeTensor(op, e, buf));
   }
   return { tensors, metadata };
 }
@@ -412,9 +649,9 @@ function encodeTensor(
         if (Number.isFinite(v) && e === (dtype === 'F16' ? 0x7c00 : 0x7f80)) {
           throw new FuseError(
             op,
-            name,
+            clip(name),
             `has value ${v} at element ${j}, too large for ${dtype} (it would become infinity)`,
-            { [name]: shape },
+            shapesOf(name, shape),
           );
         }
       }
@@ -428,11 +665,9 @@ function encodeTensor(
         if (!Number.isInteger(v) || v < lo || v > hi) {
           throw new FuseError(
             op,
-            name,
-            `has value ${v} at element ${j}, which ${dtype} cannot hold`,
-            {
-              [name]: shape,
-            },
+            clip(name),
+            `has value ${describe(v)} at element ${j}, which ${dtype} cannot hold`,
+            shapesOf(name, shape),
           );
         }
       }
@@ -488,14 +723,14 @@ export function writeSafetensors(
     throw new FuseError(
       op,
       'options.dtype',
-      `is ${JSON.stringify(options.dtype)}, expected F32, F16 or BF16`,
+      `is ${describe(options.dtype)}, expected F32, F16 or BF16`,
     );
   }
   const header: Record<string, unknown> = {};
   if (metadata !== undefined && Object.keys(metadata).length > 0) {
     for (const [k, v] of Object.entries(metadata)) {
       if (typeof v !== 'string') {
-        throw new FuseError(op, `metadata.${k}`, `is ${JSON.stringify(v)}, expected a string`);
+        throw new FuseError(op, `metadata.${clip(k)}`, `is ${describe(v)}, expected a string`);
       }
     }
     header.__metadata__ = { ...metadata };
@@ -504,31 +739,31 @@ export function writeSafetensors(
   let offset = 0;
   for (const [name, t] of entries) {
     if (name === '' || name === '__metadata__') {
-      throw new FuseError(op, name, 'is not a usable tensor name');
+      throw new FuseError(op, clip(name), 'is not a usable tensor name');
     }
     if (t === null || typeof t !== 'object' || !Array.isArray(t.shape) || t.data === undefined) {
-      throw new FuseError(op, name, 'must be { shape, data, dtype? }');
+      throw new FuseError(op, clip(name), 'must be { shape, data, dtype? }');
     }
     if (!t.shape.every((d) => Number.isSafeInteger(d) && d >= 0)) {
       throw new FuseError(
         op,
-        name,
-        `has shape ${JSON.stringify(t.shape)}, expected non-negative integers`,
+        clip(name),
+        `has shape ${describe(t.shape)}, expected non-negative integers`,
       );
     }
     if (t.data.length !== shapeSize(t.shape)) {
       throw new FuseError(
         op,
-        name,
-        `has ${t.data.length} elements, but its shape [${t.shape.join(', ')}] needs ${shapeSize(t.shape)}`,
-        { [name]: t.shape },
+        clip(name),
+        `has ${t.data.length} elements, but its shape ${dims(t.shape)} needs ${shapeSize(t.shape)}`,
+        shapesOf(name, t.shape),
       );
     }
     if (t.dtype !== undefined && !isSafetensorsDType(t.dtype)) {
       throw new FuseError(
         op,
-        name,
-        `has dtype ${JSON.stringify(t.dtype)}, expected one of ${DTYPE_NAMES}`,
+        clip(name),
+        `has dtype ${describe(t.dtype)}, expected one of ${DTYPE_NAMES}`,
       );
     }
     const own = t.dtype;
