@@ -52,6 +52,24 @@ export interface OptimizerState {
   readonly slots: ReadonlyMap<string, tf.Tensor>;
 }
 
+/** `config` with PyTorch's defaults spelled out: what the update uses and what a checkpoint records. */
+export function resolveOptimizer(c: OptimizerConfig) {
+  const common = {
+    lr: c.lr,
+    weightDecay: weightDecay(c),
+    decayBiasAndNorm: c.decayBiasAndNorm ?? false,
+  };
+  return c.type === 'sgd'
+    ? { type: c.type, ...common, momentum: c.momentum ?? 0.9, nesterov: c.nesterov ?? false }
+    : {
+        type: c.type,
+        ...common,
+        beta1: c.beta1 ?? 0.9,
+        beta2: c.beta2 ?? 0.999,
+        epsilon: c.epsilon ?? 1e-8,
+      };
+}
+
 /** Whether `config` decays a weight of this rank (biases and BN vectors are rank 1). */
 export function decays(config: OptimizerConfig, rank: number): boolean {
   return rank > 1 || config.decayBiasAndNorm === true;
@@ -98,15 +116,15 @@ export class Optimizer {
     }
     this.stepCount++;
     if (fusedUpdate(this.rule(lr), this.fusedParams(grads))) return;
-    const c = this.config;
+    const c = resolveOptimizer(this.config);
     tf.tidy(() => {
       this.params.forEach((p, i) => {
         const w = p.variable;
         let g = grads[i]!;
         if (c.type === 'sgd') {
-          const wd = p.decay ? (c.weightDecay ?? 0) : 0;
+          const wd = p.decay ? c.weightDecay : 0;
           if (wd) g = g.add(w.mul(wd));
-          const mu = c.momentum ?? 0.9;
+          const mu = c.momentum;
           if (mu) {
             const buf = this.slot(p, 'momentum');
             const next = buf.mul(mu).add(g);
@@ -116,10 +134,8 @@ export class Optimizer {
           w.assign(w.sub(g.mul(lr)));
           return;
         }
-        const b1 = c.beta1 ?? 0.9;
-        const b2 = c.beta2 ?? 0.999;
-        const eps = c.epsilon ?? 1e-8;
-        const wd = p.decay ? (c.weightDecay ?? (c.type === 'adamw' ? 0.01 : 0)) : 0;
+        const { beta1: b1, beta2: b2, epsilon: eps } = c;
+        const wd = p.decay ? c.weightDecay : 0;
         let base: tf.Tensor = w;
         if (wd && c.type === 'adam') g = g.add(w.mul(wd));
         if (wd && c.type === 'adamw') base = w.mul(1 - lr * wd);
@@ -141,15 +157,13 @@ export class Optimizer {
    * the same JS doubles, rounded to f32 where they meet a tensor.
    */
   private rule(lr: number): UpdateRule {
-    const c = this.config;
+    const c = resolveOptimizer(this.config);
     if (c.type === 'sgd') {
-      const mu = c.momentum ?? 0.9;
+      const mu = c.momentum;
       const kind = !mu ? 'sgd' : c.nesterov ? 'nesterov' : 'momentum';
-      return { kind, wd: weightDecay(c), mu, lr };
+      return { kind, wd: c.weightDecay, mu, lr };
     }
-    const b1 = c.beta1 ?? 0.9;
-    const b2 = c.beta2 ?? 0.999;
-    const wd = weightDecay(c);
+    const { beta1: b1, beta2: b2, weightDecay: wd } = c;
     return {
       kind: c.type,
       wd,
@@ -160,7 +174,7 @@ export class Optimizer {
       c2: 1 - b2,
       bc1: 1 - b1 ** this.stepCount,
       bc2: 1 - b2 ** this.stepCount,
-      eps: c.epsilon ?? 1e-8,
+      eps: c.epsilon,
       lr,
     };
   }
@@ -217,7 +231,8 @@ export class Optimizer {
 
 /** The slots each parameter has, in the order the fused kernels take them. */
 function slotKinds(c: OptimizerConfig): string[] {
-  return c.type === 'sgd' ? ((c.momentum ?? 0.9) ? ['momentum'] : []) : ['m', 'v'];
+  const r = resolveOptimizer(c);
+  return r.type === 'sgd' ? (r.momentum ? ['momentum'] : []) : ['m', 'v'];
 }
 
 /** The configured weight decay with PyTorch's defaults (0, AdamW 0.01). */

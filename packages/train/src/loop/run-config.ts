@@ -17,8 +17,8 @@ import {
   type Scalar,
   scalar,
 } from './json-shape.js';
-import type { OptimizerConfig } from './optimizers.js';
-import type { ScheduleConfig } from './schedules.js';
+import { type OptimizerConfig, resolveOptimizer } from './optimizers.js';
+import { resolveSchedule, type ScheduleConfig } from './schedules.js';
 
 /** The options of train() that shape the weights, as the loop resolves them. */
 export interface WeightConfig {
@@ -46,41 +46,6 @@ export interface WeightOptions {
   readonly dropLast?: boolean;
 }
 
-/** The optimizer with every default spelled out (the defaults of optimizers.ts). */
-function optimizerConfig(c: OptimizerConfig): Record<string, Scalar> {
-  return c.type === 'sgd'
-    ? {
-        type: c.type,
-        lr: c.lr,
-        momentum: c.momentum ?? 0.9,
-        nesterov: c.nesterov ?? false,
-        weightDecay: c.weightDecay ?? 0,
-        decayBiasAndNorm: c.decayBiasAndNorm ?? false,
-      }
-    : {
-        type: c.type,
-        lr: c.lr,
-        beta1: c.beta1 ?? 0.9,
-        beta2: c.beta2 ?? 0.999,
-        epsilon: c.epsilon ?? 1e-8,
-        weightDecay: c.weightDecay ?? (c.type === 'adamw' ? 0.01 : 0),
-        decayBiasAndNorm: c.decayBiasAndNorm ?? false,
-      };
-}
-
-/** The schedule with every default spelled out (the defaults of schedules.ts). */
-function scheduleConfig(c: ScheduleConfig): Record<string, Scalar> {
-  const warmup = { warmupEpochs: c.warmupEpochs ?? 0, warmupStartLr: c.warmupStartLr ?? 0 };
-  switch (c.type) {
-    case 'constant':
-      return { type: c.type, ...warmup };
-    case 'cosine':
-      return { type: c.type, ...warmup, minLr: c.minLr ?? 0 };
-    case 'step':
-      return { type: c.type, ...warmup, stepEpochs: c.stepEpochs, gamma: c.gamma ?? 0.1 };
-  }
-}
-
 export function weightConfig(o: WeightOptions, seed: number, trainExamples: number): WeightConfig {
   return {
     epochs: o.epochs,
@@ -88,8 +53,8 @@ export function weightConfig(o: WeightOptions, seed: number, trainExamples: numb
     seed,
     trainExamples,
     dropLast: o.dropLast ?? true,
-    optimizer: optimizerConfig(o.optimizer),
-    schedule: scheduleConfig(o.schedule ?? { type: 'cosine' }),
+    optimizer: resolveOptimizer(o.optimizer),
+    schedule: resolveSchedule(o.schedule ?? { type: 'cosine' }),
     labelSmoothing: o.labelSmoothing ?? 0,
     clipGradNorm: o.clipGradNorm ?? null,
     customL2: o.customL2 === true,

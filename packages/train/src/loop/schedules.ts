@@ -22,6 +22,27 @@ export type ScheduleConfig =
       readonly warmupStartLr?: number;
     };
 
+/** `config` with every default spelled out: what the rate uses and what a checkpoint records. */
+export function resolveSchedule(config: ScheduleConfig) {
+  const warmup = {
+    warmupEpochs: config.warmupEpochs ?? 0,
+    warmupStartLr: config.warmupStartLr ?? 0,
+  };
+  switch (config.type) {
+    case 'constant':
+      return { type: config.type, ...warmup };
+    case 'cosine':
+      return { type: config.type, ...warmup, minLr: config.minLr ?? 0 };
+    case 'step':
+      return {
+        type: config.type,
+        ...warmup,
+        stepEpochs: config.stepEpochs,
+        gamma: config.gamma ?? 0.1,
+      };
+  }
+}
+
 /** The learning rate for global step `step` (0-based) of a run of `epochs` x `stepsPerEpoch`. */
 export function learningRate(
   config: ScheduleConfig,
@@ -30,26 +51,27 @@ export function learningRate(
   stepsPerEpoch: number,
   epochs: number,
 ): number {
-  const warmup = Math.round((config.warmupEpochs ?? 0) * stepsPerEpoch);
+  const c = resolveSchedule(config);
+  const warmup = Math.round(c.warmupEpochs * stepsPerEpoch);
   if (step < warmup) {
-    const start = config.warmupStartLr ?? 0;
+    const start = c.warmupStartLr;
     // (step + 1): the last warm-up step reaches baseLr, the first is not wasted at `start`.
     return start + ((baseLr - start) * (step + 1)) / warmup;
   }
-  switch (config.type) {
+  switch (c.type) {
     case 'constant':
       return baseLr;
     case 'cosine': {
-      const minLr = config.minLr ?? 0;
+      const minLr = c.minLr;
       const span = Math.max(1, epochs * stepsPerEpoch - warmup);
       const t = Math.min(1, (step - warmup) / span);
       return minLr + 0.5 * (baseLr - minLr) * (1 + Math.cos(Math.PI * t));
     }
     case 'step': {
-      if (!(config.stepEpochs > 0))
-        throw new Error(`schedule 'step': stepEpochs must be > 0, got ${config.stepEpochs}`);
+      if (!(c.stepEpochs > 0))
+        throw new Error(`schedule 'step': stepEpochs must be > 0, got ${c.stepEpochs}`);
       const epoch = Math.floor((step - warmup) / stepsPerEpoch);
-      return baseLr * (config.gamma ?? 0.1) ** Math.floor(epoch / config.stepEpochs);
+      return baseLr * c.gamma ** Math.floor(epoch / c.stepEpochs);
     }
   }
 }
