@@ -17,16 +17,17 @@ export const README_INSTALL = {
   blocks: ['@tensorflow/tfjs@^4.22.0', 'onnxruntime-node@^1.30.0'],
   train: ['@repnets/blocks', '@tensorflow/tfjs@^4.22.0'],
   bench: ['@tensorflow/tfjs@^4.22.0'],
+  cli: ['@tensorflow/tfjs@^4.22.0'],
 };
 
 /** What the test compiles and bundles the snippets and entries with. */
 export const TOOLS = ['typescript@^5.9.3', '@types/node@^20.19.0', 'esbuild@^0.25'];
 export const TOOLS_PROJECT = 'tools';
 
-// The root README's snippets, if it gets any, may use every package; bench's
-// project has them all. The CLI is bench's.
-export const ROOT_README_PROJECT = 'bench';
-export const CLI_PROJECT = 'bench';
+// The root README's snippets, if it gets any, may use every package; cli's
+// project has them all, and the `repnets` bin.
+export const ROOT_README_PROJECT = 'cli';
+export const CLI_PROJECT = 'cli';
 
 // Folders of the temp dir that are not package projects; a package dir with
 // one of these names would share it.

@@ -33,6 +33,7 @@ const BROWSER_ENTRIES = [
   '@repnets/fuse',
   '@repnets/blocks',
   '@repnets/blocks/onnx',
+  '@repnets/blocks/kernels',
   '@repnets/train',
   '@repnets/train/browser',
 ];

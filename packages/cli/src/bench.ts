@@ -1,9 +1,6 @@
+import { reportTable, runBenchmark, summaryLines, writeReport } from '@repnets/bench';
 import { reparameterize } from '@repnets/blocks';
 import { selectBackend } from '@repnets/train';
-import { writeReport } from '../files.js';
-import { summaryLines } from '../report.js';
-import { runBenchmark } from '../run.js';
-import { reportTable } from '../table.js';
 import { backendFlag, type Command, humanOut, intFlag, parse, printJson } from './common.js';
 import { notTheSameNetwork } from './model-checks.js';
 import { isTrainForm, loadModel } from './models.js';

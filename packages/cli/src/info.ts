@@ -1,9 +1,8 @@
 import { stat } from 'node:fs/promises';
+import { accountModel, formatBytes, formatCount } from '@repnets/bench';
 import { detectLayout, parseStateDict } from '@repnets/fuse';
 import { loadSafetensorsFile } from '@repnets/fuse/node';
 import { loadCheckpoint } from '@repnets/train';
-import { accountModel } from '../accounting.js';
-import { formatBytes, formatCount } from '../format.js';
 import { type Command, humanOut, parse, printJson } from './common.js';
 import { isTrainForm, loadModel, modelJsonPath } from './models.js';
 

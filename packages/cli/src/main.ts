@@ -1,8 +1,8 @@
-#!/usr/bin/env node
 /**
  * `repnets <command>`: train, fuse, export, bench, info. Exit codes: 0 ok,
  * 1 failure, 2 bad usage; errors are one line saying what to do
- * (REPNETS_DEBUG=1 adds the stack).
+ * (REPNETS_DEBUG=1 adds the stack). The program itself is bin.ts; this module
+ * only defines the commands and `main`, so importing it runs nothing.
  */
 import '@tensorflow/tfjs-backend-wasm';
 import { releaseBackend } from '@repnets/train';
@@ -13,14 +13,20 @@ import { fuse } from './fuse.js';
 import { info } from './info.js';
 import { train } from './train.js';
 
-const COMMANDS: Command[] = [train, fuse, exportCommand, bench, info];
+/** The commands `repnets` knows, in the order its usage lists them. */
+export const COMMANDS: readonly Command[] = [train, fuse, exportCommand, bench, info];
 
 function usage(): string {
   const lines = COMMANDS.map((c) => `  ${c.name.padEnd(8)} ${c.summary}`);
   return `usage: repnets <command> [flags]   (repnets <command> --help for its flags)\n${lines.join('\n')}`;
 }
 
-export async function main(argv: string[]): Promise<number> {
+/**
+ * Runs one `repnets` command line (without the `node` and script arguments)
+ * and resolves to its exit code: 0 ok, 1 failure, 2 bad usage. Errors are
+ * printed to stderr as one line, never thrown.
+ */
+export async function main(argv: readonly string[]): Promise<number> {
   const [name, ...rest] = argv;
   try {
     if (!name || name === '--help' || name === '-h' || name === 'help') {
@@ -50,21 +56,3 @@ export async function main(argv: string[]): Promise<number> {
     await releaseBackend();
   }
 }
-
-/**
- * A reader that goes away (`repnets info x | head -1`) turns every later write
- * to stdout or stderr into an EPIPE 'error' event, which kills the process
- * with a stack trace unless someone listens. A training run must outlive its
- * pipe, and output to a closed pipe has nobody to tell: the streams' errors of
- * that kind are swallowed, and what was being computed still gets written.
- */
-function surviveClosedPipes(): void {
-  for (const stream of [process.stdout, process.stderr]) {
-    stream.on('error', (e: NodeJS.ErrnoException) => {
-      if (e.code !== 'EPIPE' && e.code !== 'ERR_STREAM_DESTROYED') throw e;
-    });
-  }
-}
-
-surviveClosedPipes();
-process.exitCode = await main(process.argv.slice(2));

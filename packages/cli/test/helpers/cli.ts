@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { rng } from '@repnets/devkit';
 import { writeSafetensors } from '@repnets/fuse';
 
-const MAIN = join(import.meta.dirname, '..', '..', 'src', 'cli', 'main.ts');
+const MAIN = join(import.meta.dirname, '..', '..', 'src', 'bin.ts');
 /** Runs the CLI in a child process; async, so the test runner's worker stays responsive. */
 /**
  * The children's working folder: git-ignored, so a command that writes where it

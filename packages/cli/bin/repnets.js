@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-// The `repnets` command. This committed file, not dist/cli/main.js, is the bin:
+// The `repnets` command. This committed file, not dist/bin.js, is the bin:
 // pnpm links bins at install time, before anything is built, and warns about a
 // bin whose target does not exist yet.
-import '../dist/cli/main.js';
+import '../dist/bin.js';
