@@ -1,6 +1,8 @@
+import type { ArchOptions, NetworkRecord } from '@repnets/fuse';
 import * as tf from '@tensorflow/tfjs';
 import type { BNOptions } from '../layers/batchnorm-weights.js';
 import { glorotUniform } from '../layers/init-seed.js';
+import type { Form } from './from-record.js';
 
 /** Options every zoo builder takes. */
 export interface ModelOptions {
@@ -13,67 +15,48 @@ export interface ModelOptions {
   /** Replaces the family's per-stage width multipliers. */
   readonly widthMultipliers?: readonly number[];
   /**
-   * 'imagenet' (default): stride-2 stem, as published. 'cifar': stride-1 stem,
-   * for 28-32 px inputs (MNIST, CIFAR), so the last stage still sees 2x2.
+   * Stride of the stem: 2 (default) as published; 1 for 28-32 px inputs
+   * (MNIST, CIFAR), so the last stage still sees 2x2.
    */
+  readonly stemStride?: 1 | 2;
+  /** @deprecated Use `stemStride`: 'cifar' is `stemStride: 1`, 'imagenet' is 2. */
   readonly variant?: 'imagenet' | 'cifar';
+  /**
+   * 'train' (default): multi-branch blocks to train and then reparameterize.
+   * 'deploy': each block directly as its folded conv (timm's and apple's
+   * `inference_mode`), the layers `reparameterize` makes: for loading fused
+   * weights, or training a plain conv net.
+   */
+  readonly form?: Form;
   readonly bn?: BNOptions;
   /**
    * Seed of the initial weights: the same seed builds the same weights (default:
    * unseeded, as TF.js).
    */
   readonly seed?: number;
-  /** Model name (default: the zoo name). */
+  /** Model name (default: the zoo name; deploy form: with `_deploy`, as `reparameterize` names it). */
   readonly name?: string;
 }
 
-export interface ResolvedOptions {
-  readonly numClasses: number;
-  readonly height: number;
-  readonly width: number;
-  readonly channels: number;
-  readonly stemStride: number;
-  readonly bn: BNOptions;
-}
-
-export function resolve(opts: ModelOptions, family: string): ResolvedOptions {
-  const numClasses = opts.numClasses ?? 1000;
-  const [height, width] =
-    typeof opts.inputSize === 'number'
-      ? [opts.inputSize, opts.inputSize]
-      : (opts.inputSize ?? [224, 224]);
-  const channels = opts.channels ?? 3;
-  for (const [k, v] of Object.entries({ numClasses, height, width, channels })) {
-    if (!Number.isInteger(v) || v < 1)
-      throw new Error(`${family}: option '${k}' must be a positive integer, got ${v}`);
-  }
-  if (opts.variant !== undefined && opts.variant !== 'imagenet' && opts.variant !== 'cifar') {
+/** The record options of zoo options. */
+export function archOptions(family: string, o: ModelOptions): ArchOptions {
+  if (o.variant !== undefined && o.variant !== 'imagenet' && o.variant !== 'cifar') {
     throw new Error(
-      `${family}: option 'variant' must be 'imagenet' or 'cifar', got '${String(opts.variant)}'`,
+      `${family}: option 'variant' must be 'imagenet' or 'cifar', got '${String(o.variant)}'`,
     );
   }
+  if (o.form !== undefined && o.form !== 'train' && o.form !== 'deploy')
+    throw new Error(
+      `${family}: option 'form' must be 'train' or 'deploy', got '${String(o.form)}'`,
+    );
+  const stemStride = o.stemStride ?? (o.variant === 'cifar' ? 1 : o.variant ? 2 : undefined);
   return {
-    numClasses,
-    height,
-    width,
-    channels,
-    stemStride: opts.variant === 'cifar' ? 1 : 2,
-    bn: opts.bn ?? {},
+    ...(o.numClasses !== undefined ? { numClasses: o.numClasses } : {}),
+    ...(o.inputSize !== undefined ? { inputSize: o.inputSize } : {}),
+    ...(o.channels !== undefined ? { channels: o.channels } : {}),
+    ...(o.widthMultipliers !== undefined ? { widthMultipliers: o.widthMultipliers } : {}),
+    ...(stemStride !== undefined ? { stemStride } : {}),
   };
-}
-
-export function widthsOrThrow(
-  family: string,
-  given: readonly number[] | undefined,
-  defaults: readonly number[],
-): readonly number[] {
-  const w = given ?? defaults;
-  if (w.length !== defaults.length || !w.every((m) => m > 0)) {
-    throw new Error(
-      `${family}: widthMultipliers must be ${defaults.length} positive numbers, got [${w.join(', ')}]`,
-    );
-  }
-  return w;
 }
 
 export function head(x: tf.SymbolicTensor, numClasses: number): tf.SymbolicTensor {
@@ -83,6 +66,10 @@ export function head(x: tf.SymbolicTensor, numClasses: number): tf.SymbolicTenso
     .apply(pooled) as tf.SymbolicTensor;
 }
 
-export function inputFor(o: ResolvedOptions): tf.SymbolicTensor {
-  return tf.input({ shape: [o.height, o.width, o.channels], name: 'input' });
+export function inputFor(r: NetworkRecord): tf.SymbolicTensor {
+  return tf.input({ shape: [r.input.height, r.input.width, r.input.channels], name: 'input' });
 }
+
+/** The model's name: the option, or the zoo name (`_deploy` added in deploy form, as reparameterize does). */
+export const modelName = (o: ModelOptions, zooName: string): string =>
+  o.name ?? (o.form === 'deploy' ? `${zooName}_deploy` : zooName);

@@ -34,7 +34,11 @@ export function listModels(): ZooName[] {
   return Object.keys(BUILDERS) as ZooName[];
 }
 
-/** Builds a zoo model in training form, e.g. `createModel('repvgg_a0', { numClasses: 10, inputSize: 32, variant: 'cifar' })`. */
+/**
+ * Builds a zoo model from its architecture record, in training form (default)
+ * or directly in deploy form: `createModel('repvgg_a0', { numClasses: 10,
+ * inputSize: 32, stemStride: 1 })`, `createModel('mobileone_s0', { form: 'deploy' })`.
+ */
 export function createModel(name: ZooName, opts: ModelOptions = {}): tf.LayersModel {
   const build = BUILDERS[name];
   if (!build) {

@@ -1,0 +1,86 @@
+/**
+ * Every architecture the project knows, by name, as records. This module is
+ * the only place their tables and rules exist.
+ */
+import { MOBILEONE_ARCHS, mobileoneRecord } from './mobileone.js';
+import { ArchError, type ArchOptions, type NetworkRecord } from './records.js';
+import { REPVGG_ARCHS, REPVGG_COMPACT, repvggRecord, simplenetRecord } from './repvgg.js';
+import { SHUFFLENET_ARCHS, shufflenetRecord } from './shufflenet.js';
+
+const EXPANDERS: Record<string, (o: ArchOptions) => NetworkRecord> = {
+  ...Object.fromEntries(
+    Object.entries(REPVGG_ARCHS).map(([n, a]) => [n, (o: ArchOptions) => repvggRecord(n, a, o)]),
+  ),
+  repvgg_compact: (o) => repvggRecord('repvgg_compact', REPVGG_COMPACT, o),
+  ...Object.fromEntries(
+    Object.entries(MOBILEONE_ARCHS).map(([n, a]) => [
+      n,
+      (o: ArchOptions) => mobileoneRecord(n, a, o),
+    ]),
+  ),
+  ...Object.fromEntries(
+    Object.entries(SHUFFLENET_ARCHS).map(([n, c]) => [
+      n,
+      (o: ArchOptions) => shufflenetRecord(n, c, o),
+    ]),
+  ),
+  simplenet: simplenetRecord,
+};
+
+/** Every named architecture, e.g. 'repvgg_a0', 'mobileone_s0', 'repshufflenetv2_x1_0', 'simplenet'. */
+export const ARCHITECTURES: readonly string[] = Object.keys(EXPANDERS);
+
+/** The record of a named architecture with `options` (classes, input, widths, stem stride). */
+export function architecture(name: string, options: ArchOptions = {}): NetworkRecord {
+  const expand = EXPANDERS[name];
+  if (!expand)
+    throw new ArchError(
+      'architecture',
+      `unknown name '${name}'; known: ${ARCHITECTURES.join(', ')}`,
+    );
+  return expand(options);
+}
+
+/** The record's block of that layer name, or an error naming what the record has. */
+export function blockNamed(record: NetworkRecord, name: string) {
+  const b = record.blocks.find((x) => x.name === name);
+  if (!b) throw new ArchError(record.name, `has no block '${name}'`);
+  return b;
+}
+
+export {
+  MOBILEONE_ARCHS,
+  MOBILEONE_DEPTHS,
+  type MobileOneArch,
+  type MobileOneLayout,
+  mobileoneBlocks,
+  mobileoneRecord,
+} from './mobileone.js';
+export {
+  type Activation,
+  ArchError,
+  type ArchOptions,
+  type BlockKind,
+  type BlockRecord,
+  type BranchRoles,
+  type NetworkFamily,
+  type NetworkRecord,
+  type SEPlacement,
+} from './records.js';
+export {
+  BASE_WIDTHS,
+  REPVGG_ARCHS,
+  REPVGG_COMPACT,
+  type RepVGGArch,
+  type RepVGGLayout,
+  repvggBlocks,
+  repvggRecord,
+  simplenetRecord,
+  stemWidth,
+} from './repvgg.js';
+export {
+  SHUFFLENET_ARCHS,
+  SHUFFLENET_REPEATS,
+  shufflenetRecord,
+  shufflenetUnits,
+} from './shufflenet.js';
