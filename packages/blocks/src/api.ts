@@ -9,12 +9,7 @@ export {
   modelFromFused,
   modelFromStateDict,
 } from './interop/from-checkpoint.js';
-export {
-  BN_RUNNING_STATS_KERNEL,
-  BN_TRAINING_GRAD_KERNEL,
-  BN_TRAINING_KERNEL,
-  batchNormTraining,
-} from './layers/batchnorm-training.js';
+export { batchNormTraining } from './layers/batchnorm-training.js';
 export {
   type BNOptions,
   DEFAULT_BN_EPSILON,

@@ -54,12 +54,8 @@ export {
   selectBackend,
 } from './backend/select-browser.js';
 export * from './data/index.js';
-export {
-  registerWasmTrainingKernels,
-  stockWasmConv2DBackpropInput,
-  WASM_TRAINING_KERNELS,
-} from './engine/wasm/register.js';
+export { registerWasmTrainingKernels, WASM_TRAINING_KERNELS } from './engine/wasm/register.js';
 export { setWasmTrainingSimd, wasmTrainingSimdActive } from './engine/wasm/simd-heap-kernels.js';
 export * from './loop/index.js';
 export { train } from './loop/train-browser.js';
-export { deriveRng, mix32, permutation, type Rng, rngFromState } from './random.js';
+export { deriveRng, permutation, type Rng, rngFromState } from './random.js';

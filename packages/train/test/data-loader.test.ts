@@ -1,11 +1,11 @@
 import { describe, expect, it } from 'vitest';
+import { exampleRng } from '../src/data/loader.js';
 import {
   arrayDataset,
   type Batch,
   DataLoader,
   type Dataset,
   type Example,
-  exampleRng,
   type Transform,
 } from '../src/index.js';
 import { deriveRng, permutation } from '../src/random.js';

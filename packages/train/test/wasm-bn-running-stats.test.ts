@@ -2,7 +2,7 @@
  * The wasm running-statistics kernel gives the bits of the composed TF.js ops
  * that run where it is not registered (here: cpu).
  */
-import { BN_RUNNING_STATS_KERNEL } from '@repnets/blocks';
+import { BN_RUNNING_STATS_KERNEL } from '@repnets/blocks/kernels';
 import { rng } from '@repnets/devkit';
 import * as tf from '@tensorflow/tfjs';
 import '@tensorflow/tfjs-backend-wasm';

@@ -1,13 +1,6 @@
 /** Datasets that need no file system: in-memory arrays, splits, the batch loader. */
-export { checkIndex, DataLoadError } from './errors.js';
-export {
-  batches,
-  DataLoader,
-  epochOrder,
-  exampleRng,
-  type LoaderOptions,
-  TRANSFORM_SALT,
-} from './loader.js';
+export { DataLoadError } from './errors.js';
+export { batches, DataLoader, type LoaderOptions } from './loader.js';
 export { type ArrayDataset, type ArrayDatasetSource, arrayDataset } from './memory.js';
 export {
   concatDatasets,

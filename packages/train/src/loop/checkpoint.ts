@@ -8,14 +8,16 @@
  * read, hashed the tensor bytes only). Every header field is checked against a
  * schema and the tensor sizes against the file length, so a truncated, extended,
  * corrupted or hand-edited file is refused, naming the file and the field,
- * before anything is loaded. Written to `.<name>.<pid>.tmp` in the same
- * directory and renamed over the old one: a killed run leaves the previous
- * checkpoint intact, and the next save into the directory removes the
- * temporary files of processes that no longer run.
+ * before anything is loaded. Written with `writeFileAtomic` of
+ * @repnets/fuse/node (`.<name>.<pid>.<random>.tmp` in the same directory,
+ * fsync, rename over the old one, fsync of the directory): a killed run leaves
+ * the previous checkpoint intact, and the next save into the directory removes
+ * the temporary files of processes that no longer run.
  */
 import { createHash } from 'node:crypto';
-import { mkdir, open, readdir, readFile, rename, rm } from 'node:fs/promises';
-import { basename, dirname, join } from 'node:path';
+import { mkdir, open, readFile } from 'node:fs/promises';
+import { dirname } from 'node:path';
+import { removeStaleTempFiles, writeFileAtomic } from '@repnets/fuse/node';
 import {
   CHECKPOINT_FORMAT,
   OLDEST_CHECKPOINT_FORMAT as OLDEST_FORMAT,
@@ -84,61 +86,28 @@ const HEADER = object({
 
 const size = (shape: number[]) => shape.reduce((p, d) => p * d, 1);
 
-/** `.<name>.<pid>.tmp`: where a save writes before the rename. */
-const tempName = (file: string, pid: number) => `.${file}.${pid}.tmp`;
-const TEMP = /^\.(.+)\.([1-9]\d*)\.tmp$/;
-
-/** Whether process `pid` runs (on this machine): only ESRCH says it does not. */
-function alive(pid: number): boolean {
-  if (pid === process.pid) return true;
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (e) {
-    return (e as NodeJS.ErrnoException).code !== 'ESRCH';
-  }
-}
-
 /**
  * Removes the temporary files that saves killed mid-write left in `dir`
- * (`.<name>.<pid>.tmp` holding the start of a checkpoint, or nothing, whose
- * process no longer runs); those of live processes stay. Returns their paths.
- * Best effort: a file that cannot be read or removed is left alone.
+ * (`.<name>.<pid>.<random>.tmp`, or `.<name>.<pid>.tmp` of earlier versions,
+ * holding the start of a checkpoint, or nothing, whose process no longer runs);
+ * those of live processes stay. Returns their paths. Best effort: a file that
+ * cannot be read or removed is left alone.
  */
 export async function removeStaleTemps(dir: string): Promise<string[]> {
-  let names: string[];
-  try {
-    names = await readdir(dir);
-  } catch {
-    return [];
-  }
-  const removed: string[] = [];
   const magic = Buffer.from(MAGIC, 'ascii');
-  for (const name of names) {
-    const m = TEMP.exec(name);
-    const pid = m ? Number(m[2]) : 0;
-    if (!Number.isSafeInteger(pid) || pid <= 0 || alive(pid)) continue;
-    const path = join(dir, name);
-    try {
+  return removeStaleTempFiles(dir, {
+    // A write starts with the magic: anything else of this name is not ours.
+    filter: async (path) => {
       const fh = await open(path, 'r');
-      let head: Buffer;
       try {
-        if (!(await fh.stat()).isFile()) continue;
         const b = Buffer.alloc(magic.length);
         const { bytesRead } = await fh.read(b, 0, b.length, 0);
-        head = b.subarray(0, bytesRead);
+        return b.subarray(0, bytesRead).equals(magic.subarray(0, bytesRead));
       } finally {
         await fh.close();
       }
-      // A write starts with the magic: anything else of this name is not ours.
-      if (!head.equals(magic.subarray(0, head.length))) continue;
-      await rm(path);
-      removed.push(path);
-    } catch {
-      // Gone already (another run cleaned up) or not ours to touch.
-    }
-  }
-  return removed;
+    },
+  });
 }
 
 const ZEROS = '0'.repeat(64);
@@ -197,18 +166,7 @@ export async function saveCheckpoint(path: string, ckpt: Checkpoint): Promise<vo
   const dir = dirname(path);
   await mkdir(dir, { recursive: true });
   await removeStaleTemps(dir);
-  const tmp = join(dir, tempName(basename(path), process.pid));
-  const fh = await open(tmp, 'w');
-  try {
-    await fh.writeFile(file);
-    await fh.sync();
-  } catch (e) {
-    await fh.close();
-    await rm(tmp, { force: true });
-    throw e;
-  }
-  await fh.close();
-  await rename(tmp, path);
+  await writeFileAtomic(path, file);
 }
 
 /** Reads and verifies a checkpoint; throws naming the file and what is wrong. */

@@ -1,9 +1,9 @@
 /** The training loop's platform-free parts; each entry adds its own `train`. */
 export type { Checkpoint, CheckpointMeta, SavedTensor } from './checkpoint.js';
+export { type EvalOptions, type EvalResult, evaluate } from './evaluate.js';
 export { batchMetrics, MetricSums } from './metrics.js';
 export {
   clipByGlobalNorm,
-  decays,
   Optimizer,
   type OptimizerConfig,
   type OptimizerState,
@@ -26,11 +26,4 @@ export {
   recipeFor,
 } from './recipes.js';
 export { learningRate, type ScheduleConfig } from './schedules.js';
-export {
-  type EvalOptions,
-  type EvalResult,
-  evaluate,
-  type TrainCallbacks,
-  type TrainOptions,
-  type TrainResult,
-} from './train.js';
+export type { TrainCallbacks, TrainOptions, TrainResult } from './train-options.js';

@@ -6,7 +6,7 @@ import type { ModelOptions, ZooName } from '@repnets/blocks';
 import { randomCrop } from '../augment/crop.js';
 import type { DatasetName, NamedDataset } from '../data/by-name.js';
 import type { OptimizerConfig } from './optimizers.js';
-import type { TrainOptions } from './train.js';
+import type { TrainOptions } from './train-options.js';
 
 export interface Recipe {
   readonly model: ZooName;

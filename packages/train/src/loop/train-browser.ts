@@ -3,8 +3,10 @@
  * checkpoint files (save the model from a callback instead) or worker threads.
  */
 import type { Dataset } from '../data/types.js';
+import type { ModelLike } from './model.js';
 import type { ProgressSink } from './progress.js';
-import { type ModelLike, type TrainOptions, type TrainResult, trainOn } from './train.js';
+import { trainOn } from './train.js';
+import type { TrainOptions, TrainResult } from './train-options.js';
 
 /** Progress lines on the console: a page has no stdout. */
 function consoleSink(): ProgressSink {

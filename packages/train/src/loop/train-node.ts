@@ -10,18 +10,14 @@ import type { Dataset } from '../data/types.js';
 import { wasmTrainingSimdActive } from '../engine/wasm/simd-heap-kernels.js';
 import { type ReplicableModel, ReplicaPool } from '../parallel/pool.js';
 import { loadCheckpoint, removeStaleTemps, saveCheckpoint } from './checkpoint.js';
+import { evalBatches, evalResult } from './evaluate.js';
 import { MetricSums } from './metrics.js';
+import type { ModelLike } from './model.js';
 import type { Optimizer } from './optimizers.js';
-import {
-  evalBatches,
-  evalResult,
-  type ModelLike,
-  type StepRunner,
-  type TrainOptions,
-  type TrainPlatform,
-  type TrainResult,
-  trainOn,
-} from './train.js';
+import type { TrainPlatform } from './platform.js';
+import type { StepRunner } from './step-runner.js';
+import { trainOn } from './train.js';
+import type { TrainOptions, TrainResult } from './train-options.js';
 
 async function startPool(
   model: ModelLike,

@@ -1,6 +1,7 @@
 /**
  * Fused training-mode BatchNorm for the wasm backend: the kernels
- * @repnets/blocks looks up by name (BN_TRAINING_KERNEL, BN_TRAINING_GRAD_KERNEL).
+ * @repnets/blocks looks up by name (BN_TRAINING_KERNEL, BN_TRAINING_GRAD_KERNEL
+ * of @repnets/blocks/kernels).
  * NHWC keeps channels innermost, so every pass is one sweep over rows of C with
  * per-channel float64 accumulators: three passes forward (mean, variance,
  * output), two backward (two sums, then dx), instead of a dozen composed kernels.

@@ -2,7 +2,7 @@ import {
   BN_RUNNING_STATS_KERNEL,
   BN_TRAINING_GRAD_KERNEL,
   BN_TRAINING_KERNEL,
-} from '@repnets/blocks';
+} from '@repnets/blocks/kernels';
 import * as tf from '@tensorflow/tfjs';
 import {
   batchNormRunningStats,

@@ -1,0 +1,74 @@
+/**
+ * The checkpoint written after every epoch: `last.ckpt` in `checkpointDir`
+ * (and `epoch-NNN.ckpt` with keepEpochCheckpoints), holding copies of the
+ * weights and optimizer slots taken when it is written.
+ */
+import type * as tf from '@tensorflow/tfjs';
+import type { Checkpoint, SavedTensor } from './checkpoint.js';
+import { CHECKPOINT_FORMAT } from './checkpoint-format.js';
+import type { ModelLike } from './model.js';
+import type { Optimizer } from './optimizers.js';
+import type { CheckpointFiles } from './platform.js';
+import type { EpochRecord } from './progress.js';
+import type { WeightConfig } from './run-config.js';
+import { weightName } from './step.js';
+import type { TrainOptions } from './train-options.js';
+
+/** Where the run is after an epoch, as the checkpoint stores it beside the weights. */
+export interface RunState {
+  /** Completed epochs. */
+  readonly epoch: number;
+  readonly step: number;
+  readonly seed: number;
+  /** The options that shape the weights, checked on resume. */
+  readonly config: WeightConfig;
+  readonly workers: number;
+  readonly history: readonly EpochRecord[];
+}
+
+async function snapshot(
+  vars: readonly { name: string; tensor: tf.Tensor }[],
+): Promise<SavedTensor[]> {
+  return Promise.all(
+    vars.map(async (v) => ({
+      name: v.name,
+      shape: v.tensor.shape.slice(),
+      values: Float32Array.from((await v.tensor.data()) as Float32Array),
+    })),
+  );
+}
+
+/** Writes the checkpoint of `state`; does nothing without files or `checkpointDir`. */
+export async function writeCheckpoint(
+  files: CheckpointFiles | undefined,
+  model: ModelLike,
+  optimizer: Optimizer,
+  options: TrainOptions,
+  state: RunState,
+): Promise<void> {
+  if (!files || !options.checkpointDir) return;
+  const { epoch, step, seed, config, workers, history } = state;
+  const ckpt: Checkpoint = {
+    format: CHECKPOINT_FORMAT,
+    epoch,
+    step,
+    seed,
+    run: { config, runConfig: options.runConfig ?? {}, workers, history },
+    weights: await snapshot(
+      model.weights.map((lv, i) => ({ name: weightName(lv, i), tensor: lv.read() })),
+    ),
+    optimizer: {
+      step: optimizer.steps,
+      slots: await snapshot(
+        [...optimizer.state().slots].map(([name, tensor]) => ({ name, tensor })),
+      ),
+    },
+  };
+  await files.save(files.join(options.checkpointDir, 'last.ckpt'), ckpt);
+  if (options.keepEpochCheckpoints) {
+    await files.save(
+      files.join(options.checkpointDir, `epoch-${String(epoch).padStart(3, '0')}.ckpt`),
+      ckpt,
+    );
+  }
+}
