@@ -12,7 +12,8 @@
 import { cpus } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { machine, scriptArgs, writeJsonAtomic } from '@repnets/devkit';
+import { machine, reportJson, scriptArgs } from '@repnets/devkit';
+import { writeFileAtomicSync } from '@repnets/fuse/node';
 import { APP_DIR, buildSite } from '../test/support/build-site.js';
 import { launchChromium, WEBGPU_FLAGS } from '../test/support/chromium.js';
 import { SEVEN, stroke } from '../test/support/pad.js';
@@ -53,17 +54,20 @@ try {
   console.log('| backend | training form | deploy form | speed-up |\n|---|---:|---:|---:|');
   for (const r of rows) console.log(`| ${r.join(' | ')} |`);
   const out = join(APP_DIR, 'bench-results', 'latency.json');
-  writeJsonAtomic(out, {
-    benchmark: 'web-latency',
-    browser: `Chromium ${browser.version()}`,
-    machine: machine(),
-    batch: 1,
-    input: [28, 28, 1],
-    runs: Number(values.runs),
-    warmup: Number(values.warmup),
-    // Per backend: [label, training form, deploy form, speed-up], as the page shows them.
-    rows,
-  });
+  writeFileAtomicSync(
+    out,
+    reportJson({
+      benchmark: 'web-latency',
+      browser: `Chromium ${browser.version()}`,
+      machine: machine(),
+      batch: 1,
+      input: [28, 28, 1],
+      runs: Number(values.runs),
+      warmup: Number(values.warmup),
+      // Per backend: [label, training form, deploy form, speed-up], as the page shows them.
+      rows,
+    }),
+  );
   console.log(`wrote ${out}`);
   if (values.screenshot) {
     await stroke(page, SEVEN);

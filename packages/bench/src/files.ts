@@ -1,28 +1,20 @@
-import { mkdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
-import { dirname, join } from 'node:path';
+import { join } from 'node:path';
+import { writeFileAtomicSync } from '@repnets/fuse/node';
 import { renderChartSvg, svgToPng } from './chart.js';
 import { reportMarkdown } from './markdown.js';
 import type { BenchReport } from './report.js';
 
 /**
- * Writes a file atomically: a temp file in the same directory, then a rename,
- * so a killed run or a concurrent reader never sees half a report.
+ * `writeFileAtomic(path, data)`: writes a file atomically, creating its
+ * directory (a temp file in the same directory, fsync, then a rename), so a
+ * killed run or a concurrent reader never sees half a report. It is
+ * `writeFileAtomicSync` of `@repnets/fuse/node`.
  */
-export function writeFileAtomic(path: string, data: string | Uint8Array): void {
-  mkdirSync(dirname(path), { recursive: true });
-  const tmp = `${path}.${process.pid}.${Math.random().toString(36).slice(2)}.tmp`;
-  try {
-    writeFileSync(tmp, data);
-    renameSync(tmp, path);
-  } catch (e) {
-    rmSync(tmp, { force: true });
-    throw e;
-  }
-}
+export { writeFileAtomicSync as writeFileAtomic };
 
 /** JSON with two-space indent and a final newline, written atomically. */
 export function writeJsonAtomic(path: string, value: unknown): void {
-  writeFileAtomic(path, `${JSON.stringify(value, null, 2)}\n`);
+  writeFileAtomicSync(path, `${JSON.stringify(value, null, 2)}\n`);
 }
 
 export interface ReportFiles {
@@ -58,8 +50,8 @@ export async function writeReport(
   const svg = await renderChartSvg(report);
   const png = await svgToPng(svg, { scale: options.scale });
   writeJsonAtomic(files.json, report);
-  writeFileAtomic(files.svg, svg);
-  writeFileAtomic(files.png, png);
-  writeFileAtomic(files.markdown, reportMarkdown(report, { chart: `${name}.png` }));
+  writeFileAtomicSync(files.svg, svg);
+  writeFileAtomicSync(files.png, png);
+  writeFileAtomicSync(files.markdown, reportMarkdown(report, { chart: `${name}.png` }));
   return files;
 }

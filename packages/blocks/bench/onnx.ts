@@ -7,7 +7,8 @@
  * 1000 classes (the published ImageNet networks). Also checks the logits agree.
  */
 import { parseArgs } from 'node:util';
-import { machine, scriptArgs, summarize, writeJsonAtomic } from '@repnets/devkit';
+import { machine, reportJson, scriptArgs, summarize } from '@repnets/devkit';
+import { writeFileAtomicSync } from '@repnets/fuse/node';
 import * as tf from '@tensorflow/tfjs';
 import '@tensorflow/tfjs-backend-wasm';
 import * as ort from 'onnxruntime-node';
@@ -167,14 +168,17 @@ for (const model of values.models.split(',') as ZooName[]) {
   deploy.dispose();
 }
 
-writeJsonAtomic(values.out, {
-  benchmark: 'blocks-onnx',
-  description:
-    'Deploy-form inference latency: exported ONNX in onnxruntime-node (CPU EP; default threads and 1 thread) vs TF.js wasm (XNNPACK, 1 thread), same process, interleaved runs. Speed-up = tfjs-wasm median / runtime median.',
-  machine: m,
-  versions: { onnxruntimeNode: ort.env.versions.node, tfjs: tf.version.tfjs },
-  runs,
-  warmup,
-  results,
-});
+writeFileAtomicSync(
+  values.out,
+  reportJson({
+    benchmark: 'blocks-onnx',
+    description:
+      'Deploy-form inference latency: exported ONNX in onnxruntime-node (CPU EP; default threads and 1 thread) vs TF.js wasm (XNNPACK, 1 thread), same process, interleaved runs. Speed-up = tfjs-wasm median / runtime median.',
+    machine: m,
+    versions: { onnxruntimeNode: ort.env.versions.node, tfjs: tf.version.tfjs },
+    runs,
+    warmup,
+    results,
+  }),
+);
 console.log(`wrote ${values.out}`);

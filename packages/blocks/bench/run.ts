@@ -5,7 +5,8 @@
 import { parseArgs } from 'node:util';
 import * as tf from '@tensorflow/tfjs';
 import '@tensorflow/tfjs-backend-wasm';
-import { machine, scriptArgs, writeJsonAtomic } from '@repnets/devkit';
+import { machine, reportJson, scriptArgs } from '@repnets/devkit';
+import { writeFileAtomicSync } from '@repnets/fuse/node';
 import { header, type LatencyCase, type LatencyRow, measureLatency } from './latency.js';
 
 const { values } = parseArgs({
@@ -76,14 +77,17 @@ for (const backend of values.backends.split(',')) {
     );
   }
 }
-writeJsonAtomic(values.out, {
-  benchmark: 'blocks-latency',
-  description:
-    'Inference latency, train form (eval mode) vs deploy form, same process, interleaved runs. Kernel maps: one tf.profile run each.',
-  machine: machine(),
-  runs,
-  warmup,
-  skipped,
-  results: rows,
-});
+writeFileAtomicSync(
+  values.out,
+  reportJson({
+    benchmark: 'blocks-latency',
+    description:
+      'Inference latency, train form (eval mode) vs deploy form, same process, interleaved runs. Kernel maps: one tf.profile run each.',
+    machine: machine(),
+    runs,
+    warmup,
+    skipped,
+    results: rows,
+  }),
+);
 console.log(`wrote ${values.out}`);

@@ -1,6 +1,4 @@
-import { mkdirSync, renameSync, writeFileSync } from 'node:fs';
 import { cpus } from 'node:os';
-import { dirname } from 'node:path';
 
 export interface Summary {
   readonly median: number;
@@ -28,10 +26,11 @@ export function machine() {
   };
 }
 
-/** Writes JSON atomically: a killed run never leaves a half-written report. */
-export function writeJsonAtomic(path: string, value: unknown): void {
-  mkdirSync(dirname(path), { recursive: true });
-  const tmp = `${path}.${process.pid}.tmp`;
-  writeFileSync(tmp, `${JSON.stringify(value, null, 2)}\n`);
-  renameSync(tmp, path);
+/**
+ * A bench report as JSON text: two-space indent and a final newline. Write it
+ * with `writeFileAtomicSync` of `@repnets/fuse/node` (the one atomic writer;
+ * devkit cannot depend on @repnets/fuse, whose tests depend on devkit).
+ */
+export function reportJson(value: unknown): string {
+  return `${JSON.stringify(value, null, 2)}\n`;
 }

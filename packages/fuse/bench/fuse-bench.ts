@@ -6,8 +6,9 @@
  * fold (what a one-off `reparameterize` call pays) is reported beside it.
  */
 import { performance } from 'node:perf_hooks';
-import { machine, summarize, writeJsonAtomic } from '@repnets/devkit';
+import { machine, reportJson, summarize } from '@repnets/devkit';
 import { type FoldEngine, setFoldEngine } from '../src/index.js';
+import { writeFileAtomicSync } from '../src/io/node.js';
 import { mobileoneS4, type ParamSet, repvggB3 } from './param-sets.js';
 
 export interface FuseBenchOptions {
@@ -155,7 +156,7 @@ export function runFuseBench(opts: FuseBenchOptions = {}) {
     results: rows,
   };
   if (opts.out) {
-    writeJsonAtomic(opts.out, report);
+    writeFileAtomicSync(opts.out, reportJson(report));
     log(`wrote ${opts.out}`);
   }
   return report;

@@ -23,7 +23,8 @@
 import { availableParallelism } from 'node:os';
 import { parseArgs } from 'node:util';
 import { createModel, type ZooName } from '@repnets/blocks';
-import { machine, scriptArgs, summarize, writeJsonAtomic } from '@repnets/devkit';
+import { machine, reportJson, scriptArgs, summarize } from '@repnets/devkit';
+import { writeFileAtomicSync } from '@repnets/fuse/node';
 import '@tensorflow/tfjs-backend-wasm';
 import { arrayDataset, type Dataset, releaseBackend, selectBackend, train } from '../src/index.js';
 import { forwardMacs, wasmForwardRate } from './flops.js';
@@ -203,18 +204,21 @@ for (const name of models) {
   }
 }
 if (pytorchNote) console.log(`pytorch baseline skipped: ${pytorchNote}`);
-writeJsonAtomic(values.out, {
-  benchmark: 'train-engine',
-  description:
-    'Training throughput through train() at 32x32 (cifar variants), SGD momentum; GFLOP/s = 3 x 2 x forward multiply-adds / time; fractionOfForwardConvRate is per core (GFLOP/s / (workers x one-thread wasm forward-conv GFLOP/s)); scaling = img/s / 1-worker img/s of the same run; PyTorch at threads = workers.',
-  machine: m,
-  batch,
-  imgSize: size,
-  stockBatch,
-  runs,
-  rounds,
-  pytorch: pytorchNote ? { skipped: pytorchNote } : 'measured',
-  results,
-});
+writeFileAtomicSync(
+  values.out,
+  reportJson({
+    benchmark: 'train-engine',
+    description:
+      'Training throughput through train() at 32x32 (cifar variants), SGD momentum; GFLOP/s = 3 x 2 x forward multiply-adds / time; fractionOfForwardConvRate is per core (GFLOP/s / (workers x one-thread wasm forward-conv GFLOP/s)); scaling = img/s / 1-worker img/s of the same run; PyTorch at threads = workers.',
+    machine: m,
+    batch,
+    imgSize: size,
+    stockBatch,
+    runs,
+    rounds,
+    pytorch: pytorchNote ? { skipped: pytorchNote } : 'measured',
+    results,
+  }),
+);
 console.log(`wrote ${values.out}`);
 await releaseBackend();

@@ -7,7 +7,8 @@
  */
 import { parseArgs } from 'node:util';
 import { createModel, reparameterize } from '@repnets/blocks';
-import { machine, scriptArgs, writeJsonAtomic } from '@repnets/devkit';
+import { machine, reportJson, scriptArgs } from '@repnets/devkit';
+import { writeFileAtomicSync } from '@repnets/fuse/node';
 import {
   type BackendPreference,
   evaluate,
@@ -65,7 +66,7 @@ console.log(
     `test top-1 ${(100 * trained.top1).toFixed(2)}% (deploy form ${(100 * folded.top1).toFixed(2)}%), ` +
     `last epoch ${last.imagesPerSecond.toFixed(0)} img/s`,
 );
-writeJsonAtomic(values.out!, report);
+writeFileAtomicSync(values.out!, reportJson(report));
 console.log(`wrote ${values.out}`);
 model.dispose();
 deploy.dispose();

@@ -15,17 +15,18 @@
  */
 import { parseArgs } from 'node:util';
 import { createModel, type ZooName } from '@repnets/blocks';
-import { machine, type Summary, scriptArgs, summarize, writeJsonAtomic } from '@repnets/devkit';
+import { machine, reportJson, type Summary, scriptArgs, summarize } from '@repnets/devkit';
+import { writeFileAtomicSync } from '@repnets/fuse/node';
 import * as tf from '@tensorflow/tfjs';
 import { setHeapModuleEnabled } from '../src/engine/wasm/heap-module.js';
 import {
-  decays,
   Optimizer,
   type OptimizerConfig,
   releaseBackend,
   selectBackend,
   setWasmTrainingSimd,
 } from '../src/index.js';
+import { decays } from '../src/loop/optimizers.js';
 import { type ConvShape, forwardMacs, wasmForwardRate } from './flops.js';
 
 const { values } = parseArgs({
@@ -216,16 +217,19 @@ for (const name of MODELS) {
   });
   model.dispose();
 }
-writeJsonAtomic(values.out, {
-  benchmark: 'train-optimizer',
-  description:
-    'wasm backend: Optimizer.step fused vs TF.js ops; Conv2DBackpropFilter SIMD vs JS im2col; full step (variableGrads + Optimizer.step) with all SIMD off, before (fused optimizer and SIMD im2col off) and after.',
-  machine: m,
-  backend: 'wasm',
-  batch,
-  inputSize: 32,
-  runs,
-  results,
-});
+writeFileAtomicSync(
+  values.out,
+  reportJson({
+    benchmark: 'train-optimizer',
+    description:
+      'wasm backend: Optimizer.step fused vs TF.js ops; Conv2DBackpropFilter SIMD vs JS im2col; full step (variableGrads + Optimizer.step) with all SIMD off, before (fused optimizer and SIMD im2col off) and after.',
+    machine: m,
+    backend: 'wasm',
+    batch,
+    inputSize: 32,
+    runs,
+    results,
+  }),
+);
 console.log(`wrote ${values.out}`);
 await releaseBackend();

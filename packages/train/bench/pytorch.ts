@@ -12,7 +12,8 @@
 import { execFile } from 'node:child_process';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
-import { machine, scriptArgs, writeJsonAtomic } from '@repnets/devkit';
+import { machine, reportJson, scriptArgs } from '@repnets/devkit';
+import { writeFileAtomicSync } from '@repnets/fuse/node';
 
 export interface PytorchStepOptions {
   readonly model: string;
@@ -215,14 +216,17 @@ async function main(): Promise<void> {
       );
     }
   }
-  writeJsonAtomic(values.out, {
-    benchmark: 'pytorch-train-step',
-    description:
-      'PyTorch CPU, one train step (zero_grad, forward, CE loss, backward, SGD momentum)',
-    machine: machine(),
-    input: [32, 32, 3],
-    results,
-  });
+  writeFileAtomicSync(
+    values.out,
+    reportJson({
+      benchmark: 'pytorch-train-step',
+      description:
+        'PyTorch CPU, one train step (zero_grad, forward, CE loss, backward, SGD momentum)',
+      machine: machine(),
+      input: [32, 32, 3],
+      results,
+    }),
+  );
   console.log(`wrote ${values.out}`);
 }
 

@@ -4,16 +4,11 @@
  */
 import * as fs from 'node:fs';
 import * as p from 'node:path';
+import { writeFileAtomic } from '@repnets/fuse/node';
 import * as tf from '@tensorflow/tfjs';
 
 const MODEL_JSON = 'model.json';
 const WEIGHTS_BIN = 'weights.bin';
-
-function atomicWrite(path: string, data: string | Uint8Array): void {
-  const tmp = `${path}.${process.pid}.tmp`;
-  fs.writeFileSync(tmp, data);
-  fs.renameSync(tmp, path);
-}
 
 function concatWeightData(data: ArrayBuffer | ArrayBuffer[] | undefined): Uint8Array {
   if (data === undefined) return new Uint8Array(0);
@@ -31,8 +26,8 @@ function concatWeightData(data: ArrayBuffer | ArrayBuffer[] | undefined): Uint8A
  * A tf.io handler for a folder on disk, in the standard TF.js layers format
  * (`model.json` + `weights.bin`), so what it writes also loads in tfjs-node or
  * the converter. Writes are atomic: weights, then model.json, each via a temp
- * file and rename, so a killed save never leaves a model.json pointing at
- * missing or partial weights.
+ * file, fsync and rename (`writeFileAtomic` of @repnets/fuse/node), so a killed
+ * save never leaves a model.json pointing at missing or partial weights.
  *
  * `path` is the folder (for save) or the folder or its model.json (for load).
  */
@@ -63,8 +58,8 @@ export function fileSystem(path: string): tf.io.IOHandler {
           ? { userDefinedMetadata: artifacts.userDefinedMetadata }
           : {}),
       };
-      atomicWrite(p.join(dir, WEIGHTS_BIN), weights);
-      atomicWrite(jsonPath, JSON.stringify(modelJson));
+      await writeFileAtomic(p.join(dir, WEIGHTS_BIN), weights);
+      await writeFileAtomic(jsonPath, JSON.stringify(modelJson));
       return {
         modelArtifactsInfo: tf.io.getModelArtifactsInfoForJSON(artifacts),
       };

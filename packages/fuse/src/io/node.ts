@@ -2,4 +2,17 @@
  * `@repnets/fuse/node`: the parts of @repnets/fuse that need Node's file
  * system. Everything else is in the platform-free main entry.
  */
+export {
+  type AtomicWriteData,
+  AtomicWriteError,
+  parseTempName,
+  removeStaleTempFiles,
+  type StaleTempOptions,
+  staleTempFiles,
+  type TempFileName,
+  tempPathFor,
+  type WriteFileAtomicOptions,
+  writeFileAtomic,
+  writeFileAtomicSync,
+} from './atomic-write.js';
 export { loadSafetensorsFile, saveSafetensorsFile } from './safetensors-file.js';

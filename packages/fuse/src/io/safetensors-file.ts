@@ -4,10 +4,9 @@
  * workers); import them from `@repnets/fuse/node`.
  */
 
-import { randomBytes } from 'node:crypto';
-import { type FileHandle, open, rename, unlink } from 'node:fs/promises';
-import { basename, dirname, join } from 'node:path';
+import { type FileHandle, open } from 'node:fs/promises';
 import { FuseError } from '../errors.js';
+import { AtomicWriteError, writeFileAtomic } from './atomic-write.js';
 import {
   checkHeaderLength,
   clip,
@@ -193,11 +192,11 @@ export async function loadSafetensorsFile(path: string): Promise<SafeTensors> {
 }
 
 /**
- * Writes a .safetensors file atomically: the bytes go to a temporary file in
- * the same directory (same file system, so the rename cannot degrade to a
- * copy), are flushed to disk, and then renamed over `path`. A crash or an
- * encoding error leaves any previous file at `path` untouched and no partial
- * file behind.
+ * Writes a .safetensors file atomically with {@link writeFileAtomic}: the
+ * bytes go to a temporary file in the same directory (same file system, so the
+ * rename cannot degrade to a copy), are flushed to disk, and then renamed over
+ * `path`. A crash or an encoding error leaves any previous file at `path`
+ * untouched and no partial file behind. The directory must exist.
  */
 export async function saveSafetensorsFile(
   path: string,
@@ -207,25 +206,10 @@ export async function saveSafetensorsFile(
 ): Promise<void> {
   // Encode first: a bad tensor must fail before anything touches the disk.
   const bytes = writeSafetensors(tensors, metadata, options);
-  const tmp = join(
-    dirname(path),
-    `.${basename(path)}.${process.pid}.${randomBytes(6).toString('hex')}.tmp`,
-  );
   try {
-    const handle = await open(tmp, 'wx');
-    try {
-      await handle.writeFile(bytes);
-      await handle.sync();
-    } finally {
-      await handle.close();
-    }
-    await rename(tmp, path);
+    await writeFileAtomic(path, bytes, { mkdir: false });
   } catch (e) {
-    await unlink(tmp).catch(() => undefined);
-    throw new FuseError(
-      'saveSafetensorsFile',
-      'path',
-      `'${path}' cannot be written: ${(e as Error).message}`,
-    );
+    const reason = e instanceof AtomicWriteError ? e.reason : (e as Error).message;
+    throw new FuseError('saveSafetensorsFile', 'path', `'${path}' cannot be written: ${reason}`);
   }
 }

@@ -21,7 +21,8 @@ import { loadavg } from 'node:os';
 import { parseArgs } from 'node:util';
 import { Worker } from 'node:worker_threads';
 import type { ZooName } from '@repnets/blocks';
-import { machine, scriptArgs, summarize, writeJsonAtomic } from '@repnets/devkit';
+import { machine, reportJson, scriptArgs, summarize } from '@repnets/devkit';
+import { writeFileAtomicSync } from '@repnets/fuse/node';
 import { assembleModule } from '@repnets/fuse/wasm-asm';
 import * as tf from '@tensorflow/tfjs';
 import '@tensorflow/tfjs-backend-wasm';
@@ -407,29 +408,32 @@ if (step) {
   );
 }
 
-writeJsonAtomic(values.out!, {
-  machine: m,
-  loadAverageBefore: loadBefore,
-  loadAverageAfter: loadavg(),
-  protocol: {
-    process: 'one process: threaded build on the main thread, stock build in a worker thread',
-    blocks,
-    repsPerBlock: reps,
-    warmup,
-    order: 'ABBA across blocks',
-    timing: 'around the op call; wasm kernels run synchronously; output disposed after',
-    poolSwaps,
-    quietBeforeStart: quiet,
-  },
-  stock: { multithreadFlag: stockFlag, threadCounts: stockCounts, worker: stInfo },
-  threaded: mtInfo,
-  heapModuleImport: { asDeclared: heapImportError, withShim: heapImportWithShim },
-  results,
-  samples: Object.fromEntries(CONFIGS.map((c) => [c, times[c]])),
-  outputs,
-  training,
-  step,
-});
+writeFileAtomicSync(
+  values.out!,
+  reportJson({
+    machine: m,
+    loadAverageBefore: loadBefore,
+    loadAverageAfter: loadavg(),
+    protocol: {
+      process: 'one process: threaded build on the main thread, stock build in a worker thread',
+      blocks,
+      repsPerBlock: reps,
+      warmup,
+      order: 'ABBA across blocks',
+      timing: 'around the op call; wasm kernels run synchronously; output disposed after',
+      poolSwaps,
+      quietBeforeStart: quiet,
+    },
+    stock: { multithreadFlag: stockFlag, threadCounts: stockCounts, worker: stInfo },
+    threaded: mtInfo,
+    heapModuleImport: { asDeclared: heapImportError, withShim: heapImportWithShim },
+    results,
+    samples: Object.fromEntries(CONFIGS.map((c) => [c, times[c]])),
+    outputs,
+    training,
+    step,
+  }),
+);
 console.log(`\nwrote ${values.out}`);
 
 // ---------------------------------------------------------------- shutdown
