@@ -44,7 +44,7 @@ const { values } = parseArgs({
 const choice = await selectBackend(values.backend as BackendPreference);
 console.log(`backend: ${choice.reason}`);
 const name = values.model as ZooName;
-const model = createModel(name, { numClasses: 10, inputSize: 28, channels: 1, variant: 'cifar' });
+const model = createModel(name, { numClasses: 10, inputSize: 28, channels: 1, stemStride: 1 });
 const { model: deploy } = await reparameterize(model);
 console.log(`\n${name}, training form\n${accountTable(accountModel(model))}`);
 console.log(`\n${name}, deploy form\n${accountTable(accountModel(deploy))}`);

@@ -136,7 +136,7 @@ describe('every zoo model, training and deploy form, 32x32 (no inference needed)
       numClasses: 10,
       inputSize: 32,
       channels: 3,
-      variant: 'cifar',
+      stemStride: 1,
       widthMultipliers: smallWidths(name),
     });
     const { model: deploy } = await reparameterize(model);

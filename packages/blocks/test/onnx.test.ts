@@ -92,7 +92,7 @@ function smallMobileOne(): tf.LayersModel {
 }
 
 const zoo = (name: ZooName) => () =>
-  createModel(name, { numClasses: 10, inputSize: 32, variant: 'cifar' });
+  createModel(name, { numClasses: 10, inputSize: 32, stemStride: 1 });
 
 const CASES: Array<[string, () => tf.LayersModel]> = [
   ['one-block RepVGG, groups 2, SE pre and post', oneBlockRepVGG],

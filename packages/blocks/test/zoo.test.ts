@@ -63,12 +63,12 @@ describe('every zoo model: eval-mode train form == deploy form at 32x32 (wasm ba
 });
 
 describe('builder options', () => {
-  it('1-channel 28x28 inputs, the cifar variant and width overrides', () => {
+  it('1-channel 28x28 inputs, stem stride 1 and width overrides', () => {
     const m = createModel('repvgg_a0', {
       numClasses: 10,
       inputSize: 28,
       channels: 1,
-      variant: 'cifar',
+      stemStride: 1,
       widthMultipliers: [0.25, 0.25, 0.25, 0.5],
     });
     expect(m.inputs[0]!.shape).toEqual([null, 28, 28, 1]);
@@ -117,7 +117,7 @@ describe('builder options', () => {
 describe('seeded initial weights', () => {
   const weights = (m: tf.LayersModel) => m.getWeights().map((w) => Array.from(w.dataSync()));
   it('the same seed builds the same weights; another seed or none builds others', () => {
-    const opts = { numClasses: 10, inputSize: 28, channels: 1, variant: 'cifar' } as const;
+    const opts = { numClasses: 10, inputSize: 28, channels: 1, stemStride: 1 } as const;
     const [a, b, c, d] = [
       createModel('repvgg_compact', { ...opts, seed: 7 }),
       createModel('repvgg_compact', { ...opts, seed: 7 }),

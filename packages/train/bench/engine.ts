@@ -64,7 +64,7 @@ const WARMUP = 2;
 const OPTIMIZER = { type: 'sgd', lr: 0.01, momentum: 0.9 } as const;
 
 const build = (name: ZooName) =>
-  createModel(name, { numClasses: 10, inputSize: size, variant: 'cifar', seed: 1 });
+  createModel(name, { numClasses: 10, inputSize: size, stemStride: 1, seed: 1 });
 
 /** Random images, `n` of them, 10 classes: throughput does not depend on the content. */
 function noise(n: number): Dataset {

@@ -180,7 +180,7 @@ const fmt = (s: Summary) =>
   `${s.median.toFixed(1).padStart(8)} ms (p10 ${s.p10.toFixed(1)}, p90 ${s.p90.toFixed(1)})`;
 const results = [];
 for (const name of MODELS) {
-  const model = createModel(name, { numClasses: 10, inputSize: 32, variant: 'cifar' });
+  const model = createModel(name, { numClasses: 10, inputSize: 32, stemStride: 1 });
   const { macs, convs } = forwardMacs(model);
   const opt = optimizerSteps(model);
   for (const [label, r] of Object.entries(opt)) {

@@ -171,7 +171,7 @@ export interface PreparedStep {
 
 /** A zoo model at 32x32 (cifar variant), compiled as bench/engine.ts does, on the current backend. */
 export function prepareStep(tf: TF, name: ZooName, batch: number): PreparedStep {
-  const model = createModel(name, { numClasses: 10, inputSize: 32, variant: 'cifar' });
+  const model = createModel(name, { numClasses: 10, inputSize: 32, stemStride: 1 });
   model.compile({
     optimizer: tf.train.momentum(0.01, 0.9),
     loss: (t: tfNs.Tensor, p: tfNs.Tensor) => tf.losses.softmaxCrossEntropy(t, p),

@@ -22,7 +22,7 @@ export interface Recipe {
 export function mnistRecipe(overrides: Partial<TrainOptions> = {}): Recipe {
   return {
     model: 'repvgg_compact',
-    modelOptions: { numClasses: 10, inputSize: 28, channels: 1, variant: 'cifar' },
+    modelOptions: { numClasses: 10, inputSize: 28, channels: 1, stemStride: 1 },
     train: {
       epochs: 6,
       batchSize: 64,
@@ -73,7 +73,7 @@ export function recipeFor(model: ZooName, data: NamedDataset, choices: RecipeCho
       numClasses: data.train.classNames.length,
       inputSize: size,
       channels,
-      variant: size <= 64 ? 'cifar' : 'imagenet',
+      stemStride: size <= 64 ? 1 : 2,
       seed,
     },
     train: {
