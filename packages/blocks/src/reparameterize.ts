@@ -96,8 +96,7 @@ export async function reparameterize(model: tf.LayersModel): Promise<Reparameter
         );
       }
       out = applyDeployConv(args[0]!, lj.name, deploy, pending);
-      const branches = (layer as unknown as { branchCount?: number }).branchCount ?? 1;
-      folded.push({ name: lj.name, className: lj.class_name, branches });
+      folded.push({ name: lj.name, className: lj.class_name, branches: layer.branchCount });
     } else if (layer instanceof SEBlock) {
       out = applySE(args[0]!, `${lj.name}_se`, layer.seValues(), pending, lj.name);
     } else {

@@ -1,7 +1,7 @@
 import type { BatchNorm } from '@repnets/fuse';
 import * as tf from '@tensorflow/tfjs';
 import { batchNormTraining, runningStats } from './batchnorm-training.js';
-import type { WeightAdder } from './block-base.js';
+import type { WeightAdder } from './weight-adder.js';
 
 /** BatchNorm settings shared by every block of a model. */
 export interface BNOptions {

@@ -4,13 +4,7 @@ import { type BNOptions, DEFAULT_BN_EPSILON, DEFAULT_BN_MOMENTUM } from './batch
 import type { ActivationName } from './conv-ops.js';
 import type { SEPosition } from './se-weights.js';
 
-/** Creates a weight on the owning layer (Layer.addWeight is protected). */
-export type WeightAdder = (
-  name: string,
-  shape: number[],
-  init: ReturnType<typeof tf.initializers.zeros>,
-  trainable?: boolean,
-) => tf.LayerVariable;
+export type { WeightAdder } from './weight-adder.js';
 
 /** What a folded block becomes: one conv with bias, then its SE and activation. */
 export interface DeployConv {
@@ -32,10 +26,13 @@ export interface DeployConv {
 export interface Reparameterizable {
   /** Reads the trained weights (running BN statistics) and folds them. */
   toDeploy(): Promise<DeployConv>;
+  /** Parallel branches before the fold, identity included (once built). */
+  readonly branchCount: number;
 }
 
 export function isReparameterizable(layer: unknown): layer is tf.layers.Layer & Reparameterizable {
-  return typeof (layer as Partial<Reparameterizable>)?.toDeploy === 'function';
+  const l = layer as Partial<Reparameterizable>;
+  return typeof l?.toDeploy === 'function' && typeof l.branchCount === 'number';
 }
 
 /** Options every block takes besides its own. */

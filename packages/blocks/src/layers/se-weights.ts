@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
-import type { WeightAdder } from './block-base.js';
 import { glorotUniform, heNormal } from './init-seed.js';
+import type { WeightAdder } from './weight-adder.js';
 
 /** Where a block applies squeeze-excitation: before its nonlinearity (RepVGG-D2se) or after (RepVGGplus). */
 export type SEPosition = 'none' | 'pre' | 'post';

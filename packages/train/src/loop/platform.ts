@@ -1,9 +1,11 @@
 /** The platform the loop runs on: `train-node.ts` and `train-browser.ts` each give it one. */
+
+import type { Batch, Dataset } from '../data/types.js';
 import type { Checkpoint } from './checkpoint.js';
+import type { EvalOptions, EvalResult } from './evaluate.js';
 import type { ModelLike } from './model.js';
 import type { Optimizer } from './optimizers.js';
 import type { ProgressSink } from './progress.js';
-import type { StepRunner } from './step-runner.js';
 import type { TrainOptions } from './train-options.js';
 
 /**
@@ -35,4 +37,15 @@ export interface CheckpointFiles {
   save(path: string, ckpt: Checkpoint): Promise<void>;
   /** Removes temporary files that killed saves left in `dir`; resolves to their paths. */
   removeStale?(dir: string): Promise<string[]>;
+}
+
+/** How the loop runs its steps: in this thread, or over a pool of replicas. */
+export interface StepRunner {
+  /** One optimizer step; resolves to [loss sum, top-1 hits, top-5 hits] of the batch. */
+  step(b: Batch, lr: number, epoch: number, index: number): Promise<ArrayLike<number>>;
+  /** Brings the model (and the optimizer state) of this thread up to date. */
+  sync(): Promise<void>;
+  /** Evaluates elsewhere than on this thread (after sync); absent: evaluate() here. */
+  evaluate?(dataset: Dataset, options: EvalOptions): Promise<EvalResult>;
+  close(): Promise<void>;
 }

@@ -3,27 +3,17 @@
  * replicas when `workers` resolves to more than one.
  */
 import * as tf from '@tensorflow/tfjs';
-import type { Batch, Dataset } from '../data/types.js';
 import { resolveWorkers } from '../parallel/shards.js';
-import type { EvalOptions, EvalResult } from './evaluate.js';
 import type { ModelLike } from './model.js';
 import { clipByGlobalNorm, type Optimizer } from './optimizers.js';
 import type { TrainParams } from './params.js';
-import type { TrainPlatform } from './platform.js';
+import type { StepRunner, TrainPlatform } from './platform.js';
+
+export type { StepRunner } from './platform.js';
+
 import type { Progress } from './progress.js';
 import { type LossSpec, lossGradients } from './step.js';
 import type { TrainOptions } from './train-options.js';
-
-/** How the loop runs its steps: in this thread, or over a pool of replicas. */
-export interface StepRunner {
-  /** One optimizer step; resolves to [loss sum, top-1 hits, top-5 hits] of the batch. */
-  step(b: Batch, lr: number, epoch: number, index: number): Promise<ArrayLike<number>>;
-  /** Brings the model (and the optimizer state) of this thread up to date. */
-  sync(): Promise<void>;
-  /** Evaluates elsewhere than on this thread (after sync); absent: evaluate() here. */
-  evaluate?(dataset: Dataset, options: EvalOptions): Promise<EvalResult>;
-  close(): Promise<void>;
-}
 
 /** Steps in this thread: the mean loss's gradients (clipped with `clipGradNorm`), then the update. */
 function localRunner(
