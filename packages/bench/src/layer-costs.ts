@@ -126,8 +126,8 @@ const merge =
  * SEBlock: mean over H and W, 1x1 conv, bias add, relu, 1x1 conv, bias add,
  * sigmoid, multiply. Its convs count as layers in both forms.
  */
-function seOps(y: ConcreteShape, ctx: LayerCostContext, branch = 'se'): OpCost[] {
-  const [, , c, hidden] = ctx.requireWeight('se_down_kernel') as number[];
+function seOps(y: ConcreteShape, hidden: number, branch = 'se'): OpCost[] {
+  const c = y[y.length - 1]!;
   const n = elements(y);
   return [
     op('mean', { branch, reads: [n], writes: c! }),
@@ -155,73 +155,90 @@ function seOps(y: ConcreteShape, ctx: LayerCostContext, branch = 'se'): OpCost[]
   ];
 }
 
+/** What a @repnets/blocks block layer says about itself: its architecture record. */
+interface BlockSpec {
+  readonly inChannels: number;
+  readonly outChannels: number;
+  readonly kernelSize: number;
+  readonly groups: number;
+  readonly branches: { readonly kxk: number; readonly scale: boolean; readonly identity: boolean };
+  readonly se: string;
+  readonly activation: string;
+  readonly seHidden?: number;
+}
+
+function blockSpec(ctx: LayerCostContext): BlockSpec {
+  const spec = (ctx.layer as unknown as { spec?: BlockSpec }).spec;
+  if (!spec) {
+    throw new Error(
+      `accountModel: layer '${ctx.layer.name}' (${ctx.className}) has no block spec; is it a built RepNets block?`,
+    );
+  }
+  return spec;
+}
+
 /**
  * A multi-branch block of @repnets/blocks (RepVGGBlock, MobileOneBlock, ConvBN)
- * in training form, in eval mode: every `<branch>_kernel` is a (grouped) conv
- * followed by its own BatchNorm, `identity_bn_*` a BatchNorm of the input; the
- * branch outputs are summed pairwise, then SE and the activation. Each branch
- * reads the block input and writes its own intermediate tensors: the traffic
- * that folding into one conv removes.
+ * in training form, in eval mode, as its record says: every kxk and scale
+ * branch is a (grouped) conv followed by its own BatchNorm, the identity a
+ * BatchNorm of the input; the branch outputs are summed pairwise, then SE and
+ * the activation. Each branch reads the block input and writes its own
+ * intermediate tensors: the traffic that folding into one conv removes.
+ * Branches are labelled by role: 'kxk' ('kxk0', 'kxk1', ... for k > 1),
+ * 'scale', 'identity', 'se'.
  */
 const branchBlock: LayerCostRule = (ctx) => {
+  const spec = blockSpec(ctx);
   const x = ctx.inputs[0]!;
   const yShape = ctx.outputs[0]!;
   const y = elements(yShape);
-  const inC = channels(x);
-  const names = ctx.layer.weights
-    .map((w) => w.originalName.slice(w.originalName.lastIndexOf('/') + 1))
-    .filter((n) => n.endsWith('_kernel') && !n.startsWith('se_'))
-    .map((n) => n.slice(0, -'_kernel'.length));
-  if (names.length === 0) {
-    throw new Error(
-      `accountModel: layer '${ctx.layer.name}' (${ctx.className}) has no branch kernels; is it built?`,
-    );
-  }
-  const bnStats = (prefix: string) =>
-    ['gamma', 'beta', 'moving_mean', 'moving_variance']
-      .map((s) => ctx.weight(`${prefix}_bn_${s}`))
-      .reduce((n, s) => n + (s ? elements(s) : 0), 0);
+  const ipg = spec.inChannels / spec.groups;
+  const { kxk, scale, identity } = spec.branches;
+  const convs = [
+    ...Array.from({ length: kxk }, (_, j) => ({
+      branch: kxk > 1 ? `kxk${j}` : 'kxk',
+      size: spec.kernelSize,
+    })),
+    ...(scale ? [{ branch: 'scale', size: 1 }] : []),
+  ];
+  // gamma, beta, moving mean and variance per output channel.
+  const bnWeights = 4 * spec.outChannels;
   const ops: OpCost[] = [];
   let summed = 0;
   const addToSum = (branch: string) => {
     if (summed > 0) ops.push(op('add', { branch, reads: [y, y], writes: y }));
     summed++;
   };
-  for (const branch of names) {
+  for (const { branch, size } of convs) {
     ops.push(
       ...groupedConvOps({
         input: elements(x),
-        inChannels: inC,
-        kernel: ctx.requireWeight(`${branch}_kernel`),
+        inChannels: spec.inChannels,
+        kernel: [size, size, ipg, spec.outChannels],
         output: y,
         outPixels: pixels(yShape),
         branch,
       }),
-      op('batchNorm', { branch, reads: [y], weights: bnStats(branch), writes: y, layer: true }),
+      op('batchNorm', { branch, reads: [y], weights: bnWeights, writes: y, layer: true }),
     );
     addToSum(branch);
   }
-  if (ctx.weight('identity_bn_gamma')) {
+  if (identity) {
     ops.push(
       op('batchNorm', {
         branch: 'identity',
         reads: [elements(x)],
-        weights: bnStats('identity'),
+        weights: bnWeights,
         writes: y,
         layer: true,
       }),
     );
     addToSum('identity');
   }
-  const se = ctx.weight('se_down_kernel') ? (ctx.config.se as string) : 'none';
-  if (se !== 'none' && se !== 'pre' && se !== 'post') {
-    throw new Error(
-      `accountModel: layer '${ctx.layer.name}' (${ctx.className}) has SE weights but se '${se}'`,
-    );
-  }
-  if (se === 'pre') ops.push(...seOps(yShape, ctx));
-  ops.push(...activationOps(ctx.config.activation as string, y, { fused: false }));
-  if (se === 'post') ops.push(...seOps(yShape, ctx));
+  const hidden = spec.seHidden ?? 0;
+  if (spec.se === 'pre') ops.push(...seOps(yShape, hidden));
+  ops.push(...activationOps(spec.activation, y, { fused: false }));
+  if (spec.se === 'post') ops.push(...seOps(yShape, hidden));
   return ops;
 };
 
@@ -289,7 +306,7 @@ const RULES = new Map<string, LayerCostRule>([
   ['MobileOneBlock', branchBlock],
   ['ConvBN', branchBlock],
   ['GroupConv2D', groupConv2d],
-  ['SEBlock', (ctx) => seOps(ctx.outputs[0]!, ctx)],
+  ['SEBlock', (ctx) => seOps(ctx.outputs[0]!, (ctx.layer as unknown as { hidden: number }).hidden)],
   ['ChannelSplit', channelSplit],
   ['ChannelShuffle', channelShuffle],
 ]);

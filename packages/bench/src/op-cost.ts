@@ -9,7 +9,7 @@
 export interface OpCost {
   /** What runs, e.g. 'conv2d', 'depthwiseConv2d', 'matMul', 'batchNorm', 'add', 'relu', 'split'. */
   readonly op: string;
-  /** The block branch it belongs to ('dense', 'conv1x1', 'identity', 'se', ...), if any. */
+  /** The block branch it belongs to, by role ('kxk', 'kxk0'…, 'scale', 'identity', 'se'), if any. */
   readonly branch?: string;
   readonly macs: number;
   /** Bytes of weights (kernels, biases, BN parameters and statistics) read. */

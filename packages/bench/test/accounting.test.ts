@@ -34,11 +34,11 @@ describe('accountModel: hand-computed RepVGG block 3 -> 8 on 8x8, then pool and 
     expect(a.weightBytes + a.readBytes + a.writeBytes).toBe(a.memoryAccessBytes);
     expect(a.layers).toBe(5); // conv, BN, conv, BN, dense
     expect(a.perLayer[0]!.ops.map((o) => `${o.op}:${o.branch ?? ''}`)).toEqual([
-      'conv2d:dense',
-      'batchNorm:dense',
-      'conv2d:conv1x1',
-      'batchNorm:conv1x1',
-      'add:conv1x1',
+      'conv2d:kxk',
+      'batchNorm:kxk',
+      'conv2d:scale',
+      'batchNorm:scale',
+      'add:scale',
       'relu:',
     ]);
     expect(a.inputShape).toEqual([8, 8, 3]);

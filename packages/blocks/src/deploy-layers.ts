@@ -1,6 +1,7 @@
 import * as tf from '@tensorflow/tfjs';
 import type { DeployConv } from './layers/block-base.js';
 import { GroupConv2D } from './layers/group-conv2d.js';
+import type { SEValues } from './layers/se-weights.js';
 
 /** A layer of the deploy graph and the weights it must receive once built. */
 export interface PendingWeights {
@@ -21,11 +22,16 @@ const ZERO_INIT = { kernelInitializer: 'zeros', biasInitializer: 'zeros' } as co
 export function applySE(
   x: tf.SymbolicTensor,
   name: string,
-  weights: tf.Tensor[],
+  se: SEValues,
   pending: PendingWeights[],
   lastName?: string,
 ): tf.SymbolicTensor {
-  const [downK, downB, upK, upB] = weights as [tf.Tensor4D, tf.Tensor, tf.Tensor4D, tf.Tensor];
+  const tensor = (c: SEValues['down']) => [
+    tf.tensor4d(c.kernel.data, c.kernel.shape as [number, number, number, number]),
+    tf.tensor1d(c.bias),
+  ];
+  const [downK, downB] = tensor(se.down) as [tf.Tensor4D, tf.Tensor];
+  const [upK, upB] = tensor(se.up) as [tf.Tensor4D, tf.Tensor];
   const channels = upK.shape[3];
   const hidden = downK.shape[3];
   const pool = tf.layers.globalAveragePooling2d({ name: `${name}_pool` });
@@ -139,13 +145,13 @@ export function applyDeployConv(
     y = applySE(
       y,
       `${name}_se`,
-      d.seWeights!,
+      d.seValues!,
       pending,
       d.activation === 'linear' ? name : undefined,
     );
     if (d.activation === 'relu') y = tf.layers.reLU({ name }).apply(y) as tf.SymbolicTensor;
   } else if (d.se === 'post') {
-    y = applySE(y, `${name}_se`, d.seWeights!, pending, name);
+    y = applySE(y, `${name}_se`, d.seValues!, pending, name);
   }
   return y;
 }

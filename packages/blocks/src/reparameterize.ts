@@ -98,7 +98,7 @@ export async function reparameterize(model: tf.LayersModel): Promise<Reparameter
       out = applyDeployConv(args[0]!, lj.name, deploy, pending);
       folded.push({ name: lj.name, className: lj.class_name, branches: layer.branchCount });
     } else if (layer instanceof SEBlock) {
-      out = applySE(args[0]!, `${lj.name}_se`, layer.seValues(), pending, lj.name);
+      out = applySE(args[0]!, `${lj.name}_se`, await layer.seValues(), pending, lj.name);
     } else {
       const clone = cloneLayer(layer);
       out = clone.apply(args.length === 1 ? args[0]! : args) as

@@ -2,7 +2,7 @@ import type { FoldedConv } from '@repnets/fuse';
 import type * as tf from '@tensorflow/tfjs';
 import { type BNOptions, DEFAULT_BN_EPSILON, DEFAULT_BN_MOMENTUM } from './batchnorm-weights.js';
 import type { ActivationName } from './conv-ops.js';
-import type { SEPosition } from './se-weights.js';
+import type { SEPosition, SEValues } from './se-weights.js';
 
 export type { WeightAdder } from './weight-adder.js';
 
@@ -18,8 +18,8 @@ export interface DeployConv {
   readonly folded: FoldedConv<'HWIO'>;
   readonly activation: ActivationName;
   readonly se: SEPosition;
-  /** [downKernel, downBias, upKernel, upBias] when `se` is not 'none'. */
-  readonly seWeights?: tf.Tensor[];
+  /** The squeeze-excite's values when `se` is not 'none'. */
+  readonly seValues?: SEValues;
 }
 
 /** A layer that folds into a {@link DeployConv}; `reparameterize` walks these. */

@@ -1,5 +1,7 @@
 import {
   type BatchNorm,
+  type BlockKind,
+  type BlockRecord,
   type FoldedConv,
   type ConvBN as FuseConvBN,
   makeKernel,
@@ -16,7 +18,7 @@ import {
 } from './block-base.js';
 import { type ActivationName, activate, convOutSize, groupedConv2d, single } from './conv-ops.js';
 import { heNormal } from './init-seed.js';
-import { type SEPosition, SEWeights, seHidden } from './se-weights.js';
+import { type SEPosition, type SEValues, SEWeights, seHidden } from './se-weights.js';
 
 export interface BranchBlockArgs extends CommonBlockArgs {
   readonly filters: number;
@@ -31,19 +33,33 @@ export interface BranchBlockArgs extends CommonBlockArgs {
   readonly seRatio?: number;
 }
 
-/** One conv+BN branch of a block, as its layer creates it. */
+/** One conv+BN branch of a block, as its layer creates it: its weights' name prefix, kernel size and role. */
 export interface BranchSpec {
   readonly name: string;
   readonly size: number;
+  /** 'kxk': a branch of the block's kernel size; 'scale': the 1x1 branch beside them. */
+  readonly role: 'kxk' | 'scale';
 }
 
-/** The trained branches, read back as @repnets/fuse inputs. */
+/** A trained conv+BN branch as @repnets/fuse takes it, with the name its weights carry. */
+export interface TrainedConvBranch extends FuseConvBN<'HWIO'> {
+  readonly name: string;
+}
+
+/** The trained branches of a block by role, read back as @repnets/fuse inputs. */
 export interface TrainedBranches {
-  readonly branches: FuseConvBN<'HWIO'>[];
+  readonly kxk: readonly TrainedConvBranch[];
+  readonly scale?: TrainedConvBranch;
   readonly identity?: BatchNorm;
   readonly groups: number;
   readonly stride: number;
 }
+
+/** What a built block is, as its architecture record says it (stage and index are the network's, not the layer's). */
+export type BlockShape = Omit<BlockRecord, 'stage' | 'index'> & {
+  /** Hidden channels of the squeeze-excite, when there is one. */
+  readonly seHidden?: number;
+};
 
 /**
  * The training form every re-parameterizable block shares:
@@ -102,6 +118,8 @@ export abstract class BranchBlock extends tf.layers.Layer implements Reparameter
     }
   }
 
+  /** Which record kind this layer builds. */
+  abstract readonly kind: BlockKind;
   /** The conv branches of this block, largest first. */
   protected abstract branchSpecs(): BranchSpec[];
   /** Folds the trained branches with the family's own @repnets/fuse function. */
@@ -124,6 +142,63 @@ export abstract class BranchBlock extends tf.layers.Layer implements Reparameter
   /** Number of parallel branches, identity included (once built). */
   get branchCount(): number {
     return this.convs.length + (this.identityBn ? 1 : 0);
+  }
+
+  /**
+   * The block as its architecture record says it (once built): channels,
+   * kernel, stride, groups, branch roles, SE and activation. What ONNX export
+   * and cost accounting read instead of weight names.
+   */
+  get spec(): BlockShape {
+    if (!this.built) throw new Error(`${this.getClassName()} '${this.name}': not built yet`);
+    const roles = this.convs.map((c) => c.spec.role);
+    return {
+      name: this.name,
+      kind: this.kind,
+      inChannels: this.inChannels,
+      outChannels: this.filters,
+      kernelSize: this.kernelSize,
+      stride: this.strides,
+      groups: this.groups,
+      branches: {
+        kxk: roles.filter((r) => r === 'kxk').length,
+        scale: roles.includes('scale'),
+        identity: this.identityBn !== undefined,
+      },
+      se: this.se,
+      activation: this.activation,
+      ...(this.seWeights ? { seHidden: this.seWeights.hidden } : {}),
+    };
+  }
+
+  /** The trained branches by role, as @repnets/fuse takes them (running BN statistics). */
+  async trainedBranches(): Promise<TrainedBranches> {
+    if (!this.built)
+      throw new Error(`${this.getClassName()} '${this.name}': not built, so it has no branches`);
+    const ipg = this.inChannels / this.groups;
+    const read = async (c: (typeof this.convs)[number]): Promise<TrainedConvBranch> => ({
+      name: c.spec.name,
+      kernel: makeKernel(
+        'HWIO',
+        [c.spec.size, c.spec.size, ipg, this.filters],
+        (await c.kernel.read().data()) as Float32Array,
+      ),
+      bn: await c.bn.toFuse(),
+    });
+    const kxk = await Promise.all(this.convs.filter((c) => c.spec.role === 'kxk').map(read));
+    const scaleConv = this.convs.find((c) => c.spec.role === 'scale');
+    return {
+      kxk,
+      ...(scaleConv ? { scale: await read(scaleConv) } : {}),
+      ...(this.identityBn ? { identity: await this.identityBn.toFuse() } : {}),
+      groups: this.groups,
+      stride: this.strides,
+    };
+  }
+
+  /** The squeeze-excite's values, when the block has one. */
+  async seValues(): Promise<SEValues | undefined> {
+    return this.seWeights?.toFuse();
   }
 
   private adder(): WeightAdder {
@@ -207,18 +282,7 @@ export abstract class BranchBlock extends tf.layers.Layer implements Reparameter
       throw new Error(
         `${this.getClassName()} '${this.name}': not built, so there is nothing to fold`,
       );
-    const ipg = this.inChannels / this.groups;
-    const branches = await Promise.all(
-      this.convs.map(async (c) => ({
-        kernel: makeKernel(
-          'HWIO',
-          [c.spec.size, c.spec.size, ipg, this.filters],
-          (await c.kernel.read().data()) as Float32Array,
-        ),
-        bn: await c.bn.toFuse(),
-      })),
-    );
-    const identity = this.identityBn ? await this.identityBn.toFuse() : undefined;
+    const se = await this.seValues();
     return {
       filters: this.filters,
       kernelSize: this.kernelSize,
@@ -226,10 +290,10 @@ export abstract class BranchBlock extends tf.layers.Layer implements Reparameter
       pad: (this.kernelSize - 1) / 2,
       groups: this.groups,
       inChannels: this.inChannels,
-      folded: this.fold({ branches, identity, groups: this.groups, stride: this.strides }),
+      folded: this.fold(await this.trainedBranches()),
       activation: this.activation,
       se: this.se,
-      seWeights: this.seWeights?.values(),
+      ...(se ? { seValues: se } : {}),
     };
   }
 

@@ -14,17 +14,18 @@ export type ConvBNArgs = Omit<BranchBlockArgs, 'identity'>;
  */
 export class ConvBN extends BranchBlock {
   static readonly className = 'ConvBN';
+  readonly kind = 'convbn';
 
   constructor(args: ConvBNArgs) {
     super({ ...args, identity: false }, { activation: 'linear', identity: false });
   }
 
   protected branchSpecs(): BranchSpec[] {
-    return [{ name: 'conv', size: this.kernelSize }];
+    return [{ name: 'conv', size: this.kernelSize, role: 'kxk' }];
   }
 
   protected fold(t: TrainedBranches): FoldedConv<'HWIO'> {
-    const b = t.branches[0]!;
+    const b = t.kxk[0]!;
     return foldBatchNorm(b.kernel, b.bn);
   }
 }

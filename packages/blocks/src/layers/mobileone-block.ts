@@ -19,6 +19,7 @@ export interface MobileOneBlockArgs extends BranchBlockArgs {
  */
 export class MobileOneBlock extends BranchBlock {
   static readonly className = 'MobileOneBlock';
+  readonly kind = 'mobileone';
   readonly branches: number;
 
   constructor(args: MobileOneBlockArgs) {
@@ -32,19 +33,19 @@ export class MobileOneBlock extends BranchBlock {
   }
 
   protected branchSpecs(): BranchSpec[] {
-    const specs = Array.from({ length: this.branches }, (_, j) => ({
+    const specs: BranchSpec[] = Array.from({ length: this.branches }, (_, j) => ({
       name: `conv${j}`,
       size: this.kernelSize,
+      role: 'kxk',
     }));
-    if (this.kernelSize > 1) specs.push({ name: 'scale', size: 1 });
+    if (this.kernelSize > 1) specs.push({ name: 'scale', size: 1, role: 'scale' });
     return specs;
   }
 
   protected fold(t: TrainedBranches): FoldedConv<'HWIO'> {
-    const convs = t.branches.slice(0, this.branches);
     return foldMobileOneBlock({
-      convs,
-      scale: this.kernelSize > 1 ? t.branches[this.branches] : undefined,
+      convs: [...t.kxk],
+      scale: t.scale,
       identity: t.identity,
       groups: t.groups,
       stride: t.stride,

@@ -26,6 +26,7 @@ export interface RepVGGBlockArgs extends BranchBlockArgs {
  */
 export class RepVGGBlock extends BranchBlock {
   static readonly className = 'RepVGGBlock';
+  readonly kind = 'repvgg';
   readonly conv1x1: boolean;
 
   constructor(args: RepVGGBlockArgs) {
@@ -34,15 +35,15 @@ export class RepVGGBlock extends BranchBlock {
   }
 
   protected branchSpecs(): BranchSpec[] {
-    const specs = [{ name: 'dense', size: this.kernelSize }];
-    if (this.conv1x1) specs.push({ name: 'conv1x1', size: 1 });
+    const specs: BranchSpec[] = [{ name: 'dense', size: this.kernelSize, role: 'kxk' }];
+    if (this.conv1x1) specs.push({ name: 'conv1x1', size: 1, role: 'scale' });
     return specs;
   }
 
   protected fold(t: TrainedBranches): FoldedConv<'HWIO'> {
     return foldRepVGGBlock({
-      dense: t.branches[0]!,
-      conv1x1: t.branches[1],
+      dense: t.kxk[0]!,
+      conv1x1: t.scale,
       identity: t.identity,
       groups: t.groups,
       stride: t.stride,

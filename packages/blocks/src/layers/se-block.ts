@@ -1,7 +1,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { type CommonBlockArgs, channelsOf, layerArgs, type WeightAdder } from './block-base.js';
 import { single } from './conv-ops.js';
-import { SEWeights, seHidden } from './se-weights.js';
+import { type SEValues, SEWeights, seHidden } from './se-weights.js';
 
 export interface SEBlockArgs
   extends Pick<CommonBlockArgs, 'name' | 'trainable' | 'inputShape' | 'batchInputShape'> {
@@ -35,10 +35,16 @@ export class SEBlock extends tf.layers.Layer {
     return tf.tidy(() => this.se!.apply(single(inputs)));
   }
 
-  /** [downKernel, downBias, upKernel, upBias], for the deploy form. */
-  seValues(): tf.Tensor[] {
+  /** The trained values, for the deploy form and ONNX export. */
+  seValues(): Promise<SEValues> {
     if (!this.se) throw new Error(`SEBlock '${this.name}': not built`);
-    return this.se.values();
+    return this.se.toFuse();
+  }
+
+  /** Hidden channels of the reduce conv (once built). */
+  get hidden(): number {
+    if (!this.se) throw new Error(`SEBlock '${this.name}': not built`);
+    return this.se.hidden;
   }
 
   override getConfig(): tf.serialization.ConfigDict {

@@ -1,3 +1,4 @@
+import { type FoldedConv, makeKernel } from '@repnets/fuse';
 import * as tf from '@tensorflow/tfjs';
 import { glorotUniform, heNormal } from './init-seed.js';
 import type { WeightAdder } from './weight-adder.js';
@@ -8,6 +9,14 @@ export type SEPosition = 'none' | 'pre' | 'post';
 /** Hidden width of an SE block: channels * ratio, at least 1 (both papers use 1/16). */
 export function seHidden(channels: number, ratio: number): number {
   return Math.max(1, Math.floor(channels * ratio));
+}
+
+/** A squeeze-excite's values: the reduce and the expand 1x1 conv, each with its bias. */
+export interface SEValues {
+  /** HWIO [1, 1, C, hidden]. */
+  readonly down: FoldedConv<'HWIO'>;
+  /** HWIO [1, 1, hidden, C]. */
+  readonly up: FoldedConv<'HWIO'>;
 }
 
 /**
@@ -45,10 +54,16 @@ export class SEWeights {
     return x.mul<tf.Tensor4D>(g);
   }
 
-  /** Values in the order [downKernel, downBias, upKernel, upBias]. */
-  values(): tf.Tensor[] {
-    return [this.downKernel, this.downBias, this.upKernel, this.upBias].map((v) =>
-      v.read().clone(),
-    );
+  /** The trained values, by name, as @repnets/fuse's folded convs (1x1 HWIO kernels with bias). */
+  async toFuse(): Promise<SEValues> {
+    const data = async (v: tf.LayerVariable) => (await v.read().data()) as Float32Array;
+    const conv = async (k: tf.LayerVariable, b: tf.LayerVariable): Promise<FoldedConv<'HWIO'>> => ({
+      kernel: makeKernel('HWIO', k.shape as number[], await data(k)),
+      bias: await data(b),
+    });
+    return {
+      down: await conv(this.downKernel, this.downBias),
+      up: await conv(this.upKernel, this.upBias),
+    };
   }
 }

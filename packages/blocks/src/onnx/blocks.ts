@@ -1,17 +1,13 @@
 /**
  * Converters for this package's own layers. Train-form blocks are written out
- * branch by branch (Conv + BatchNormalization each, identity BN, one Add/Sum,
- * SE, activation), so a model exports, and runs in ONNX, before it is folded.
+ * branch by branch from their record and their values by role (Conv +
+ * BatchNormalization each, identity BN, one Add/Sum, SE, activation), so a
+ * model exports, and runs in ONNX, before it is folded.
  */
-import { makeKernel } from '@repnets/fuse';
-import {
-  activatedConv,
-  type ConvertContext,
-  type Converter,
-  image,
-  need,
-  type WeightData,
-} from './context.js';
+import { type BatchNorm, makeKernel } from '@repnets/fuse';
+import type { BlockShape, TrainedBranches, TrainedConvBranch } from '../layers/branch-block.js';
+import type { SEValues } from '../layers/se-weights.js';
+import { activatedConv, type ConvertContext, type Converter, image, need } from './context.js';
 import {
   activation,
   type BNParams,
@@ -24,89 +20,77 @@ import {
 } from './emit.js';
 import { ints, type Value } from './graph.js';
 
-function bnParams(
-  ctx: ConvertContext,
-  w: Map<string, WeightData>,
-  prefix: string,
-  epsilon: number,
-): BNParams {
-  const get = (n: string) => need(ctx.where, w, `${prefix}_${n}`).data;
-  return {
-    gamma: get('gamma'),
-    beta: get('beta'),
-    mean: get('moving_mean'),
-    variance: get('moving_variance'),
-    epsilon,
-  };
+/** BN values as the emitter takes them. */
+const bnParams = (bn: BatchNorm): BNParams => ({
+  gamma: bn.gamma ?? new Float32Array(bn.mean.length).fill(1),
+  beta: bn.beta ?? new Float32Array(bn.mean.length),
+  mean: bn.mean,
+  variance: bn.variance,
+  epsilon: bn.eps,
+});
+
+const seParams = (se: SEValues): SEParams => ({
+  downKernel: se.down.kernel,
+  downBias: se.down.bias,
+  upKernel: se.up.kernel,
+  upBias: se.up.bias,
+});
+
+/** What a RepNets block layer offers the exporter: its record and its values by role. */
+interface BlockLayer {
+  readonly spec: BlockShape;
+  trainedBranches(): Promise<TrainedBranches>;
+  seValues(): Promise<SEValues | undefined>;
 }
 
-function seParams(ctx: ConvertContext, w: Map<string, WeightData>, prefix: string): SEParams {
-  const k = (n: string) => {
-    const t = need(ctx.where, w, `${prefix}_${n}_kernel`);
-    return makeKernel('HWIO', t.shape, t.data);
-  };
-  const b = (n: string) => need(ctx.where, w, `${prefix}_${n}_bias`).data;
-  return { downKernel: k('down'), downBias: b('down'), upKernel: k('up'), upBias: b('up') };
+function blockLayer(ctx: ConvertContext): BlockLayer {
+  const l = ctx.layer as unknown as Partial<BlockLayer>;
+  if (typeof l.trainedBranches !== 'function' || typeof l.seValues !== 'function' || !l.spec) {
+    fail(ctx.where, 'is not a RepNets block layer (no spec / trainedBranches)');
+  }
+  return l as BlockLayer;
 }
 
 /**
- * RepVGGBlock, MobileOneBlock, ConvBN: every `<branch>_kernel` that has a
- * `<branch>_bn_*` is a conv+BN branch with symmetric padding k//2; an
- * `identity_bn_*` is the identity branch. Reading branches from the weights
- * (not from the class) keeps this in step with whatever branches a block builds.
+ * RepVGGBlock, MobileOneBlock, ConvBN: written as the block's record says, from
+ * its values by role: each kxk and scale branch a Conv (symmetric padding k//2)
+ * and a BatchNormalization, the identity a BatchNormalization of the input,
+ * then the sum, SE and activation.
  */
 const branchBlock: Converter = async (ctx) => {
   const x = image(ctx);
-  const cfg = ctx.config;
-  const w = await ctx.weights();
-  const inC = x.shape[3];
-  if (typeof inC !== 'number') fail(ctx.where, `input channels unknown: [${x.shape.join(', ')}]`);
-  const groups = cfg.groups === 'depthwise' ? inC : ((cfg.groups as number | undefined) ?? 1);
-  const stride = (cfg.strides as number | undefined) ?? 1;
-  const eps = cfg.bnEpsilon as number;
+  const layer = blockLayer(ctx);
+  const spec = layer.spec;
+  const trained = await layer.trainedBranches();
   const g = ctx.g;
-  const branches: string[] = [];
-  for (const [name, k] of w) {
-    if (!name.endsWith('_kernel')) continue;
-    const prefix = name.slice(0, -'_kernel'.length);
-    if (!w.has(`${prefix}_bn_gamma`)) continue;
-    const [kh, kw, ipg] = k.shape;
-    if (kh! % 2 === 0 || kh !== kw || ipg! * groups !== inC) {
-      fail(
-        ctx.where,
-        `branch '${prefix}' kernel [${k.shape.join(', ')}] does not fit ${inC} input channels in ${groups} groups with symmetric padding`,
-      );
-    }
-    const p = (kh! - 1) / 2;
-    const y = conv(g, `${ctx.scope}/${prefix}`, x, {
-      kernel: makeKernel('HWIO', k.shape, k.data),
-      strides: [stride, stride],
+  const convBranch = (b: TrainedConvBranch) => {
+    const p = (b.kernel.shape[0]! - 1) / 2;
+    const y = conv(g, `${ctx.scope}/${b.name}`, x, {
+      kernel: b.kernel,
+      strides: [spec.stride, spec.stride],
       pads: [p, p, p, p],
-      group: groups,
+      group: spec.groups,
     });
-    branches.push(
-      batchNorm(g, `${ctx.scope}/${prefix}_bn`, y, bnParams(ctx, w, `${prefix}_bn`, eps)),
-    );
-  }
-  if (branches.length === 0) fail(ctx.where, 'has no conv+BN branch (is it built?)');
-  if (w.has('identity_bn_gamma')) {
-    branches.push(
-      batchNorm(g, `${ctx.scope}/identity_bn`, g.nchw(x), bnParams(ctx, w, 'identity_bn', eps)),
-    );
+    return batchNorm(g, `${ctx.scope}/${b.name}_bn`, y, bnParams(b.bn));
+  };
+  const branches = [...trained.kxk, ...(trained.scale ? [trained.scale] : [])].map(convBranch);
+  if (trained.identity) {
+    branches.push(batchNorm(g, `${ctx.scope}/identity_bn`, g.nchw(x), bnParams(trained.identity)));
   }
   let y = sum(g, `${ctx.scope}/sum`, branches);
   const shaped = (name: string): Value => ({ name, layout: 'NCHW', shape: ctx.outputShapes[0]! });
-  const se = cfg.se as 'none' | 'pre' | 'post' | undefined;
-  if (se === 'pre') y = squeezeExcite(g, `${ctx.scope}/se`, shaped(y), seParams(ctx, w, 'se'));
-  y = activation(g, ctx.where, `${ctx.scope}/act`, y, cfg.activation as string, 1);
-  if (se === 'post') y = squeezeExcite(g, `${ctx.scope}/se`, shaped(y), seParams(ctx, w, 'se'));
+  const se = spec.se !== 'none' ? await layer.seValues() : undefined;
+  if (spec.se === 'pre' && se) y = squeezeExcite(g, `${ctx.scope}/se`, shaped(y), seParams(se));
+  y = activation(g, ctx.where, `${ctx.scope}/act`, y, spec.activation, 1);
+  if (spec.se === 'post' && se) y = squeezeExcite(g, `${ctx.scope}/se`, shaped(y), seParams(se));
   return [{ name: y, layout: 'NCHW' }];
 };
 
 const seBlock: Converter = async (ctx) => {
   const x = image(ctx);
-  const w = await ctx.weights();
-  return [{ name: squeezeExcite(ctx.g, ctx.scope, x, seParams(ctx, w, 'se')), layout: 'NCHW' }];
+  const layer = ctx.layer as unknown as { seValues(): Promise<SEValues> };
+  const se = seParams(await layer.seValues());
+  return [{ name: squeezeExcite(ctx.g, ctx.scope, x, se), layout: 'NCHW' }];
 };
 
 /** One Conv with `group`: ONNX has grouped convolution natively. */

@@ -13,7 +13,7 @@ import { ConvBN } from '../layers/conv-bn.js';
 import { glorotUniform, heNormal } from '../layers/init-seed.js';
 import { MobileOneBlock } from '../layers/mobileone-block.js';
 import { RepVGGBlock } from '../layers/repvgg-block.js';
-import { seHidden } from '../layers/se-weights.js';
+import { type SEValues, seHidden } from '../layers/se-weights.js';
 
 export type Form = 'train' | 'deploy';
 
@@ -49,6 +49,8 @@ export function trainLayer(r: BlockRecord, bn: BNOptions | undefined): tf.layers
 
 const SE_RATIO = 1 / 16;
 
+type Initializer = ReturnType<typeof heNormal>;
+
 const values = (
   init: tf.serialization.Serializable & { apply(shape: number[]): tf.Tensor },
   shape: number[],
@@ -67,25 +69,17 @@ export function applyDeployBlock(
   const k = r.kernelSize;
   const shape = [k, k, r.inChannels / r.groups, r.outChannels];
   const kernel = makeKernel('HWIO', shape, values(heNormal(), shape));
-  let seWeights: tf.Tensor[] | undefined;
+  let seValues: SEValues | undefined;
   if (r.se !== 'none') {
     const hidden = seHidden(r.outChannels, SE_RATIO);
-    seWeights = [
-      tf.tensor4d(values(glorotUniform(), [1, 1, r.outChannels, hidden]), [
-        1,
-        1,
-        r.outChannels,
-        hidden,
-      ]),
-      tf.zeros([hidden]),
-      tf.tensor4d(values(glorotUniform(), [1, 1, hidden, r.outChannels]), [
-        1,
-        1,
-        hidden,
-        r.outChannels,
-      ]),
-      tf.zeros([r.outChannels]),
-    ];
+    const conv = (cin: number, cout: number, init: () => Initializer) => ({
+      kernel: makeKernel('HWIO', [1, 1, cin, cout], values(init(), [1, 1, cin, cout])),
+      bias: new Float32Array(cout),
+    });
+    seValues = {
+      down: conv(r.outChannels, hidden, heNormal),
+      up: conv(hidden, r.outChannels, glorotUniform),
+    };
   }
   return applyDeployConv(
     x,
@@ -100,7 +94,7 @@ export function applyDeployBlock(
       folded: { kernel, bias: new Float32Array(r.outChannels) },
       activation: r.activation,
       se: r.se,
-      ...(seWeights ? { seWeights } : {}),
+      ...(seValues ? { seValues } : {}),
     },
     pending,
   );
