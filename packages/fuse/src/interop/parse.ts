@@ -12,7 +12,7 @@ import type { FoldedConv } from '../fold-branches.js';
 import { type KernelOIHW, makeKernel } from '../layout.js';
 import type { MobileOneBlockParams } from '../mobileone.js';
 import type { RepVGGBlockParams } from '../repvgg.js';
-import { type ArchConfig, archConfig, type BlockSpec } from './arch.js';
+import { ARCH_NAMES, type ArchConfig, archConfig, type BlockSpec } from './arch.js';
 import { dataParallelHint, layoutEvidence, layoutHint } from './detect.js';
 import { deployBlockKeys, trainBlockKeys } from './keys.js';
 import {
@@ -80,10 +80,13 @@ export interface ParseStateDictOptions {
   readonly layout?: LayoutName;
   /**
    * A model name (`repvgg_a0`, `RepVGG-B1g4`, `mobileone_s0`, ...) or config:
-   * every key is checked against it and strides come from it. Without one,
-   * geometry is inferred (see the README): groups from the channel chain,
-   * stride 2 for the stem and each stage's first block unless it has an
-   * identity branch, as in every listed model.
+   * every key is checked against its architecture record and strides come
+   * from it. Without one, the state dict is checked against the records of
+   * every published model of its family, and the one it matches exactly is
+   * used (reported as `model`); only a state dict that matches none (a
+   * custom width or depth) falls back to geometry inferred from the tensors
+   * (see the README): groups from the channel chain, stride 2 for the stem
+   * and each stage's first block unless it has an identity branch.
    */
   readonly model?: string | ArchConfig;
   /** BatchNorm epsilon (state dicts do not store it); PyTorch's default, 1e-5. */
@@ -292,6 +295,36 @@ function inferSpec(
   };
 }
 
+/**
+ * The parse against the one published model of the layout's family whose
+ * record the state dict matches exactly (block names, every key and shape),
+ * or undefined when none does: then the caller infers the geometry. Models of
+ * one family differ in depth, width or groups, so at most one matches.
+ */
+function publishedModel(
+  sd: StateDict,
+  layout: LayoutName,
+  options: ParseStateDictOptions,
+): ParsedStateDict | undefined {
+  const family = KEY_SCHEMES[layout].family;
+  const blocks = new Set<string>();
+  for (const key of sd.keys()) {
+    const split = KEY_SCHEMES[layout].splitKey(key);
+    if (split) blocks.add(split.name);
+  }
+  for (const name of ARCH_NAMES) {
+    const config = archConfig(name);
+    // Cheap first: the same block count before a full check of every key.
+    if (config.family !== family || config.blocks.length !== blocks.size) continue;
+    try {
+      return parseStateDict(sd, { ...options, layout, model: config });
+    } catch (e) {
+      if (!(e instanceof StateDictError)) throw e;
+    }
+  }
+  return undefined;
+}
+
 /** The SE's reduced width as the checkpoint has it, for the expected shapes. */
 function seWidth(scheme: KeyScheme, block: PresentBlock, out: number): number {
   const p = `${block.name}.${scheme.se.module}`;
@@ -400,6 +433,10 @@ export function parseStateDict(
   const op = 'parseStateDict';
   const sd = toStateDict(op, stateDict);
   const layout = resolveLayout(op, sd, options.layout);
+  if (options.model === undefined) {
+    const detected = publishedModel(sd, layout, options);
+    if (detected) return detected;
+  }
   const scheme = KEY_SCHEMES[layout];
   const model = resolveModel(op, options.model, scheme);
   const eps = options.eps ?? 1e-5;
