@@ -16,11 +16,12 @@ export {
   DEFAULT_BN_MOMENTUM,
 } from './layers/batchnorm-weights.js';
 export {
-  type DeployConv,
-  isReparameterizable,
-  type Reparameterizable,
-} from './layers/block-base.js';
-export { BranchBlock, type BranchBlockArgs } from './layers/branch-block.js';
+  type BlockShape,
+  BranchBlock,
+  type BranchBlockArgs,
+  type TrainedBranches,
+  type TrainedConvBranch,
+} from './layers/branch-block.js';
 export {
   ChannelShuffle,
   type ChannelShuffleArgs,
@@ -29,9 +30,15 @@ export {
 } from './layers/channel-ops.js';
 export { ConvBN, type ConvBNArgs } from './layers/conv-bn.js';
 export { type ActivationName, groupedConv2d } from './layers/conv-ops.js';
+export { type CustomL2Regularized, hasCustomL2 } from './layers/custom-l2.js';
 export { GroupConv2D, type GroupConv2DArgs } from './layers/group-conv2d.js';
 export { MobileOneBlock, type MobileOneBlockArgs } from './layers/mobileone-block.js';
 export { CUSTOM_LAYERS } from './layers/register.js';
+export {
+  type DeployConv,
+  isReparameterizable,
+  type Reparameterizable,
+} from './layers/reparameterizable.js';
 export { RepVGGBlock, type RepVGGBlockArgs } from './layers/repvgg-block.js';
 export { SEBlock, type SEBlockArgs } from './layers/se-block.js';
 export type { SEPosition } from './layers/se-weights.js';

@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
-import type { DeployConv } from './layers/block-base.js';
 import { GroupConv2D } from './layers/group-conv2d.js';
+import type { DeployConv } from './layers/reparameterizable.js';
 import type { SEValues } from './layers/se-weights.js';
 
 /** A layer of the deploy graph and the weights it must receive once built. */

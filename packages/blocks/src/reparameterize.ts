@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
 import { applyDeployConv, applySE, type PendingWeights } from './deploy-layers.js';
-import { isReparameterizable } from './layers/block-base.js';
+import { isReparameterizable } from './layers/reparameterizable.js';
 import { SEBlock } from './layers/se-block.js';
 
 /** One folded layer of a {@link ReparameterizeResult}. */

@@ -47,7 +47,7 @@ describe('every zoo model: eval-mode train form == deploy form at 32x32 (wasm ba
   it.each(listModels())(
     '%s',
     async (name) => {
-      const model = createModel(name, { numClasses: 10, inputSize: 32, channels: 3 });
+      const model = createModel(name, { numClasses: 10, inputSize: 32, channels: 3, seed: 1 });
       const x = tf.randomNormal([2, 32, 32, 3], 0, 1, 'float32', 7);
       const { diff, train, deploy, deployModel } = await foldAndCompare(model, x, 11);
       expect(diff).toBeLessThan(1e-4);

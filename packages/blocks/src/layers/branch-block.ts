@@ -8,17 +8,12 @@ import {
 } from '@repnets/fuse';
 import * as tf from '@tensorflow/tfjs';
 import { BNWeights, DEFAULT_BN_EPSILON, DEFAULT_BN_MOMENTUM } from './batchnorm-weights.js';
-import {
-  type CommonBlockArgs,
-  channelsOf,
-  type DeployConv,
-  layerArgs,
-  type Reparameterizable,
-  type WeightAdder,
-} from './block-base.js';
 import { type ActivationName, activate, convOutSize, groupedConv2d, single } from './conv-ops.js';
 import { heNormal } from './init-seed.js';
+import { type CommonBlockArgs, channelsOf, layerArgs } from './layer-args.js';
+import type { DeployConv, Reparameterizable } from './reparameterizable.js';
 import { type SEPosition, type SEValues, SEWeights, seHidden } from './se-weights.js';
+import type { WeightAdder } from './weight-adder.js';
 
 export interface BranchBlockArgs extends CommonBlockArgs {
   readonly filters: number;

@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
-import { type CommonBlockArgs, channelsOf, layerArgs } from './block-base.js';
 import { single } from './conv-ops.js';
+import { type CommonBlockArgs, channelsOf, layerArgs } from './layer-args.js';
 
 type PlainArgs = Pick<CommonBlockArgs, 'name' | 'trainable' | 'inputShape' | 'batchInputShape'>;
 

@@ -1,7 +1,7 @@
 import * as tf from '@tensorflow/tfjs';
-import { type CommonBlockArgs, channelsOf, layerArgs } from './block-base.js';
 import { type ActivationName, activate, convOutSize, groupedConv2d, single } from './conv-ops.js';
 import { heNormal } from './init-seed.js';
+import { type CommonBlockArgs, channelsOf, layerArgs } from './layer-args.js';
 
 export interface GroupConv2DArgs
   extends Pick<CommonBlockArgs, 'name' | 'trainable' | 'inputShape' | 'batchInputShape'> {

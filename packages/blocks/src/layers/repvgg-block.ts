@@ -6,6 +6,7 @@ import {
   type BranchSpec,
   type TrainedBranches,
 } from './branch-block.js';
+import type { CustomL2Regularized } from './custom-l2.js';
 
 /** Identity forward, zero gradient (PyTorch's detach): TF.js has no stopGradient op. */
 const detach = tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) => ({
@@ -24,7 +25,7 @@ export interface RepVGGBlockArgs extends BranchBlockArgs {
  * and stride 1, optional SE before (RepVGG-D2se) or after (RepVGGplus) the
  * activation. Folds into one kxk conv with bias.
  */
-export class RepVGGBlock extends BranchBlock {
+export class RepVGGBlock extends BranchBlock implements CustomL2Regularized {
   static readonly className = 'RepVGGBlock';
   readonly kind = 'repvgg';
   readonly conv1x1: boolean;

@@ -1,7 +1,8 @@
 import * as tf from '@tensorflow/tfjs';
-import { type CommonBlockArgs, channelsOf, layerArgs, type WeightAdder } from './block-base.js';
 import { single } from './conv-ops.js';
+import { type CommonBlockArgs, channelsOf, layerArgs } from './layer-args.js';
 import { type SEValues, SEWeights, seHidden } from './se-weights.js';
+import type { WeightAdder } from './weight-adder.js';
 
 export interface SEBlockArgs
   extends Pick<CommonBlockArgs, 'name' | 'trainable' | 'inputShape' | 'batchInputShape'> {

@@ -8,7 +8,6 @@ import { type BlockRecord, makeKernel } from '@repnets/fuse';
 import * as tf from '@tensorflow/tfjs';
 import { applyDeployConv, type PendingWeights } from '../deploy-layers.js';
 import type { BNOptions } from '../layers/batchnorm-weights.js';
-import { bnArgs } from '../layers/block-base.js';
 import { ConvBN } from '../layers/conv-bn.js';
 import { glorotUniform, heNormal } from '../layers/init-seed.js';
 import { MobileOneBlock } from '../layers/mobileone-block.js';
@@ -27,7 +26,9 @@ export function trainLayer(r: BlockRecord, bn: BNOptions | undefined): tf.layers
     groups: r.groups > 1 && r.groups === r.inChannels ? ('depthwise' as const) : r.groups,
     se: r.se,
     activation: r.activation,
-    ...bnArgs(bn),
+    // Only what was given: the layer applies the BN defaults, in one place.
+    ...(bn?.epsilon !== undefined ? { bnEpsilon: bn.epsilon } : {}),
+    ...(bn?.momentum !== undefined ? { bnMomentum: bn.momentum } : {}),
   };
   switch (r.kind) {
     case 'repvgg':

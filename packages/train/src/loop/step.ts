@@ -2,17 +2,13 @@
  * The gradient half of a training step, shared by the single-thread loop and
  * every data-parallel replica, so both differentiate exactly the same loss.
  */
+import { type CustomL2Regularized, hasCustomL2 } from '@repnets/blocks';
 import * as tf from '@tensorflow/tfjs';
 import { batchMetrics } from './metrics.js';
 
-/** A layer with RepVGG's custom L2 on its equivalent kernel (RepVGGBlock). */
-export interface CustomL2Layer {
-  customL2(): tf.Scalar;
-  customL2Variables(): tf.LayerVariable[];
-}
-export const hasCustomL2 = (l: unknown): l is CustomL2Layer =>
-  typeof (l as CustomL2Layer).customL2 === 'function' &&
-  typeof (l as CustomL2Layer).customL2Variables === 'function';
+/** A layer with RepVGG's custom L2 on its equivalent kernel (RepVGGBlock): @repnets/blocks' contract. */
+export type CustomL2Layer = CustomL2Regularized;
+export { hasCustomL2 };
 
 /** A weight's name for optimizer slots and checkpoints: its index and the name its layer gave it. */
 export const weightName = (lv: tf.LayerVariable, i: number) =>
