@@ -51,12 +51,14 @@ export async function runExample(
     },
   });
   const files = await writeReport(report, { dir: o.out, name: 'report' });
-  const [original, folded] = summaryLines(report);
-  const a = report.original;
-  const b = report.reparameterized;
+  // The PyTorch project's own two lines, its words kept verbatim:
+  // 'Final Original Accuracy: ...' (train form), 'Final Reparameterized Accuracy: ...' (deploy form).
+  const [trainLine, deployLine] = summaryLines(report);
+  const a = report.train;
+  const b = report.deploy;
   say('');
-  say(original!);
-  say(folded!);
+  say(trainLine!);
+  say(deployLine!);
   say(
     `speed-up ${report.speedup.toFixed(2)}x at batch ${report.batch} | params ${formatCount(a.params)} -> ${formatCount(b.params)}` +
       ` | FLOPs ${formatCount(a.flops)} -> ${formatCount(b.flops)} | MAC ${formatBytes(a.mac)} -> ${formatBytes(b.mac)}` +

@@ -65,8 +65,8 @@ for (const batch of batches) {
   console.log(`wrote ${Object.values(files).join(', ')}`);
 }
 for (const [form, m] of [
-  ['original', model],
-  ['reparameterized', deploy],
+  ['train form', model],
+  ['deploy form', deploy],
 ] as const) {
   const t = await measureThroughput(m, { batchSizes: batches, runs });
   console.log(

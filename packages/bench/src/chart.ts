@@ -2,7 +2,9 @@ import type { TopLevelSpec } from 'vega-lite';
 import { formatMs } from './format.js';
 import type { BenchReport } from './report.js';
 
-const FORMS = ['original', 'reparameterized'] as const;
+const FORMS = ['train', 'deploy'] as const;
+/** The human labels of the forms on the chart's axes. */
+const LABELS = ['train form', 'deploy form'] as const;
 const COLORS = ['#8c8c8c', '#e4572e'];
 const PANEL = { width: 240, height: 220 };
 
@@ -12,10 +14,10 @@ const PANEL = { width: 240, height: 220 };
  * form. Everything inline: rendering needs no network or file access.
  */
 export function chartSpec(report: BenchReport): TopLevelSpec {
-  const rows = FORMS.map((form) => {
+  const rows = FORMS.map((form, i) => {
     const f = report[form];
     return {
-      form,
+      form: LABELS[i],
       median: f.medianInferenceMs,
       p10: f.p10Ms,
       p90: f.p90Ms,
@@ -27,14 +29,14 @@ export function chartSpec(report: BenchReport): TopLevelSpec {
   const x = {
     field: 'form',
     type: 'nominal' as const,
-    sort: [...FORMS],
+    sort: [...LABELS],
     title: null,
     axis: { labelAngle: 0 },
   };
   const color = {
     field: 'form',
     type: 'nominal' as const,
-    scale: { domain: [...FORMS], range: [...COLORS] },
+    scale: { domain: [...LABELS], range: [...COLORS] },
     legend: null,
   };
   const bar = { type: 'bar' as const, width: { band: 0.6 } };
@@ -43,7 +45,7 @@ export function chartSpec(report: BenchReport): TopLevelSpec {
   const topMs = Math.max(...rows.map((r) => r.p90), Number.MIN_VALUE);
   return {
     title: {
-      text: `${report.model} on ${report.dataset}: original vs reparameterized`,
+      text: `${report.model} on ${report.dataset}: train form vs deploy form`,
       subtitle: `${report.backend}, batch ${report.batch}; speed-up ${report.speedup.toFixed(2)}x (median); top-1 agreement ${(report.top1Agreement * 100).toFixed(1)}%`,
       anchor: 'start',
     },

@@ -16,15 +16,15 @@ export interface EquivalenceOptions {
 export interface EquivalenceReport {
   /** Images compared. */
   readonly count: number;
-  /** Largest |original - reparameterized| over every logit of every image. */
+  /** Largest |train form - deploy form| over every logit of every image. */
   readonly maxAbsLogitDiff: number;
-  /** Mean |original - reparameterized| over every logit of every image. */
+  /** Mean |train form - deploy form| over every logit of every image. */
   readonly meanAbsLogitDiff: number;
   /** Fraction of images whose top-1 class is the same in both forms. */
   readonly top1Agreement: number;
   /** Top-1 accuracy of each form, as a fraction; null without labels. */
-  readonly originalAccuracy: number | null;
-  readonly reparameterizedAccuracy: number | null;
+  readonly trainAccuracy: number | null;
+  readonly deployAccuracy: number | null;
 }
 
 interface LabelledBatch {
@@ -174,7 +174,7 @@ export async function equivalence(
     maxAbsLogitDiff: maxAbs,
     meanAbsLogitDiff: sumAbs / logits,
     top1Agreement: agree / count,
-    originalAccuracy: labelled ? hitsA / count : null,
-    reparameterizedAccuracy: labelled ? hitsB / count : null,
+    trainAccuracy: labelled ? hitsA / count : null,
+    deployAccuracy: labelled ? hitsB / count : null,
   };
 }

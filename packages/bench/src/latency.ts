@@ -154,16 +154,16 @@ export function imagesPerSecond(batch: number, ms: number): number {
 export interface FormComparison {
   readonly backend: string;
   readonly batch: number;
-  readonly original: LatencyResult;
-  readonly reparameterized: LatencyResult;
-  /** original median / reparameterized median: above 1 when folding made it faster. */
+  readonly train: LatencyResult;
+  readonly deploy: LatencyResult;
+  /** train-form median / deploy-form median: above 1 when folding made it faster. */
   readonly speedup: number;
 }
 
 /**
  * Latency of the training form against the deploy form in one process, on one
  * input batch, interleaved: both warm up, then the timed runs alternate
- * original, reparameterized, original, ... so a burst of machine noise hits
+ * train, deploy, train, ... so a burst of machine noise hits
  * both forms rather than one.
  */
 export async function compareForms(
@@ -189,15 +189,14 @@ export async function compareForms(
     for (let i = 0; i < r.runs; i++) {
       for (const [k, m] of forms.entries()) runs[k]!.push(await timeOnce(m, x, r.clock, caller));
     }
-    const original = result(r, runs[0]);
-    const reparameterized = result(r, runs[1]);
+    const train = result(r, runs[0]);
+    const deploy = result(r, runs[1]);
     return {
-      backend: original.backend,
+      backend: train.backend,
       batch: r.batch,
-      original,
-      reparameterized,
-      speedup:
-        reparameterized.medianMs > 0 ? original.medianMs / reparameterized.medianMs : Number.NaN,
+      train,
+      deploy,
+      speedup: deploy.medianMs > 0 ? train.medianMs / deploy.medianMs : Number.NaN,
     };
   } finally {
     x.dispose();

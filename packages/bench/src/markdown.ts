@@ -11,7 +11,8 @@ const escapeCell = (cell: string) => cell.replace(/\|/g, '\\|');
 
 /**
  * The report as Markdown: context, the metric table, speed-up, equivalence, the
- * original project's two summary lines (with their units) and the chart.
+ * original PyTorch project's two summary lines (with their units, in its words:
+ * see summaryLines) and the chart.
  */
 export function reportMarkdown(report: BenchReport, options: MarkdownOptions = {}): string {
   const [head, ...rows] = reportRows(report);
@@ -20,15 +21,15 @@ export function reportMarkdown(report: BenchReport, options: MarkdownOptions = {
     `|${head!.map((_, c) => (c === 0 ? ' --- ' : ' ---: ')).join('|')}|`,
     ...rows.map((r) => `| ${r.map(escapeCell).join(' | ')} |`),
   ];
-  const [originalLine, reparameterizedLine] = summaryLines(report);
+  const [trainLine, deployLine] = summaryLines(report);
   return [
-    `# ${report.model}: original vs reparameterized`,
+    `# ${report.model}: train form vs deploy form`,
     '',
     `${reportContext(report)}.`,
     '',
     ...table,
     '',
-    `Speed-up (median original / median reparameterized latency): **${report.speedup.toFixed(2)}x**.`,
+    `Speed-up (median train form / median deploy form latency): **${report.speedup.toFixed(2)}x**.`,
     `Equivalence, ${reportEquivalence(report)}.`,
     '',
     'FLOPs are 2 x the multiply-accumulates of conv and dense ops per image (BatchNorm, adds,',
@@ -41,10 +42,11 @@ export function reportMarkdown(report: BenchReport, options: MarkdownOptions = {
     `Accuracy is a fraction; mean inference time is in seconds per batch of ${report.batch}.`,
     '',
     '```',
-    originalLine,
-    reparameterizedLine,
+    // 'Final Original/Reparameterized Accuracy': the PyTorch project's words, kept verbatim.
+    trainLine,
+    deployLine,
     '```',
-    ...(options.chart ? ['', `![original vs reparameterized](${options.chart})`] : []),
+    ...(options.chart ? ['', `![train form vs deploy form](${options.chart})`] : []),
     '',
   ].join('\n');
 }

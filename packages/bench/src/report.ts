@@ -27,9 +27,11 @@ export interface BenchReport {
   readonly backend: string;
   readonly model: string;
   readonly dataset: string;
-  readonly original: FormSummary;
-  readonly reparameterized: FormSummary;
-  /** original median / reparameterized median latency. */
+  /** The train form: the multi-branch network as trained. */
+  readonly train: FormSummary;
+  /** The deploy form: the same network after `reparameterize`, one conv per block. */
+  readonly deploy: FormSummary;
+  /** train-form median / deploy-form median latency. */
   readonly speedup: number;
   readonly maxAbsLogitDiff: number;
   readonly meanAbsLogitDiff: number;
@@ -43,7 +45,7 @@ export interface ReportParts {
   readonly model: string;
   readonly dataset: string;
   readonly comparison: FormComparison;
-  readonly accounts: { readonly original: ModelAccount; readonly reparameterized: ModelAccount };
+  readonly accounts: { readonly train: ModelAccount; readonly deploy: ModelAccount };
   readonly equivalence: EquivalenceReport;
   /** Default: the comparison's backend. */
   readonly backend?: string;
@@ -61,7 +63,7 @@ function fraction(where: string, v: number | null): number | null {
 function form(
   where: string,
   account: ModelAccount,
-  latency: FormComparison['original'],
+  latency: FormComparison['train'],
   accuracy: number | null,
 ): FormSummary {
   for (const [k, v] of Object.entries({
@@ -95,11 +97,11 @@ export function buildReport(parts: ReportParts): BenchReport {
       throw new Error(`buildReport: ${k} must be a non-empty name, got ${String(v)}`);
     }
   }
-  if (!c?.original || !c.reparameterized) {
+  if (!c?.train || !c.deploy) {
     throw new Error('buildReport: comparison must be what compareForms returned');
   }
-  if (!accounts?.original || !accounts.reparameterized) {
-    throw new Error('buildReport: accounts needs { original, reparameterized } from accountModel');
+  if (!accounts?.train || !accounts.deploy) {
+    throw new Error('buildReport: accounts needs { train, deploy } from accountModel');
   }
   if (!e || typeof e.top1Agreement !== 'number') {
     throw new Error('buildReport: equivalence must be what equivalence() returned');
@@ -108,13 +110,8 @@ export function buildReport(parts: ReportParts): BenchReport {
     backend: parts.backend ?? c.backend,
     model: parts.model,
     dataset: parts.dataset,
-    original: form('original', accounts.original, c.original, e.originalAccuracy),
-    reparameterized: form(
-      'reparameterized',
-      accounts.reparameterized,
-      c.reparameterized,
-      e.reparameterizedAccuracy,
-    ),
+    train: form('train form', accounts.train, c.train, e.trainAccuracy),
+    deploy: form('deploy form', accounts.deploy, c.deploy, e.deployAccuracy),
     speedup: c.speedup,
     maxAbsLogitDiff: e.maxAbsLogitDiff,
     meanAbsLogitDiff: e.meanAbsLogitDiff,
@@ -138,5 +135,7 @@ const seconds = (ms: number) => (ms / 1000).toFixed(6);
 export function summaryLines(report: BenchReport): [string, string] {
   const line = (label: string, f: FormSummary) =>
     `Final ${label} Accuracy: ${accuracyText(f.accuracy)}, Mean Inference Time: ${seconds(f.meanInferenceMs)}`;
-  return [line('Original', report.original), line('Reparameterized', report.reparameterized)];
+  // 'Original' / 'Reparameterized' reproduce the PyTorch project's printed output
+  // verbatim (train form / deploy form); the only place these words remain.
+  return [line('Original', report.train), line('Reparameterized', report.deploy)];
 }

@@ -30,8 +30,8 @@ export async function runBenchmark(
   options: BenchmarkOptions = {},
 ): Promise<BenchReport> {
   const accounts = {
-    original: accountModel(trainModel, { inputShape: options.inputShape }),
-    reparameterized: accountModel(deployModel, { inputShape: options.inputShape }),
+    train: accountModel(trainModel, { inputShape: options.inputShape }),
+    deploy: accountModel(deployModel, { inputShape: options.inputShape }),
   };
   const comparison = await compareForms(trainModel, deployModel, options);
   let data = options.data;

@@ -32,13 +32,13 @@ export function formatTable(
 
 const acc = (a: number | null) => (a === null ? 'n/a' : a.toFixed(3));
 
-/** The metric rows of a report: [metric, original, reparameterized, original/reparameterized]. */
+/** The metric rows of a report: [metric, train form, deploy form, train form / deploy form]. */
 export function reportRows(report: BenchReport): string[][] {
-  const o = report.original;
-  const r = report.reparameterized;
+  const o = report.train;
+  const r = report.deploy;
   const b = report.batch;
   return [
-    ['metric', 'original', 'reparameterized', 'ratio'],
+    ['metric', 'train form', 'deploy form', 'ratio'],
     ['top-1 accuracy', acc(o.accuracy), acc(r.accuracy), ''],
     [
       `median ms / batch of ${b}`,
@@ -81,7 +81,7 @@ export function reportTable(report: BenchReport): string {
   return [
     reportContext(report),
     formatTable(reportRows(report)),
-    `speed-up (median original / median reparameterized): ${report.speedup.toFixed(2)}x`,
+    `speed-up (median train form / median deploy form): ${report.speedup.toFixed(2)}x`,
     reportEquivalence(report),
   ].join('\n');
 }

@@ -49,8 +49,8 @@ describe('equivalence', () => {
     expect(r.maxAbsLogitDiff).toBeGreaterThan(0); // float32 rounding differs; exactly 0 would mean one model twice
     expect(r.meanAbsLogitDiff).toBeLessThanOrEqual(r.maxAbsLogitDiff);
     expect(r.top1Agreement).toBe(1);
-    expect(r.originalAccuracy).toBe(r.reparameterizedAccuracy);
-    const hits = r.originalAccuracy! * 10;
+    expect(r.trainAccuracy).toBe(r.deployAccuracy);
+    const hits = r.trainAccuracy! * 10;
     expect(Math.abs(hits - Math.round(hits))).toBeLessThan(1e-9);
     const limited = await equivalence(model, deploy, data, { batchSize: 3, limit: 5 });
     expect(limited.count).toBe(5);
@@ -76,12 +76,12 @@ describe('equivalence', () => {
       maxAbsLogitDiff: 1,
       meanAbsLogitDiff: 2.5 / 6,
       top1Agreement: 2 / 3,
-      originalAccuracy: 2 / 3,
-      reparameterizedAccuracy: 1 / 3,
+      trainAccuracy: 2 / 3,
+      deployAccuracy: 1 / 3,
     });
     const unlabelled = await equivalence(a, b, x);
-    expect(unlabelled.originalAccuracy).toBeNull();
-    expect(unlabelled.reparameterizedAccuracy).toBeNull();
+    expect(unlabelled.trainAccuracy).toBeNull();
+    expect(unlabelled.deployAccuracy).toBeNull();
     x.dispose();
   });
 

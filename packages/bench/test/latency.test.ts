@@ -138,8 +138,8 @@ describe('compareForms', () => {
     const b = v.model('B', () => 8);
     const r = await compareForms(a, b, { batch: 3, warmup: 2, runs: 12, clock: v.clock });
     expect(v.state.log).toEqual(Array.from({ length: 28 }, (_, i) => (i % 2 ? 'B' : 'A')));
-    expect(r.original.runs).toEqual(Array(12).fill(20));
-    expect(r.reparameterized.runs).toEqual(Array(12).fill(8));
+    expect(r.train.runs).toEqual(Array(12).fill(20));
+    expect(r.deploy.runs).toEqual(Array(12).fill(8));
     expect(r.speedup).toBe(2.5);
     expect(r.batch).toBe(3);
     expect(a.seen.every((s) => s.join() === '3,4,4,3')).toBe(true);
@@ -151,9 +151,9 @@ describe('compareForms', () => {
     const model = tinyRepVGG([8, 8, 3], { filters: 8 });
     const { model: deploy } = await reparameterize(model);
     const r = await compareForms(model, deploy, { batch: 2, warmup: 1, runs: 10 });
-    expect(r.original.runs).toHaveLength(10);
-    expect(r.reparameterized.runs).toHaveLength(10);
-    expect(r.speedup).toBeCloseTo(r.original.medianMs / r.reparameterized.medianMs, 12);
+    expect(r.train.runs).toHaveLength(10);
+    expect(r.deploy.runs).toHaveLength(10);
+    expect(r.speedup).toBeCloseTo(r.train.medianMs / r.deploy.medianMs, 12);
     expect(r.backend).toBe('wasm');
     model.dispose();
     deploy.dispose();

@@ -54,21 +54,21 @@ function parts(overrides: Partial<ReportParts> = {}): ReportParts {
     comparison: {
       backend: 'wasm',
       batch: 32,
-      original: latency(7.736, 7.5),
-      reparameterized: latency(3.202, 3.1),
+      train: latency(7.736, 7.5),
+      deploy: latency(3.202, 3.1),
       speedup: 7.5 / 3.1,
     },
     accounts: {
-      original: account(447_000, 5_890_000, 3_750_000, 21),
-      reparameterized: account(400_000, 5_300_000, 2_280_000, 6),
+      train: account(447_000, 5_890_000, 3_750_000, 21),
+      deploy: account(400_000, 5_300_000, 2_280_000, 6),
     },
     equivalence: {
       count: 2000,
       maxAbsLogitDiff: 1.9e-6,
       meanAbsLogitDiff: 3.2e-7,
       top1Agreement: 1,
-      originalAccuracy: 0.839,
-      reparameterizedAccuracy: 0.845,
+      trainAccuracy: 0.839,
+      deployAccuracy: 0.845,
     },
     ...overrides,
   };
@@ -91,7 +91,7 @@ describe('buildReport', () => {
       backend: 'wasm',
       model: 'repvgg_compact',
       dataset: 'mnist/test',
-      original: {
+      train: {
         accuracy: 0.839,
         meanInferenceMs: 7.736,
         medianInferenceMs: 7.5,
@@ -102,7 +102,7 @@ describe('buildReport', () => {
         mac: 3_750_000,
         layers: 21,
       },
-      reparameterized: {
+      deploy: {
         accuracy: 0.845,
         meanInferenceMs: 3.202,
         medianInferenceMs: 3.1,
@@ -125,17 +125,17 @@ describe('buildReport', () => {
   it('rejects parts that do not fit, naming them', () => {
     const bad = parts();
     expect(() =>
-      buildReport({ ...bad, equivalence: { ...bad.equivalence, originalAccuracy: 83.9 } }),
-    ).toThrow(/original accuracy must be a fraction in \[0, 1\], got 83.9/);
+      buildReport({ ...bad, equivalence: { ...bad.equivalence, trainAccuracy: 83.9 } }),
+    ).toThrow(/train form accuracy must be a fraction in \[0, 1\], got 83.9/);
     expect(() =>
       buildReport({
         ...bad,
-        comparison: { ...bad.comparison, reparameterized: latency(-1, 3) },
+        comparison: { ...bad.comparison, deploy: latency(-1, 3) },
       }),
-    ).toThrow(/reparameterized latency meanMs must be a finite number >= 0, got -1/);
+    ).toThrow(/deploy form latency meanMs must be a finite number >= 0, got -1/);
     expect(() => buildReport({ ...bad, model: '' })).toThrow(/model must be a non-empty name/);
     expect(() => buildReport({ ...bad, accounts: {} as ReportParts['accounts'] })).toThrow(
-      /accounts needs \{ original, reparameterized \}/,
+      /accounts needs \{ train, deploy \}/,
     );
   });
 });
@@ -152,7 +152,7 @@ describe('summaryLines', () => {
     const p = parts();
     const r = buildReport({
       ...p,
-      equivalence: { ...p.equivalence, originalAccuracy: null, reparameterizedAccuracy: null },
+      equivalence: { ...p.equivalence, trainAccuracy: null, deployAccuracy: null },
     });
     expect(summaryLines(r)[0]).toBe('Final Original Accuracy: n/a, Mean Inference Time: 0.007736');
   });
@@ -177,7 +177,7 @@ describe('text reports', () => {
     expect(medianRow).toMatch(/7\.50 +3\.10 +2\.42x$/);
     expect(table.find((l) => l.startsWith('layers'))).toMatch(/21 +6 +3\.50x$/);
     expect(table.find((l) => l.startsWith('MAC / image'))).toMatch(/3\.75 MB +2\.28 MB +1\.64x$/);
-    expect(text).toContain('speed-up (median original / median reparameterized): 2.42x');
+    expect(text).toContain('speed-up (median train form / median deploy form): 2.42x');
     expect(text).toContain('top-1 agreement 100.0%');
   });
 
@@ -187,10 +187,10 @@ describe('text reports', () => {
       '```\nFinal Original Accuracy: 0.839, Mean Inference Time: 0.007736\nFinal Reparameterized Accuracy: 0.845, Mean Inference Time: 0.003202\n```',
     );
     expect(md).toContain('mean inference time is in seconds per batch of 32');
-    expect(md).toContain('| metric | original | reparameterized | ratio |');
+    expect(md).toContain('| metric | train form | deploy form | ratio |');
     expect(md).toContain('| --- | ---: | ---: | ---: |');
     expect(md.split('\n').filter((l) => l.startsWith('| '))).toHaveLength(10);
-    expect(md).toContain('![original vs reparameterized](run.png)');
+    expect(md).toContain('![train form vs deploy form](run.png)');
     expect(reportMarkdown(report)).not.toContain('![');
   });
 });
@@ -201,7 +201,7 @@ describe('chart and files', () => {
   it('renders an SVG with both forms and both panels, and a PNG from it', async () => {
     const svg = await renderChartSvg(report);
     expect(svg.startsWith('<svg')).toBe(true);
-    for (const text of ['original', 'reparameterized', 'Top-1 accuracy', '7.50 ms', '0.845']) {
+    for (const text of ['train form', 'deploy form', 'Top-1 accuracy', '7.50 ms', '0.845']) {
       expect(svg).toContain(text);
     }
     const png = await svgToPng(svg, { scale: 1 });
@@ -220,7 +220,7 @@ describe('chart and files', () => {
     const p = parts();
     const unlabelled = buildReport({
       ...p,
-      equivalence: { ...p.equivalence, originalAccuracy: null, reparameterizedAccuracy: null },
+      equivalence: { ...p.equivalence, trainAccuracy: null, deployAccuracy: null },
     });
     const svg = await renderChartSvg(unlabelled);
     expect(svg).toContain('Latency');
@@ -238,9 +238,7 @@ describe('chart and files', () => {
       png: join(dir, 'run.png'),
     });
     expect(JSON.parse(readFileSync(files.json, 'utf8'))).toEqual(report);
-    expect(readFileSync(files.markdown, 'utf8')).toContain(
-      '![original vs reparameterized](run.png)',
-    );
+    expect(readFileSync(files.markdown, 'utf8')).toContain('![train form vs deploy form](run.png)');
     expect(readdirSync(dir).sort()).toEqual(['run.json', 'run.md', 'run.png', 'run.svg']);
     await expect(writeReport(report, { dir, name: '../escape' })).rejects.toThrow(
       /name must be a file name stem/,

@@ -25,25 +25,22 @@ describe('runBenchmark', () => {
     expect(tf.memory().numTensors).toBe(before);
     expect(r).toMatchObject({ model: 'tiny', dataset: 'digits/test', backend: 'wasm', batch: 4 });
     const [a, b] = [accountModel(model), accountModel(deploy)];
-    expect(r.original).toMatchObject({
+    expect(r.train).toMatchObject({
       params: a.params.total,
       flops: a.flops,
       mac: a.memoryAccessBytes,
       layers: a.layers,
     });
-    expect(r.reparameterized).toMatchObject({
+    expect(r.deploy).toMatchObject({
       params: b.params.total,
       flops: b.flops,
       mac: b.memoryAccessBytes,
       layers: b.layers,
     });
-    expect(r.original.accuracy).toBe(r.reparameterized.accuracy);
+    expect(r.train.accuracy).toBe(r.deploy.accuracy);
     expect(r.top1Agreement).toBe(1);
     expect(r.maxAbsLogitDiff).toBeLessThan(1e-4);
-    expect(r.speedup).toBeCloseTo(
-      r.original.medianInferenceMs / r.reparameterized.medianInferenceMs,
-      12,
-    );
+    expect(r.speedup).toBeCloseTo(r.train.medianInferenceMs / r.deploy.medianInferenceMs, 12);
     expect(r.machine.cores).toBeGreaterThan(0);
     model.dispose();
     deploy.dispose();
@@ -55,8 +52,8 @@ describe('runBenchmark', () => {
     const r = await runBenchmark(model, deploy, { warmup: 0 });
     expect(r.dataset).toBe('random');
     expect(r.model).toBe('tiny');
-    expect(r.original.accuracy).toBeNull();
-    expect(r.reparameterized.accuracy).toBeNull();
+    expect(r.train.accuracy).toBeNull();
+    expect(r.deploy.accuracy).toBeNull();
     model.dispose();
     deploy.dispose();
   });
