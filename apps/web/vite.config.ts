@@ -1,4 +1,6 @@
+import { fileURLToPath } from 'node:url';
 import { defineConfig } from 'vite';
+import { onnxModels } from './build/onnx-models';
 
 // Cross-origin isolation lets the wasm backend use threads (SharedArrayBuffer).
 // Hosts that cannot send these headers still work: tfjs then picks the
@@ -11,6 +13,7 @@ const isolation = {
 export default defineConfig({
   // Relative URLs, so dist/ works from any folder of any static host.
   base: './',
+  plugins: [onnxModels(fileURLToPath(new URL('public/models', import.meta.url)))],
   resolve: {
     // One tfjs for the page and @repnets/blocks: layers and backends register
     // into the copy they import, and a second copy would never see them.

@@ -8,6 +8,7 @@ import type { DatasetName } from '@repnets/train';
 
 export type OptimizerName = 'sgd' | 'adam' | 'adamw';
 export type BackendName = 'auto' | 'tensorflow' | 'webgpu' | 'wasm' | 'cpu';
+export type RuntimeChoice = 'tfjs' | 'onnxruntime' | 'all';
 
 export interface ExampleOptions {
   readonly model: ZooName;
@@ -32,6 +33,11 @@ export interface ExampleOptions {
   readonly resume: boolean;
   /** Timed forward passes per form (default 20). */
   readonly latencyRuns: number;
+  /**
+   * Runtimes to compare the forms on: undefined (the default) is 'all' when
+   * onnxruntime-node is installed, else 'tfjs'.
+   */
+  readonly runtime?: RuntimeChoice;
 }
 
 /** A user mistake: printed as one line, exit code 2. */
@@ -53,6 +59,9 @@ export const USAGE = `usage: pnpm turbo run example -- [flags]   (or: pnpm --fil
   --train-size N        use N training examples (drawn by seed, per class)
   --test-size N         use N test examples
   --latency-runs N      timed runs per form (default 20, at least 10)
+  --runtime NAME        tfjs | onnxruntime | all: also time both forms exported to ONNX in
+                        onnxruntime-node (1 thread and all cores); default all when
+                        onnxruntime-node is installed, else tfjs
   --resume              continue from DIR/checkpoints/last.ckpt
   --json                JSON progress lines and the report on stdout
   --help`;
@@ -147,6 +156,7 @@ const OPTIONS = {
   'train-size': { type: 'string' },
   'test-size': { type: 'string' },
   'latency-runs': { type: 'string', default: '20' },
+  runtime: { type: 'string' },
   resume: { type: 'boolean', default: false },
   json: { type: 'boolean', default: false },
   help: { type: 'boolean', default: false },
@@ -198,5 +208,9 @@ function checked(values: Record<string, string | boolean | undefined>): ExampleO
     testSize: positiveInt('test-size', str('test-size')),
     resume: values.resume === true,
     latencyRuns: atLeast10(str('latency-runs')!),
+    runtime:
+      str('runtime') === undefined
+        ? undefined
+        : oneOf('runtime', str('runtime')!, ['tfjs', 'onnxruntime', 'all'] as const),
   };
 }

@@ -7,6 +7,8 @@ import {
   type BenchReport,
   formatBytes,
   formatCount,
+  onnxRuntimeAvailable,
+  type RuntimeName,
   reportTable,
   runBenchmark,
   summaryLines,
@@ -18,6 +20,18 @@ import { trainAndFold } from './train-and-fold.js';
 
 /** Images per timed inference: the original project timed batches of its test loader. */
 export const LATENCY_BATCH = 32;
+
+/** --runtime as the list runBenchmark takes; the default adds ONNX Runtime when installed. */
+function chooseRuntimes(o: ExampleOptions, say: (line: string) => void): RuntimeName[] {
+  if (o.runtime === undefined) {
+    if (onnxRuntimeAvailable()) return ['tfjs', 'onnxruntime'];
+    say('onnxruntime: skipped, onnxruntime-node is not installed');
+    return [];
+  }
+  return { tfjs: [], onnxruntime: ['onnxruntime'], all: ['tfjs', 'onnxruntime'] }[
+    o.runtime
+  ] as RuntimeName[];
+}
 
 export async function runExample(
   o: ExampleOptions,
@@ -37,8 +51,10 @@ export async function runExample(
   say(
     `folded ${trained.folded} blocks; checkpoint ${trained.checkpoint}; deploy model ${trained.deployDir}`,
   );
+  const runtimes = chooseRuntimes(o, say);
   const report = await runBenchmark(trained.trainModel, trained.deployModel, {
     model: o.model,
+    ...(runtimes.length > 0 ? { runtimes } : {}),
     data: data.test,
     batch: LATENCY_BATCH,
     runs: o.latencyRuns,

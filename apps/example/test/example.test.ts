@@ -58,6 +58,12 @@ describe('the example on a tiny budget', () => {
     expect(json.speedup).toBeGreaterThan(0);
     expect(json.deploy.params).toBeLessThan(json.train.params);
     expect(json.deploy.mac).toBeLessThan(json.train.mac);
+    // onnxruntime-node is installed here, so the default adds its groups.
+    expect(json.runtimes.map((g: { runtime: string }) => g.runtime)).toContain('onnxruntime');
+    for (const g of json.runtimes.filter((g: { runtime: string }) => g.runtime === 'onnxruntime')) {
+      expect(g.maxRelLogitDiff).toBeLessThan(1e-4);
+      expect(g.threads).toBeGreaterThanOrEqual(1);
+    }
     const md = readFileSync(join(out, 'report.md'), 'utf8');
     // The original PyTorch project's summary words stay verbatim in these two lines.
     expect(md).toMatch(/Final Original Accuracy: \d\.\d{3}, Mean Inference Time: \d+\.\d{6}/);
@@ -70,6 +76,11 @@ describe('the example on a tiny budget', () => {
 describe('command-line mistakes', () => {
   it('are UsageErrors naming the flag', () => {
     expect(() => parseOptions(['--epochs', 'two'])).toThrow(UsageError);
+    expect(parseOptions(['--runtime', 'onnxruntime'])!.runtime).toBe('onnxruntime');
+    expect(parseOptions([])!.runtime).toBeUndefined();
+    expect(() => parseOptions(['--runtime', 'torch'])).toThrow(
+      "--runtime must be one of tfjs, onnxruntime, all; got 'torch'",
+    );
     expect(() => parseOptions(['--epochs', 'two'])).toThrow(
       "--epochs must be a positive integer, got 'two'",
     );

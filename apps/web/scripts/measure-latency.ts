@@ -3,7 +3,9 @@
  * (WebGPU unlocked, as in the browser test), presses "Measure all backends"
  * and prints the rows as Markdown.
  *
- *   pnpm --filter web measure-latency [--runs 50] [--warmup 5] [--screenshot test-output/page.png]
+ *   pnpm --filter web measure-latency [--runs 50] [--warmup 5] [--threads N] [--screenshot test-output/page.png]
+ *
+ * --threads sets the wasm threads of both runtimes (default: every core).
  *
  * Prints a Markdown table and writes bench-results/latency.json.
  *
@@ -24,6 +26,7 @@ const { values } = parseArgs({
   options: {
     runs: { type: 'string', default: '50' },
     warmup: { type: 'string', default: '5' },
+    threads: { type: 'string' },
     screenshot: { type: 'string' },
   },
 });
@@ -33,11 +36,12 @@ const server = await serveStatic(site);
 const browser = await launchChromium(WEBGPU_FLAGS);
 try {
   const page = await browser.newPage({ viewport: { width: 1180, height: 900 } });
-  await page.goto(`${server.url}?runs=${values.runs}&warmup=${values.warmup}`);
+  const threads = values.threads ? `&threads=${values.threads}` : '';
+  await page.goto(`${server.url}?runs=${values.runs}&warmup=${values.warmup}${threads}`);
   await page.waitForSelector('#status[data-state="ready"]', { timeout: 120_000 });
   await page.click('#measure-all', { timeout: 600_000 });
   await page.waitForSelector('body[data-measured-all="true"]', { timeout: 600_000 });
-  const rows = await page.$$eval('#latency tr', (trs) =>
+  const rows = await page.$$eval('#latency tr[data-backend]', (trs) =>
     trs.map((tr) => [
       `${tr.getAttribute('data-backend')} (${tr.querySelector('th small')?.textContent ?? ''})`,
       ...[...tr.querySelectorAll('td')].map((td) => {
@@ -64,6 +68,7 @@ try {
       input: [28, 28, 1],
       runs: Number(values.runs),
       warmup: Number(values.warmup),
+      threads: values.threads ? Number(values.threads) : 'every core',
       // Per backend: [label, training form, deploy form, speed-up], as the page shows them.
       rows,
     }),

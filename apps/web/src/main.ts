@@ -3,21 +3,44 @@
  * wires drawing, samples, prediction, latency and the fold panel together.
  *
  * URL parameters, for experiments and the browser tests: `backend=wasm` starts
- * on that backend, `runs=N` / `warmup=M` set the latency runs.
+ * on that backend, `runs=N` / `warmup=M` set the latency runs, `threads=N` the
+ * wasm backend's threads (default: every core; cross-origin-isolated pages only).
  */
 import './style.css';
 import * as tf from '@tensorflow/tfjs';
-import { type BackendName, type BackendStatus, probeBackends, useBackend } from './backends';
+import {
+  type BackendName,
+  type BackendStatus,
+  probeBackends,
+  useBackend,
+  wasmThreads,
+} from './backends';
 import { DrawPad, paintInput } from './draw-pad';
 import { measurePair } from './latency';
 import type { ModelsMeta } from './meta';
 import { classify, disposePair, loadMeta, loadPair, type ModelPair } from './models';
+import {
+  describeOrt,
+  loadOrtPair,
+  measureOrtPair,
+  ORT_PROVIDERS,
+  type OrtProvider,
+  releaseOrtPair,
+} from './onnx';
 import { fromRows } from './preprocess';
 import { renderBackendPicker } from './ui/backend-picker';
 import { byId, h } from './ui/dom';
 import { renderFoldPanel } from './ui/fold-panel';
 import { LatencyTable } from './ui/latency-table';
 import { renderBars } from './ui/probability-bars';
+
+declare global {
+  interface Window {
+    /** tfjs wasm's `getThreadsCount()` (undefined before the backend started), for scripts and the browser test. */
+    wasmThreads?: () => number | undefined;
+  }
+}
+window.wasmThreads = wasmThreads;
 
 const params = new URLSearchParams(location.search);
 const positive = (key: string, fallback: number) => {
@@ -144,6 +167,29 @@ async function measure(name: BackendName): Promise<void> {
   }
 }
 
+const ortRow = (p: OrtProvider) => `onnx-${p}`;
+
+/** One onnxruntime-web EP: start it on the pair, time it, release it; a failure to start marks the row unavailable. */
+async function measureOrt(provider: OrtProvider): Promise<void> {
+  const name = ortRow(provider);
+  let ortPair: Awaited<ReturnType<typeof loadOrtPair>>;
+  try {
+    ortPair = await loadOrtPair(provider);
+    table!.describe(name, await describeOrt(provider));
+  } catch (e) {
+    table!.unavailable(name, (e as Error).message);
+    return;
+  }
+  table!.measuring(name, LATENCY.runs);
+  try {
+    table!.result(name, await measureOrtPair(ortPair, LATENCY));
+  } catch (e) {
+    table!.error(name, (e as Error).message);
+  } finally {
+    await releaseOrtPair(ortPair);
+  }
+}
+
 function renderSamples(meta: ModelsMeta, pad: DrawPad): void {
   byId('samples').replaceChildren(
     ...meta.samples.map((s) => {
@@ -172,7 +218,15 @@ async function main(): Promise<void> {
   const [meta, found] = await Promise.all([loadMeta(), probeBackends()]);
   statuses = found;
   renderFoldPanel(byId('fold'), meta);
-  table = new LatencyTable(byId('latency'), statuses);
+  table = new LatencyTable(byId('latency'), `TF.js ${tf.version.tfjs}`, statuses);
+  table.addGroup(
+    'onnxruntime-web (the same pair exported to ONNX at build time)',
+    ORT_PROVIDERS.map((p) => ({
+      name: ortRow(p),
+      available: true,
+      detail: `${p} execution provider; starts at "Measure all backends"`,
+    })),
+  );
   const wanted = params.get('backend') as BackendName | null;
   const first =
     statuses.find((s) => s.available && s.name === wanted) ?? statuses.find((s) => s.available)!;
@@ -214,6 +268,10 @@ async function main(): Promise<void> {
         await switchTo(s.name);
         setStatus(`Measuring on ${s.name}…`, 'busy');
         await measure(s.name);
+      }
+      for (const p of ORT_PROVIDERS) {
+        setStatus(`Measuring on onnxruntime-web, ${p}…`, 'busy');
+        await measureOrt(p);
       }
       const active = await switchTo(home);
       setStatus(readyText(meta, active), 'ready');

@@ -21,32 +21,51 @@ if (missing) console.log(`web browser tests skipped: ${missing}`);
 const READY = '#status[data-state="ready"]';
 
 let server: StaticServer;
+/** The same site without COOP/COEP, as a host that cannot send them serves it. */
+let plainServer: StaticServer;
 
 beforeAll(async () => {
   if (missing) return;
   mkdirSync(OUT, { recursive: true });
   await buildSite(SITE);
   server = await serveStatic(SITE);
+  plainServer = await serveStatic(SITE, { isolate: false });
 });
 
 afterAll(async () => {
   await server?.close();
+  await plainServer?.close();
 });
 
 /** The page's own account of where it runs, read from the DOM. */
 async function reported(page: Page) {
   const backend = (await page.getAttribute('#backend', 'data-backend')) ?? '';
-  const rows = await page.$$eval('#latency tr', (trs) =>
+  const rows = await page.$$eval('#latency tr[data-backend]', (trs) =>
     trs.map((tr) => ({
       backend: tr.getAttribute('data-backend') ?? '',
       state: tr.getAttribute('data-state') ?? '',
       detail: tr.querySelector('th small')?.textContent ?? '',
+      threads: tr.hasAttribute('data-threads') ? Number(tr.getAttribute('data-threads')) : null,
       trainMedian: Number(tr.getAttribute('data-train-median')),
       deployMedian: Number(tr.getAttribute('data-deploy-median')),
       runs: Number(tr.getAttribute('data-runs')),
     })),
   );
   return { backend, rows, status: (await page.textContent('#status')) ?? '' };
+}
+
+/**
+ * The wasm runtime's own thread count (tfjs's getThreadsCount(), which the
+ * page exposes), the page's isolation and core count, and the wasm row.
+ */
+async function wasmThreads(page: Page) {
+  const runtime = await page.evaluate(() => ({
+    threads: window.wasmThreads?.() ?? null,
+    isolated: crossOriginIsolated,
+    cores: navigator.hardwareConcurrency,
+  }));
+  const row = (await reported(page)).rows.find((r) => r.backend === 'wasm')!;
+  return { ...runtime, row };
 }
 
 async function predictionAfter(page: Page, action: () => Promise<void>): Promise<string> {
@@ -94,6 +113,19 @@ describe.skipIf(missing !== null)('the page in headless Chromium with WebGPU unl
     expect(r.status).toContain(`loaded on ${r.backend}`);
   });
 
+  it('runs wasm on the threads its runtime reports, more than one when isolated', async () => {
+    const w = await wasmThreads(page);
+    console.log(
+      `wasm: ${w.row.detail} (crossOriginIsolated ${w.isolated}, ${w.cores} logical cores)`,
+    );
+    expect(w.isolated).toBe(true);
+    expect(w.row.state).not.toBe('unavailable');
+    expect(w.threads).toBe(w.row.threads);
+    expect(w.row.detail).toContain(`${w.threads} thread`);
+    if (w.cores > 1) expect(w.threads).toBeGreaterThan(1);
+    expect(w.threads).toBe(Math.min(8, w.cores));
+  });
+
   it('reads a test digit picked from the samples', async () => {
     const digit = await predictionAfter(page, () => page.click('.sample[data-label="3"]'));
     expect(digit).toBe('3');
@@ -128,6 +160,14 @@ describe.skipIf(missing !== null)('the page in headless Chromium with WebGPU unl
       expect(row.trainMedian).toBeGreaterThan(0);
       expect(row.deployMedian).toBeGreaterThan(0);
     }
+    // onnxruntime-web on the same pair: its wasm EP runs everywhere, its WebGPU EP where an adapter is.
+    const ort = r.rows.filter((row) => row.backend.startsWith('onnx-'));
+    expect(ort.map((row) => row.backend)).toEqual(['onnx-webgpu', 'onnx-wasm']);
+    expect(ort.find((row) => row.backend === 'onnx-wasm')!.state).toBe('done');
+    const cores = await page.evaluate(() => navigator.hardwareConcurrency);
+    expect(ort.find((row) => row.backend === 'onnx-wasm')!.detail).toContain(
+      `wasm EP, SIMD, ${Math.min(8, cores)} thread`,
+    );
     const cells = await page.$$eval('#latency tr[data-state="done"] td', (tds) =>
       tds.map((td) => td.textContent ?? ''),
     );
@@ -177,6 +217,25 @@ describe.skipIf(missing !== null)('the page in headless Chromium as it comes', (
         expect(r.backend).toBe(fallback);
         expect(r.status).toContain(`Both models loaded on ${fallback}`);
       }
+    } finally {
+      await browser.close();
+    }
+  });
+
+  it('runs wasm on one thread, and says why, where the page is not isolated', async () => {
+    const browser = await launchChromium();
+    try {
+      const page = await browser.newPage();
+      page.setDefaultTimeout(90_000);
+      await page.goto(`${plainServer.url}?backend=wasm&runs=3&warmup=1`);
+      await page.waitForSelector(READY);
+      const w = await wasmThreads(page);
+      console.log(`wasm without COOP/COEP: ${w.row.detail}`);
+      expect(w.isolated).toBe(false);
+      expect(await page.getAttribute('#backend', 'data-backend')).toBe('wasm');
+      expect(w.threads).toBe(1);
+      expect(w.row.threads).toBe(1);
+      expect(w.row.detail).toContain('1 thread (page not cross-origin isolated');
     } finally {
       await browser.close();
     }

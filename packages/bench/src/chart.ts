@@ -43,6 +43,38 @@ export function chartSpec(report: BenchReport): TopLevelSpec {
   const label = { type: 'text' as const, dy: -8, fontSize: 12 };
   const labelled = rows.every((r) => r.accuracy !== null);
   const topMs = Math.max(...rows.map((r) => r.p90), Number.MIN_VALUE);
+  const runtimeValues = (report.runtimes ?? []).flatMap((g) =>
+    FORMS.map((form, i) => ({
+      runtime: `${g.runtime === 'tfjs' ? `tfjs ${g.backend}` : 'ORT'}, ${g.threads === null ? 'default' : g.threads} thr`,
+      form: LABELS[i],
+      median: g[form].median,
+    })),
+  );
+  const runtimePanel =
+    runtimeValues.length > 0
+      ? [
+          {
+            ...PANEL,
+            width: Math.max(PANEL.width, 80 * (report.runtimes?.length ?? 0)),
+            // The forms' colors as in the other panels (one shared scale, no legend).
+            title: `Median ms per batch of ${report.batch}, by runtime (grey: train, red: deploy)`,
+            data: { values: runtimeValues },
+            mark: bar,
+            encoding: {
+              x: {
+                field: 'runtime',
+                type: 'nominal' as const,
+                sort: null,
+                title: null,
+                axis: { labelAngle: 0 },
+              },
+              xOffset: { field: 'form', type: 'nominal' as const, sort: [...LABELS] },
+              y: { field: 'median', type: 'quantitative' as const, title: 'median ms' },
+              color,
+            },
+          },
+        ]
+      : [];
   return {
     title: {
       text: `${report.model} on ${report.dataset}: train form vs deploy form`,
@@ -111,6 +143,7 @@ export function chartSpec(report: BenchReport): TopLevelSpec {
             },
           ]
         : []),
+      ...runtimePanel,
     ],
     background: 'white',
     padding: 12,

@@ -43,6 +43,23 @@ export {
 export { type MachineInfo, machineInfo } from './machine.js';
 export { type MarkdownOptions, reportMarkdown } from './markdown.js';
 export type { InferenceModel } from './model-like.js';
+export {
+  compareFormsOnnx,
+  type LoadedOrt,
+  loadOnnxRuntime,
+  type ModuleLoader,
+  type OnnxRuntimeOptions,
+  ORT_MISSING,
+  type OrtLoader,
+  type OrtModuleLike,
+  type OrtSessionLike,
+  type OrtTensorLike,
+  onnxRuntimeAvailable,
+  ortLoader,
+  type RuntimeName,
+  type RuntimeSummary,
+  type RuntimeTiming,
+} from './onnx-runtime.js';
 export { BYTES_PER_FLOAT, type OpCost, op } from './op-cost.js';
 export {
   type BenchReport,

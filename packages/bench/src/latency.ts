@@ -54,8 +54,8 @@ function resolve(model: InferenceModel, o: LatencyOptions, caller: string): Reso
   };
 }
 
-/** A fixed pseudo-random batch: the same numbers for every form and every run. */
-function inputBatch(batch: number, inputShape: readonly number[]): tf.Tensor {
+/** A fixed pseudo-random batch: the same numbers for every form and every run (and every runtime). */
+export function inputBatch(batch: number, inputShape: readonly number[]): tf.Tensor {
   return tf.randomUniform([batch, ...inputShape], 0, 1, 'float32', 42);
 }
 

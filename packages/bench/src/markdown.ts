@@ -1,6 +1,12 @@
 import type { BenchReport } from './report.js';
 import { summaryLines } from './report.js';
-import { reportContext, reportEquivalence, reportRows } from './table.js';
+import {
+  reportContext,
+  reportEquivalence,
+  reportRows,
+  runtimeNotes,
+  runtimeRows,
+} from './table.js';
 
 export interface MarkdownOptions {
   /** Path of the chart image relative to the Markdown file, e.g. 'mnist.png'. */
@@ -14,13 +20,30 @@ const escapeCell = (cell: string) => cell.replace(/\|/g, '\\|');
  * original PyTorch project's two summary lines (with their units, in its words:
  * see summaryLines) and the chart.
  */
-export function reportMarkdown(report: BenchReport, options: MarkdownOptions = {}): string {
-  const [head, ...rows] = reportRows(report);
-  const table = [
+function markdownTable(all: string[][], leftColumns = 1): string[] {
+  const [head, ...rows] = all;
+  return [
     `| ${head!.map(escapeCell).join(' | ')} |`,
-    `|${head!.map((_, c) => (c === 0 ? ' --- ' : ' ---: ')).join('|')}|`,
+    `|${head!.map((_, c) => (c < leftColumns ? ' --- ' : ' ---: ')).join('|')}|`,
     ...rows.map((r) => `| ${r.map(escapeCell).join(' | ')} |`),
   ];
+}
+
+export function reportMarkdown(report: BenchReport, options: MarkdownOptions = {}): string {
+  const table = markdownTable(reportRows(report));
+  const runtimes = report.runtimes?.length
+    ? [
+        '## Runtimes',
+        '',
+        'Both forms on each runtime, on the same input batch, each runtime timed interleaved in this',
+        'process; max |diff| is against the TF.js logits of the same form.',
+        '',
+        ...markdownTable(runtimeRows(report), 3),
+        '',
+        ...runtimeNotes(report).map((n) => `- ${n}`),
+        '',
+      ]
+    : [];
   const [trainLine, deployLine] = summaryLines(report);
   return [
     `# ${report.model}: train form vs deploy form`,
@@ -37,6 +60,7 @@ export function reportMarkdown(report: BenchReport, options: MarkdownOptions = {
     'sense: bytes of weights, input activations read and outputs written by every op (float32);',
     'layers counts the conv, dense and BatchNorm ops executed. Params include BN running statistics.',
     '',
+    ...runtimes,
     '## Summary',
     '',
     `Accuracy is a fraction; mean inference time is in seconds per batch of ${report.batch}.`,

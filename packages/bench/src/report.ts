@@ -2,6 +2,7 @@ import type { ModelAccount } from './accounting.js';
 import type { EquivalenceReport } from './equivalence.js';
 import type { FormComparison } from './latency.js';
 import { type MachineInfo, machineInfo } from './machine.js';
+import type { RuntimeSummary } from './onnx-runtime.js';
 
 /** One form of the model in a {@link BenchReport}. */
 export interface FormSummary {
@@ -39,6 +40,12 @@ export interface BenchReport {
   readonly machine: MachineInfo;
   /** Images per timed inference. */
   readonly batch: number;
+  /**
+   * Both forms per runtime (and thread count), when asked for: the tfjs group
+   * mirrors `train` / `deploy` above; an onnxruntime group times the ONNX
+   * exports of the same two models on the same input.
+   */
+  readonly runtimes?: readonly RuntimeSummary[];
 }
 
 export interface ReportParts {
@@ -51,6 +58,7 @@ export interface ReportParts {
   readonly backend?: string;
   /** Default: this machine. */
   readonly machine?: MachineInfo;
+  readonly runtimes?: readonly RuntimeSummary[];
 }
 
 function fraction(where: string, v: number | null): number | null {
@@ -118,6 +126,7 @@ export function buildReport(parts: ReportParts): BenchReport {
     top1Agreement: fraction('top1Agreement', e.top1Agreement)!,
     machine: parts.machine ?? machineInfo(),
     batch: c.batch,
+    ...(parts.runtimes ? { runtimes: parts.runtimes } : {}),
   };
 }
 

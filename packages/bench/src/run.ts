@@ -4,6 +4,13 @@ import { accountModel } from './accounting.js';
 import { type EquivalenceOptions, equivalence } from './equivalence.js';
 import { compareForms, type LatencyOptions } from './latency.js';
 import { perImageShape } from './model-like.js';
+import {
+  compareFormsOnnx,
+  type OrtLoader,
+  type RuntimeName,
+  type RuntimeSummary,
+  tfjsRuntimeSummary,
+} from './onnx-runtime.js';
 import { type BenchReport, buildReport } from './report.js';
 
 export interface BenchmarkOptions extends Omit<LatencyOptions, 'clock'> {
@@ -17,6 +24,16 @@ export interface BenchmarkOptions extends Omit<LatencyOptions, 'clock'> {
   /** Dataset name in the report (default the Dataset's name, or 'random'). */
   readonly datasetName?: string;
   readonly equivalence?: EquivalenceOptions;
+  /**
+   * Runtimes to give a row group in `report.runtimes` (default none: the
+   * report as before, TF.js only). 'onnxruntime' exports both forms to ONNX
+   * and times them in onnxruntime-node (an optional peer dependency: an error
+   * saying how to install it when absent). The TF.js numbers of `train` /
+   * `deploy` are measured either way; 'tfjs' adds their mirror as a group.
+   */
+  readonly runtimes?: readonly RuntimeName[];
+  /** ONNX Runtime settings: thread counts (default [1, os.availableParallelism()]) and the loader seam. */
+  readonly onnxruntime?: { readonly threads?: readonly number[]; readonly loader?: OrtLoader };
 }
 
 /**
@@ -33,7 +50,28 @@ export async function runBenchmark(
     train: accountModel(trainModel, { inputShape: options.inputShape }),
     deploy: accountModel(deployModel, { inputShape: options.inputShape }),
   };
+  const wanted = options.runtimes ?? [];
+  for (const r of wanted) {
+    if (r !== 'tfjs' && r !== 'onnxruntime') {
+      throw new Error(`runBenchmark: runtimes must list 'tfjs' and/or 'onnxruntime', got '${r}'`);
+    }
+  }
   const comparison = await compareForms(trainModel, deployModel, options);
+  let runtimes: RuntimeSummary[] | undefined;
+  if (wanted.length > 0) {
+    runtimes = wanted.includes('tfjs') ? [tfjsRuntimeSummary(comparison)] : [];
+    if (wanted.includes('onnxruntime')) {
+      runtimes.push(
+        ...(await compareFormsOnnx(trainModel, deployModel, {
+          batch: options.batch,
+          inputShape: options.inputShape,
+          warmup: options.warmup,
+          runs: options.runs,
+          ...options.onnxruntime,
+        })),
+      );
+    }
+  }
   let data = options.data;
   let owned: tf.Tensor | undefined;
   if (data === undefined) {
@@ -51,6 +89,7 @@ export async function runBenchmark(
       comparison,
       accounts,
       equivalence: eq,
+      runtimes,
     });
   } finally {
     owned?.dispose();

@@ -65,6 +65,64 @@ export function reportRows(report: BenchReport): string[][] {
   ];
 }
 
+const threadsText = (t: number | null) => (t === null ? 'backend' : String(t));
+
+/**
+ * The per-runtime rows of a report (empty without `report.runtimes`): one row
+ * group per runtime and thread count, a row per form, version and threads on
+ * the group's first row, the speed-up on its second.
+ */
+export function runtimeRows(report: BenchReport): string[][] {
+  const groups = report.runtimes ?? [];
+  if (groups.length === 0) return [];
+  const rows = [
+    [
+      'runtime',
+      'version',
+      'backend / EP',
+      'threads',
+      'form',
+      `median ms / batch of ${report.batch}`,
+      'p10-p90 ms',
+      'mean ms',
+      'speed-up',
+      'max |diff| vs TF.js (relative)',
+    ],
+  ];
+  for (const g of groups) {
+    for (const [i, form] of (['train', 'deploy'] as const).entries()) {
+      const t = g[form];
+      rows.push([
+        i === 0 ? g.runtime : '',
+        i === 0 ? g.version : '',
+        i === 0 ? g.backend : '',
+        i === 0 ? threadsText(g.threads) : '',
+        `${form} form`,
+        formatMs(t.median),
+        `${formatMs(t.p10)}-${formatMs(t.p90)}`,
+        formatMs(t.mean),
+        i === 1 ? `${g.speedup.toFixed(2)}x` : '',
+        i === 1
+          ? g.runtime === 'tfjs'
+            ? '(reference)'
+            : `${formatDiff(g.maxAbsLogitDiff)} (${formatDiff(g.maxRelLogitDiff)})`
+          : '',
+      ]);
+    }
+  }
+  return rows;
+}
+
+/** Where each runtime group's thread count came from, one line per group. */
+export function runtimeNotes(report: BenchReport): string[] {
+  return (report.runtimes ?? []).map(
+    (g) =>
+      `${g.runtime} ${g.version} (${g.backend}), threads ${threadsText(g.threads)}: ${g.threadsNote}`,
+  );
+}
+
+const RUNTIME_ALIGN: Align[] = ['left', 'left', 'left', 'right', 'left'];
+
 /** The one-line context of a report: what ran where. */
 export function reportContext(report: BenchReport): string {
   const m = report.machine;
@@ -83,6 +141,13 @@ export function reportTable(report: BenchReport): string {
     formatTable(reportRows(report)),
     `speed-up (median train form / median deploy form): ${report.speedup.toFixed(2)}x`,
     reportEquivalence(report),
+    ...(report.runtimes?.length
+      ? [
+          'runtimes (same input, each runtime timed interleaved in this process):',
+          formatTable(runtimeRows(report), RUNTIME_ALIGN),
+          ...runtimeNotes(report),
+        ]
+      : []),
   ].join('\n');
 }
 

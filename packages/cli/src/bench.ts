@@ -1,7 +1,14 @@
-import { reportTable, runBenchmark, summaryLines, writeReport } from '@repnets/bench';
+import {
+  onnxRuntimeAvailable,
+  type RuntimeName,
+  reportTable,
+  runBenchmark,
+  summaryLines,
+  writeReport,
+} from '@repnets/bench';
 import { reparameterize } from '@repnets/blocks';
 import { selectBackend } from '@repnets/train';
-import { backendFlag, type Command, humanOut, intFlag, parse, printJson } from './common.js';
+import { backendFlag, type Command, humanOut, intFlag, oneOf, parse, printJson } from './common.js';
 import { notTheSameNetwork } from './model-checks.js';
 import { isTrainForm, loadModel } from './models.js';
 
@@ -12,6 +19,10 @@ const USAGE = `repnets bench <train-model> [deploy-model] [flags]
   --backend NAME   auto (default) | tensorflow | webgpu | wasm | cpu
   --batch N        images per timed inference (default 1)
   --runs N         timed runs per form, >= 10 (default 20)
+  --runtime NAME   tfjs | onnxruntime | all: also export both forms to ONNX and time them in
+                   onnxruntime-node (CPU, 1 thread and os.availableParallelism() threads), on the
+                   same input, logits checked against TF.js. Default: all when onnxruntime-node is
+                   installed (ONNXRUNTIME_NODE_INSTALL=skip npm install onnxruntime-node), else tfjs
   --out DIR        also write report.json, report.md, report.svg, report.png there
   --json           print the report as JSON`;
 
@@ -27,6 +38,7 @@ export const bench: Command = {
         backend: { type: 'string' },
         batch: { type: 'string' },
         runs: { type: 'string' },
+        runtime: { type: 'string' },
         out: { type: 'string' },
       },
       [1, 2],
@@ -37,6 +49,21 @@ export const bench: Command = {
     const backend = backendFlag('bench', values.backend);
     const batch = intFlag('bench', 'batch', values.batch) ?? 1;
     const runs = intFlag('bench', 'runs', values.runs, 10) ?? 20;
+    const runtime = oneOf('bench', 'runtime', values.runtime, [
+      'tfjs',
+      'onnxruntime',
+      'all',
+    ] as const);
+    let runtimes: RuntimeName[];
+    if (runtime === undefined) {
+      const ort = onnxRuntimeAvailable();
+      if (!ort) say('onnxruntime: skipped, onnxruntime-node is not installed');
+      runtimes = ort ? ['tfjs', 'onnxruntime'] : [];
+    } else {
+      runtimes = { tfjs: [], onnxruntime: ['onnxruntime'], all: ['tfjs', 'onnxruntime'] }[
+        runtime
+      ] as RuntimeName[];
+    }
     const choice = await selectBackend(backend);
     say(`backend: ${choice.backend}`);
     const trainModel = await loadModel(positionals[0]!);
@@ -58,6 +85,7 @@ export const bench: Command = {
       batch,
       runs,
       model: trainModel.name,
+      ...(runtimes.length > 0 ? { runtimes } : {}),
     });
     if (values.out) await writeReport(report, { dir: values.out as string, name: 'report' });
     if (json) return printJson(report);

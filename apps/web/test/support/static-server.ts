@@ -1,7 +1,8 @@
 /**
  * A static file server for the built site on a random loopback port: enough
  * HTTP for the browser test, with the headers the page relies on (the wasm
- * MIME type for streaming compilation, cross-origin isolation for wasm threads).
+ * MIME type for streaming compilation, cross-origin isolation for wasm threads,
+ * which `isolate: false` leaves out to serve the page as a plain host would).
  */
 import { readFile } from 'node:fs/promises';
 import { createServer, type Server } from 'node:http';
@@ -24,7 +25,20 @@ export interface StaticServer {
   close(): Promise<void>;
 }
 
-export async function serveStatic(root: string): Promise<StaticServer> {
+export interface ServeOptions {
+  /** Send COOP/COEP, so the page is cross-origin isolated (default true). */
+  readonly isolate?: boolean;
+}
+
+const ISOLATION = {
+  'Cross-Origin-Opener-Policy': 'same-origin',
+  'Cross-Origin-Embedder-Policy': 'require-corp',
+};
+
+export async function serveStatic(
+  root: string,
+  { isolate = true }: ServeOptions = {},
+): Promise<StaticServer> {
   const server: Server = createServer(async (req, res) => {
     const path = decodeURIComponent((req.url ?? '/').split(/[?#]/)[0]!);
     const file = normalize(join(root, path.endsWith('/') ? `${path}index.html` : path));
@@ -36,8 +50,7 @@ export async function serveStatic(root: string): Promise<StaticServer> {
       const body = await readFile(file);
       res.writeHead(200, {
         'Content-Type': TYPES[extname(file)] ?? 'application/octet-stream',
-        'Cross-Origin-Opener-Policy': 'same-origin',
-        'Cross-Origin-Embedder-Policy': 'require-corp',
+        ...(isolate ? ISOLATION : {}),
         'Cache-Control': 'no-store',
       });
       res.end(body);
