@@ -18,11 +18,19 @@ function scratch(): string {
 }
 
 export function repnets(...args: string[]): Promise<{ code: number; out: string; err: string }> {
+  return repnetsIn(scratch(), ...args);
+}
+
+/** {@link repnets} run in the folder `cwd`, so relative paths in `args` resolve there. */
+export function repnetsIn(
+  cwd: string,
+  ...args: string[]
+): Promise<{ code: number; out: string; err: string }> {
   return new Promise((resolve) => {
     execFile(
       process.execPath,
       ['--import', 'tsx', MAIN, ...args],
-      { timeout: 240_000, cwd: scratch() },
+      { timeout: 240_000, cwd },
       (error, stdout, stderr) => {
         resolve({
           code: error ? ((error as { code?: number }).code ?? 1) : 0,
