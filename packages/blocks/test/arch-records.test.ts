@@ -88,6 +88,41 @@ describe.each(listModels())('%s', (name) => {
     );
     expect(direct.weights.map((w) => w.shape)).toEqual(folded.weights.map((w) => w.shape));
 
+    // The train form's ONNX export: one Conv per kxk and scale branch of each block
+    // (of the record's kernel sizes, stride and groups), and a BN-only identity branch.
+    const trainOnnx = decodeOnnx(await exportOnnx(train));
+    const trainInits = new Map(
+      trainOnnx.graph.initializer.map((t) => [t.name, t.dims.map(Number)]),
+    );
+    for (const b of record.blocks) {
+      const convs = trainOnnx.graph.node.filter(
+        (n) =>
+          n.op_type === 'Conv' &&
+          n.input[1]?.startsWith(`${b.name}/`) &&
+          !n.input[1].startsWith(`${b.name}/se/`),
+      );
+      expect(convs.length, b.name).toBe(b.branches.kxk + (b.branches.scale ? 1 : 0));
+      const kernels = convs.map((n) => trainInits.get(n.input[1]!)![2]).sort();
+      const want = [
+        ...Array.from({ length: b.branches.kxk }, () => b.kernelSize),
+        ...(b.branches.scale ? [1] : []),
+      ].sort();
+      expect(kernels, b.name).toEqual(want);
+      for (const n of convs) {
+        expect(Number(n.attribute?.find((x) => x.name === 'group')?.i), b.name).toBe(b.groups);
+        expect(n.attribute?.find((x) => x.name === 'strides')?.ints?.map(Number), b.name).toEqual([
+          b.stride,
+          b.stride,
+        ]);
+      }
+      const identityBn = trainOnnx.graph.node.some(
+        (n) =>
+          n.op_type === 'BatchNormalization' &&
+          n.input.some((i) => i.startsWith(`${b.name}/identity_bn`)),
+      );
+      expect(identityBn, `${b.name} identity`).toBe(b.branches.identity);
+    }
+
     const onnx = decodeOnnx(await exportOnnx(folded));
     const inits = new Map(onnx.graph.initializer.map((t) => [t.name, t.dims.map(Number)]));
     for (const b of record.blocks) {
