@@ -3,12 +3,13 @@
  * run with one line naming the flag and what it accepts, before any work starts.
  */
 import { parseArgs } from 'node:util';
+import { RUNTIME_CHOICES, type RuntimeChoice } from '@repnets/bench';
 import { listModels, type ZooName } from '@repnets/blocks';
 import type { DatasetName } from '@repnets/train';
 
 export type OptimizerName = 'sgd' | 'adam' | 'adamw';
 export type BackendName = 'auto' | 'tensorflow' | 'webgpu' | 'wasm' | 'cpu';
-export type RuntimeChoice = 'tfjs' | 'onnxruntime' | 'all';
+export type { RuntimeChoice };
 
 export interface ExampleOptions {
   readonly model: ZooName;
@@ -209,8 +210,6 @@ function checked(values: Record<string, string | boolean | undefined>): ExampleO
     resume: values.resume === true,
     latencyRuns: atLeast10(str('latency-runs')!),
     runtime:
-      str('runtime') === undefined
-        ? undefined
-        : oneOf('runtime', str('runtime')!, ['tfjs', 'onnxruntime', 'all'] as const),
+      str('runtime') === undefined ? undefined : oneOf('runtime', str('runtime')!, RUNTIME_CHOICES),
   };
 }

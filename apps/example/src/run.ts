@@ -7,10 +7,9 @@ import {
   type BenchReport,
   formatBytes,
   formatCount,
-  onnxRuntimeAvailable,
-  type RuntimeName,
   reportTable,
   runBenchmark,
+  runtimesFor,
   summaryLines,
   writeReport,
 } from '@repnets/bench';
@@ -20,18 +19,6 @@ import { trainAndFold } from './train-and-fold.js';
 
 /** Images per timed inference: the original project timed batches of its test loader. */
 export const LATENCY_BATCH = 32;
-
-/** --runtime as the list runBenchmark takes; the default adds ONNX Runtime when installed. */
-function chooseRuntimes(o: ExampleOptions, say: (line: string) => void): RuntimeName[] {
-  if (o.runtime === undefined) {
-    if (onnxRuntimeAvailable()) return ['tfjs', 'onnxruntime'];
-    say('onnxruntime: skipped, onnxruntime-node is not installed');
-    return [];
-  }
-  return { tfjs: [], onnxruntime: ['onnxruntime'], all: ['tfjs', 'onnxruntime'] }[
-    o.runtime
-  ] as RuntimeName[];
-}
 
 export async function runExample(
   o: ExampleOptions,
@@ -51,7 +38,8 @@ export async function runExample(
   say(
     `folded ${trained.folded} blocks; checkpoint ${trained.checkpoint}; deploy model ${trained.deployDir}`,
   );
-  const runtimes = chooseRuntimes(o, say);
+  const { runtimes, skipped } = runtimesFor(o.runtime);
+  if (skipped) say(skipped);
   const report = await runBenchmark(trained.trainModel, trained.deployModel, {
     model: o.model,
     ...(runtimes.length > 0 ? { runtimes } : {}),

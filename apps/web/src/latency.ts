@@ -33,20 +33,28 @@ async function once(model: tf.LayersModel, x: tf.Tensor): Promise<number> {
  * tab, a GC, thermal throttling) lands on both rather than on whichever ran
  * second.
  */
+export async function alternate(
+  run: (form: 'train' | 'deploy') => Promise<number>,
+  o: LatencyOptions,
+): Promise<PairLatency> {
+  for (let i = 0; i < o.warmup; i++) {
+    await run('train');
+    await run('deploy');
+  }
+  const train: number[] = [];
+  const deploy: number[] = [];
+  for (let i = 0; i < o.runs; i++) {
+    train.push(await run('train'));
+    deploy.push(await run('deploy'));
+  }
+  return { train: latencyStats(train), deploy: latencyStats(deploy) };
+}
+
+/** Both TF.js forms, alternated (see {@link alternate}), on one random image. */
 export async function measurePair(pair: ModelPair, o: LatencyOptions): Promise<PairLatency> {
   const x = tf.randomUniform([1, 28, 28, 1]);
   try {
-    for (let i = 0; i < o.warmup; i++) {
-      await once(pair.train, x);
-      await once(pair.deploy, x);
-    }
-    const train: number[] = [];
-    const deploy: number[] = [];
-    for (let i = 0; i < o.runs; i++) {
-      train.push(await once(pair.train, x));
-      deploy.push(await once(pair.deploy, x));
-    }
-    return { train: latencyStats(train), deploy: latencyStats(deploy) };
+    return await alternate((form) => once(pair[form], x), o);
   } finally {
     x.dispose();
   }

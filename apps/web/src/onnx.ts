@@ -7,8 +7,7 @@
  */
 import type { InferenceSession, Tensor } from 'onnxruntime-web';
 import { WASM_THREADS } from './backends';
-import type { PairLatency } from './latency';
-import { latencyStats } from './stats';
+import { alternate, type PairLatency } from './latency';
 
 export const ORT_PROVIDERS = ['webgpu', 'wasm'] as const;
 export type OrtProvider = (typeof ORT_PROVIDERS)[number];
@@ -93,17 +92,7 @@ export async function measureOrtPair(
   const data = Float32Array.from({ length: 28 * 28 }, () => Math.random());
   const x = new ort.Tensor('float32', data, [1, 28, 28, 1]);
   try {
-    for (let i = 0; i < o.warmup; i++) {
-      await once(pair.train, x);
-      await once(pair.deploy, x);
-    }
-    const train: number[] = [];
-    const deploy: number[] = [];
-    for (let i = 0; i < o.runs; i++) {
-      train.push(await once(pair.train, x));
-      deploy.push(await once(pair.deploy, x));
-    }
-    return { train: latencyStats(train), deploy: latencyStats(deploy) };
+    return await alternate((form) => once(pair[form], x), o);
   } finally {
     x.dispose();
   }

@@ -56,9 +56,12 @@ export {
   type OrtTensorLike,
   onnxRuntimeAvailable,
   ortLoader,
+  RUNTIME_CHOICES,
+  type RuntimeChoice,
   type RuntimeName,
   type RuntimeSummary,
   type RuntimeTiming,
+  runtimesFor,
 } from './onnx-runtime.js';
 export { BYTES_PER_FLOAT, type OpCost, op } from './op-cost.js';
 export {

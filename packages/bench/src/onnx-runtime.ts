@@ -90,6 +90,32 @@ export function onnxRuntimeAvailable(): boolean {
   }
 }
 
+/** What `--runtime` accepts: TF.js alone, ONNX Runtime alone, or both. */
+export const RUNTIME_CHOICES = ['tfjs', 'onnxruntime', 'all'] as const;
+export type RuntimeChoice = (typeof RUNTIME_CHOICES)[number];
+
+/**
+ * The `runtimes` option of runBenchmark for a `--runtime` choice. Without one:
+ * both when onnxruntime-node is installed, else TF.js alone, with the line that
+ * says ONNX Runtime was skipped.
+ */
+export function runtimesFor(choice: RuntimeChoice | undefined): {
+  runtimes: RuntimeName[];
+  skipped?: string;
+} {
+  if (choice === undefined) {
+    return onnxRuntimeAvailable()
+      ? { runtimes: ['tfjs', 'onnxruntime'] }
+      : { runtimes: [], skipped: 'onnxruntime: skipped, onnxruntime-node is not installed' };
+  }
+  const runtimes: Record<RuntimeChoice, RuntimeName[]> = {
+    tfjs: [],
+    onnxruntime: ['onnxruntime'],
+    all: ['tfjs', 'onnxruntime'],
+  };
+  return { runtimes: runtimes[choice] };
+}
+
 /** How an {@link ortLoader} finds modules: `require` (for package.json) and `import`. */
 export interface ModuleLoader {
   require(id: string): unknown;

@@ -1,8 +1,8 @@
 import {
-  onnxRuntimeAvailable,
-  type RuntimeName,
+  RUNTIME_CHOICES,
   reportTable,
   runBenchmark,
+  runtimesFor,
   summaryLines,
   writeReport,
 } from '@repnets/bench';
@@ -49,21 +49,10 @@ export const bench: Command = {
     const backend = backendFlag('bench', values.backend);
     const batch = intFlag('bench', 'batch', values.batch) ?? 1;
     const runs = intFlag('bench', 'runs', values.runs, 10) ?? 20;
-    const runtime = oneOf('bench', 'runtime', values.runtime, [
-      'tfjs',
-      'onnxruntime',
-      'all',
-    ] as const);
-    let runtimes: RuntimeName[];
-    if (runtime === undefined) {
-      const ort = onnxRuntimeAvailable();
-      if (!ort) say('onnxruntime: skipped, onnxruntime-node is not installed');
-      runtimes = ort ? ['tfjs', 'onnxruntime'] : [];
-    } else {
-      runtimes = { tfjs: [], onnxruntime: ['onnxruntime'], all: ['tfjs', 'onnxruntime'] }[
-        runtime
-      ] as RuntimeName[];
-    }
+    const { runtimes, skipped } = runtimesFor(
+      oneOf('bench', 'runtime', values.runtime, RUNTIME_CHOICES),
+    );
+    if (skipped) say(skipped);
     const choice = await selectBackend(backend);
     say(`backend: ${choice.backend}`);
     const trainModel = await loadModel(positionals[0]!);

@@ -12,7 +12,13 @@ import { type ActivationName, activate, convOutSize, groupedConv2d, single } fro
 import { heNormal } from './init-seed.js';
 import { type CommonBlockArgs, channelsOf, layerArgs } from './layer-args.js';
 import type { DeployConv, Reparameterizable } from './reparameterizable.js';
-import { type SEPosition, type SEValues, SEWeights, seHidden } from './se-weights.js';
+import {
+  DEFAULT_SE_RATIO,
+  type SEPosition,
+  type SEValues,
+  SEWeights,
+  seHidden,
+} from './se-weights.js';
 import type { WeightAdder } from './weight-adder.js';
 
 export interface BranchBlockArgs extends CommonBlockArgs {
@@ -92,7 +98,7 @@ export abstract class BranchBlock extends tf.layers.Layer implements Reparameter
     this.groupsArg = args.groups ?? 1;
     this.identityMode = args.identity ?? defaults.identity;
     this.se = args.se ?? 'none';
-    this.seRatio = args.seRatio ?? 1 / 16;
+    this.seRatio = args.seRatio ?? DEFAULT_SE_RATIO;
     this.activation = args.activation ?? defaults.activation;
     this.bnEpsilon = args.bnEpsilon ?? DEFAULT_BN_EPSILON;
     this.bnMomentum = args.bnMomentum ?? DEFAULT_BN_MOMENTUM;

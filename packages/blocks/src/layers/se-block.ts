@@ -1,7 +1,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { single } from './conv-ops.js';
 import { type CommonBlockArgs, channelsOf, layerArgs } from './layer-args.js';
-import { type SEValues, SEWeights, seHidden } from './se-weights.js';
+import { DEFAULT_SE_RATIO, type SEValues, SEWeights, seHidden } from './se-weights.js';
 import type { WeightAdder } from './weight-adder.js';
 
 export interface SEBlockArgs
@@ -18,7 +18,7 @@ export class SEBlock extends tf.layers.Layer {
 
   constructor(args: SEBlockArgs = {}) {
     super(layerArgs(args));
-    this.ratio = args.ratio ?? 1 / 16;
+    this.ratio = args.ratio ?? DEFAULT_SE_RATIO;
     if (!(this.ratio > 0 && this.ratio <= 1)) {
       throw new Error(`SEBlock '${this.name}': ratio must be in (0, 1], got ${args.ratio}`);
     }

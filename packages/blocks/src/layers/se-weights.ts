@@ -7,6 +7,9 @@ import type { WeightAdder } from './weight-adder.js';
 export type SEPosition = 'none' | 'pre' | 'post';
 
 /** Hidden width of an SE block: channels * ratio, at least 1 (both papers use 1/16). */
+/** Hidden channels per input channel of a squeeze-excite unless told otherwise (RepVGG-D2se, MobileOne). */
+export const DEFAULT_SE_RATIO = 1 / 16;
+
 export function seHidden(channels: number, ratio: number): number {
   return Math.max(1, Math.floor(channels * ratio));
 }

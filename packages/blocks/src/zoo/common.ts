@@ -4,21 +4,8 @@ import type { BNOptions } from '../layers/batchnorm-weights.js';
 import { glorotUniform } from '../layers/init-seed.js';
 import type { Form } from './from-record.js';
 
-/** Options every zoo builder takes. */
-export interface ModelOptions {
-  /** Classifier outputs (default 1000). */
-  readonly numClasses?: number;
-  /** Input height and width (default 224). */
-  readonly inputSize?: number | readonly [number, number];
-  /** Input channels: 3 for RGB (default), 1 for MNIST. */
-  readonly channels?: number;
-  /** Replaces the family's per-stage width multipliers. */
-  readonly widthMultipliers?: readonly number[];
-  /**
-   * Stride of the stem: 2 (default) as published; 1 for 28-32 px inputs
-   * (MNIST, CIFAR), so the last stage still sees 2x2.
-   */
-  readonly stemStride?: 1 | 2;
+/** Options every zoo builder takes: the record's (classes, input, widths, stem stride), then the layers'. */
+export interface ModelOptions extends ArchOptions {
   /** @deprecated Use `stemStride`: 'cifar' is `stemStride: 1`, 'imagenet' is 2. */
   readonly variant?: 'imagenet' | 'cifar';
   /**
@@ -50,13 +37,8 @@ export function archOptions(family: string, o: ModelOptions): ArchOptions {
       `${family}: option 'form' must be 'train' or 'deploy', got '${String(o.form)}'`,
     );
   const stemStride = o.stemStride ?? (o.variant === 'cifar' ? 1 : o.variant ? 2 : undefined);
-  return {
-    ...(o.numClasses !== undefined ? { numClasses: o.numClasses } : {}),
-    ...(o.inputSize !== undefined ? { inputSize: o.inputSize } : {}),
-    ...(o.channels !== undefined ? { channels: o.channels } : {}),
-    ...(o.widthMultipliers !== undefined ? { widthMultipliers: o.widthMultipliers } : {}),
-    ...(stemStride !== undefined ? { stemStride } : {}),
-  };
+  // The record functions read only their own fields of the zoo options.
+  return stemStride === undefined ? o : { ...o, stemStride };
 }
 
 export function head(x: tf.SymbolicTensor, numClasses: number): tf.SymbolicTensor {

@@ -12,7 +12,7 @@ import { ConvBN } from '../layers/conv-bn.js';
 import { glorotUniform, heNormal } from '../layers/init-seed.js';
 import { MobileOneBlock } from '../layers/mobileone-block.js';
 import { RepVGGBlock } from '../layers/repvgg-block.js';
-import { type SEValues, seHidden } from '../layers/se-weights.js';
+import { DEFAULT_SE_RATIO, type SEValues, seHidden } from '../layers/se-weights.js';
 
 export type Form = 'train' | 'deploy';
 
@@ -48,8 +48,6 @@ export function trainLayer(r: BlockRecord, bn: BNOptions | undefined): tf.layers
   }
 }
 
-const SE_RATIO = 1 / 16;
-
 type Initializer = ReturnType<typeof heNormal>;
 
 const values = (
@@ -72,7 +70,7 @@ export function applyDeployBlock(
   const kernel = makeKernel('HWIO', shape, values(heNormal(), shape));
   let seValues: SEValues | undefined;
   if (r.se !== 'none') {
-    const hidden = seHidden(r.outChannels, SE_RATIO);
+    const hidden = seHidden(r.outChannels, DEFAULT_SE_RATIO);
     const conv = (cin: number, cout: number, init: () => Initializer) => ({
       kernel: makeKernel('HWIO', [1, 1, cin, cout], values(init(), [1, 1, cin, cout])),
       bias: new Float32Array(cout),

@@ -10,14 +10,8 @@ import type { SEPosition } from '../layers/se-weights.js';
 import { buildChain } from './chain.js';
 import { archOptions, type ModelOptions } from './common.js';
 
-/** One RepVGG architecture: blocks per stage 1-4, width multipliers, groups, SE placement. */
-export interface RepVGGSpec {
-  readonly depths: readonly [number, number, number, number];
-  readonly widths: readonly [number, number, number, number];
-  /** Groups of the even-indexed blocks counted from stage 1 (official g2/g4 maps). */
-  readonly groups?: number;
-  readonly se?: SEPosition;
-}
+/** One RepVGG architecture as the zoo takes it: the record table's entry, with SE before or after the activation. */
+export type RepVGGSpec = Omit<RepVGGArch, 'se'> & { readonly se?: SEPosition };
 
 const spec = (a: RepVGGArch): RepVGGSpec => ({
   depths: a.depths,

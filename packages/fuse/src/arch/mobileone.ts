@@ -9,6 +9,7 @@ import {
   type BlockRecord,
   block,
   type NetworkRecord,
+  positive,
   resolveInput,
   widths,
 } from './records.js';
@@ -55,11 +56,6 @@ export interface MobileOneLayout {
   /** Branches of the stem; 1 in both official sources whatever k is. */
   readonly stemConvBranches?: number;
 }
-
-const positive = (arch: string, what: string, n: number) => {
-  if (!Number.isInteger(n) || n <= 0)
-    throw new ArchError(arch, `${what} is ${String(n)}, expected a positive integer`);
-};
 
 /** The blocks of a MobileOne: a 3x3 stem, then depthwise 3x3 + pointwise 1x1 pairs. */
 export function mobileoneBlocks(

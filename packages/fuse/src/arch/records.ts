@@ -115,6 +115,12 @@ export function widths(
   return w;
 }
 
+/** Refuses `n` unless it is a positive integer; `what` names it in the architecture. */
+export function positive(arch: string, what: string, n: number): void {
+  if (!Number.isInteger(n) || n <= 0)
+    throw new ArchError(arch, `${what} is ${String(n)}, expected a positive integer`);
+}
+
 /** A block record with the rules every family shares checked: groups divide the channels, identity needs in == out at stride 1. */
 export function block(arch: string, r: BlockRecord): BlockRecord {
   const where = `block '${r.name}'`;

@@ -5,11 +5,11 @@
  * RepNets project's three-block SimpleNet.
  */
 import {
-  ArchError,
   type ArchOptions,
   type BlockRecord,
   block,
   type NetworkRecord,
+  positive,
   resolveInput,
   type SEPlacement,
   widths,
@@ -78,11 +78,6 @@ export interface RepVGGLayout {
   readonly groupedLayers?: readonly number[];
   readonly se?: SEPlacement;
 }
-
-const positive = (arch: string, what: string, n: number) => {
-  if (!Number.isInteger(n) || n <= 0)
-    throw new ArchError(arch, `${what} is ${String(n)}, expected a positive integer`);
-};
 
 /** The blocks of a RepVGG: 3x3 blocks with a 1x1 branch, identity where shapes allow. */
 export function repvggBlocks(arch: string, inChannels: number, l: RepVGGLayout): BlockRecord[] {

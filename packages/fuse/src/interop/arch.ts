@@ -13,9 +13,11 @@ import {
   type BlockRecord,
   MOBILEONE_ARCHS,
   type MobileOneArch,
+  type MobileOneLayout,
   mobileoneBlocks,
   REPVGG_ARCHS,
   type RepVGGArch,
+  type RepVGGLayout,
   repvggBlocks,
 } from '../arch/index.js';
 import { FuseError } from '../errors.js';
@@ -59,51 +61,20 @@ export interface ArchConfig {
   readonly blocks: readonly BlockSpec[];
 }
 
-export interface RepVGGArchOptions {
+/** A RepVGG from stage specs, as the adapters take it: the record layout (stem stride 2), named, SE on or off. */
+export type RepVGGArchOptions = Omit<RepVGGLayout, 'stemStride' | 'se'> & {
   readonly name: string;
   /** Image channels; 3 unless said otherwise. */
   readonly inChannels?: number;
-  /** Output channels of the stem block (a stride-2 RepVGG block). */
-  readonly stem: number;
-  /** Each stage starts with a block of stride `stride` (default 2), then stride-1 blocks. */
-  readonly stages: readonly {
-    readonly depth: number;
-    readonly channels: number;
-    readonly stride?: number;
-  }[];
-  /** Groups of the grouped layers; 1 (the default) for none. */
-  readonly groups?: number;
-  /**
-   * Which layers use `groups`, counted from 1 at the first block after the stem.
-   * Default: the even ones, as `optional_groupwise_layers` in repvgg.py (timm's
-   * every-second-block-of-a-stage rule picks the same layers for the B models).
-   */
-  readonly groupedLayers?: readonly number[];
   /** Squeeze-excite in every block, stem included (RepVGG-D2se). */
   readonly se?: boolean;
-}
+};
 
-export interface MobileOneArchOptions {
+/** A MobileOne from stage specs, as the adapters take it: the record layout (stem stride 2), named. */
+export type MobileOneArchOptions = Omit<MobileOneLayout, 'stemStride'> & {
   readonly name: string;
   readonly inChannels?: number;
-  /** Output channels of the stem block (3x3, stride 2). */
-  readonly stem: number;
-  /**
-   * Each unit of `depth` is a depthwise 3x3 block then a pointwise 1x1 block to
-   * `channels`; the first depthwise block has stride `stride` (default 2). The
-   * last `seUnits` units (both halves) have squeeze-excite.
-   */
-  readonly stages: readonly {
-    readonly depth: number;
-    readonly channels: number;
-    readonly stride?: number;
-    readonly seUnits?: number;
-  }[];
-  /** k: the number of kxk conv+BN branches of the stage blocks. */
-  readonly convBranches: number;
-  /** Branches of the stem; 1 in both sources whatever k is. */
-  readonly stemConvBranches?: number;
-}
+};
 
 /** A record block in the shape the checkpoint adapters check against. */
 function spec(b: BlockRecord): BlockSpec {

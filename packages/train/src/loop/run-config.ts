@@ -17,8 +17,9 @@ import {
   type Scalar,
   scalar,
 } from './json-shape.js';
-import { type OptimizerConfig, resolveOptimizer } from './optimizers.js';
-import { resolveSchedule, type ScheduleConfig } from './schedules.js';
+import { resolveOptimizer } from './optimizers.js';
+import { resolveSchedule } from './schedules.js';
+import type { TrainOptions } from './train-options.js';
 
 /** The options of train() that shape the weights, as the loop resolves them. */
 export interface WeightConfig {
@@ -35,16 +36,18 @@ export interface WeightConfig {
   readonly customL2: boolean;
 }
 
-export interface WeightOptions {
-  readonly epochs: number;
-  readonly batchSize: number;
-  readonly optimizer: OptimizerConfig;
-  readonly schedule?: ScheduleConfig;
-  readonly labelSmoothing?: number;
-  readonly clipGradNorm?: number;
-  readonly customL2?: boolean;
-  readonly dropLast?: boolean;
-}
+/** The train() options the stored configuration is made of. */
+export type WeightOptions = Pick<
+  TrainOptions,
+  | 'epochs'
+  | 'batchSize'
+  | 'optimizer'
+  | 'schedule'
+  | 'labelSmoothing'
+  | 'clipGradNorm'
+  | 'customL2'
+  | 'dropLast'
+>;
 
 export function weightConfig(o: WeightOptions, seed: number, trainExamples: number): WeightConfig {
   return {
