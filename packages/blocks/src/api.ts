@@ -9,6 +9,13 @@ export {
   modelFromFused,
   modelFromStateDict,
 } from './interop/from-checkpoint.js';
+export {
+  MODEL_JSON,
+  type ModelFolderFiles,
+  modelFolderFiles,
+  modelFolderFilesOf,
+  WEIGHTS_BIN,
+} from './io/model-folder.js';
 export { batchNormTraining } from './layers/batchnorm-training.js';
 export {
   type BNOptions,

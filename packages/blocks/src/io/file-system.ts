@@ -4,30 +4,17 @@
  */
 import * as fs from 'node:fs';
 import * as p from 'node:path';
-import { writeFileAtomic } from '@repnets/fuse/node';
+import { writeFilesAtomic } from '@repnets/fuse/node';
 import * as tf from '@tensorflow/tfjs';
-
-const MODEL_JSON = 'model.json';
-const WEIGHTS_BIN = 'weights.bin';
-
-function concatWeightData(data: ArrayBuffer | ArrayBuffer[] | undefined): Uint8Array {
-  if (data === undefined) return new Uint8Array(0);
-  const parts = Array.isArray(data) ? data : [data];
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.byteLength, 0));
-  let at = 0;
-  for (const p of parts) {
-    out.set(new Uint8Array(p), at);
-    at += p.byteLength;
-  }
-  return out;
-}
+import { concatWeightData, MODEL_JSON, modelFolderFiles, WEIGHTS_BIN } from './model-folder.js';
 
 /**
  * A tf.io handler for a folder on disk, in the standard TF.js layers format
  * (`model.json` + `weights.bin`), so what it writes also loads in tfjs-node or
- * the converter. Writes are atomic: weights, then model.json, each via a temp
- * file, fsync and rename (`writeFileAtomic` of @repnets/fuse/node), so a killed
- * save never leaves a model.json pointing at missing or partial weights.
+ * the converter. The two files are written as one (`writeFilesAtomic` of
+ * @repnets/fuse/node): both are staged as temp files and flushed, then renamed
+ * into place, so a failed or killed save leaves the previous model.json and
+ * weights.bin as they were, never one new and one old.
  *
  * `path` is the folder (for save) or the folder or its model.json (for load).
  */
@@ -43,23 +30,11 @@ export function fileSystem(path: string): tf.io.IOHandler {
       if (artifacts.modelTopology instanceof ArrayBuffer) {
         throw new Error(`fileSystem('${path}'): binary model topologies are not supported`);
       }
-      fs.mkdirSync(dir, { recursive: true });
-      const weights = concatWeightData(
-        artifacts.weightData as ArrayBuffer | ArrayBuffer[] | undefined,
-      );
-      const modelJson: tf.io.ModelJSON = {
-        modelTopology: artifacts.modelTopology ?? {},
-        weightsManifest: [{ paths: [`./${WEIGHTS_BIN}`], weights: artifacts.weightSpecs ?? [] }],
-        format: artifacts.format,
-        generatedBy: artifacts.generatedBy,
-        convertedBy: artifacts.convertedBy,
-        ...(artifacts.trainingConfig ? { trainingConfig: artifacts.trainingConfig } : {}),
-        ...(artifacts.userDefinedMetadata
-          ? { userDefinedMetadata: artifacts.userDefinedMetadata }
-          : {}),
-      };
-      await writeFileAtomic(p.join(dir, WEIGHTS_BIN), weights);
-      await writeFileAtomic(jsonPath, JSON.stringify(modelJson));
+      const files = modelFolderFiles(artifacts);
+      await writeFilesAtomic([
+        { path: p.join(dir, WEIGHTS_BIN), data: files[WEIGHTS_BIN] },
+        { path: jsonPath, data: files[MODEL_JSON] },
+      ]);
       return {
         modelArtifactsInfo: tf.io.getModelArtifactsInfoForJSON(artifacts),
       };

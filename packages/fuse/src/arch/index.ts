@@ -49,6 +49,14 @@ export function blockNamed(record: NetworkRecord, name: string) {
 }
 
 export {
+  type BlockDimensions,
+  estimateMemory,
+  type MemoryEstimate,
+  type MemoryEstimateOptions,
+  type NetworkShape,
+  type TensorSize,
+} from './memory.js';
+export {
   MOBILEONE_ARCHS,
   MOBILEONE_DEPTHS,
   type MobileOneArch,

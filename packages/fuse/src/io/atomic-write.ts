@@ -84,7 +84,8 @@ export function parseTempName(name: string): TempFileName | undefined {
   return Number.isSafeInteger(pid) ? { target: m[1]!, pid } : undefined;
 }
 
-function chunksOf(data: AtomicWriteData): readonly Uint8Array[] {
+/** `data` as byte chunks in order (see {@link AtomicWriteData}). */
+export function chunksOf(data: AtomicWriteData): readonly Uint8Array[] {
   if (typeof data === 'string') return [Buffer.from(data, 'utf8')];
   if (data instanceof Uint8Array) return [data];
   if (Array.isArray(data)) return data;
@@ -93,7 +94,7 @@ function chunksOf(data: AtomicWriteData): readonly Uint8Array[] {
   );
 }
 
-function checkChunk(chunk: unknown, i: number): Uint8Array {
+export function checkChunk(chunk: unknown, i: number): Uint8Array {
   if (chunk instanceof Uint8Array) return chunk;
   throw new TypeError(
     `data[${i}] must be a Uint8Array, got ${chunk === null ? 'null' : typeof chunk}`,
@@ -111,7 +112,8 @@ const DIR_SYNC_UNSUPPORTED = new Set(['EISDIR', 'EPERM', 'EINVAL', 'ENOTSUP', 'E
 const unsupported = (e: unknown) =>
   DIR_SYNC_UNSUPPORTED.has((e as NodeJS.ErrnoException | undefined)?.code ?? '');
 
-async function syncDirectory(dir: string): Promise<void> {
+/** fsync of a directory, skipped where the platform does not allow it. */
+export async function syncDirectory(dir: string): Promise<void> {
   let handle: fsp.FileHandle;
   try {
     handle = await fsp.open(dir, 'r');

@@ -15,4 +15,5 @@ export {
   writeFileAtomic,
   writeFileAtomicSync,
 } from './atomic-write.js';
+export { type AtomicFile, writeFilesAtomic } from './atomic-write-all.js';
 export { loadSafetensorsFile, saveSafetensorsFile } from './safetensors-file.js';
