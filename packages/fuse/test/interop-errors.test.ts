@@ -256,6 +256,24 @@ describe('parseStateDict errors', () => {
     expect(thrown(() => parseStateDict(c, { eps: 0 })).argument).toBe('options.eps');
   });
 
+  it('a zoo name no PyTorch source publishes is refused as ours, with what to pass instead', () => {
+    const c = repvgg('timm-repvgg');
+    // RepVGG chains of ours: the RepVGG layouts hold them, given their blocks.
+    for (const name of ['repvgg_compact', 'simplenet']) {
+      expect(thrown(() => parseStateDict(c, { model: name })).message).toMatch(
+        new RegExp(
+          `^archConfig: argument 'name' is '${name}', a RepNets architecture with no published PyTorch checkpoint: pass its blocks as options\\.model \\(an ArchConfig`,
+        ),
+      );
+    }
+    // ShuffleNet: no layout holds its units at all.
+    for (const name of ['repshufflenetv2_x0_5', 'RepShuffleNetV2-x1_0']) {
+      expect(thrown(() => parseStateDict(c, { model: name })).message).toMatch(
+        /a RepNets architecture with no published PyTorch checkpoint: none of the four PyTorch layouts .* holds its conv\+BN and linear blocks/,
+      );
+    }
+  });
+
   it('forcing the wrong layout reports every key as unexpected', () => {
     const c = repvgg('timm-repvgg');
     const e = stateDictError(() => parseStateDict(c, { layout: 'official-repvgg' }));

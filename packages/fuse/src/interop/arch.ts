@@ -8,6 +8,7 @@
  */
 
 import {
+  ARCHITECTURES,
   ArchError,
   architecture,
   type BlockRecord,
@@ -135,15 +136,30 @@ function canonicalName(name: string): string {
   return /^s[0-4]$/.test(n) ? `mobileone_${n}` : n;
 }
 
+/**
+ * Why a zoo architecture of ours has no config by name, and what to pass
+ * instead: a chain of RepVGG or MobileOne blocks fits their layouts given its
+ * blocks (its stem stride and widths are whatever it was trained with); other
+ * graphs fit no layout.
+ */
+function ours(key: string): string {
+  const what = `is '${key}', a RepNets architecture with no published PyTorch checkpoint`;
+  const chain = architecture(key).blocks.every(
+    (b) => b.kind !== 'convbn' && b.activation === 'relu',
+  );
+  return chain
+    ? `${what}: pass its blocks as options.model (an ArchConfig, e.g. from defineRepVGG) to read a checkpoint of it`
+    : `${what}: none of the four PyTorch layouts (timm and official RepVGG / MobileOne) holds its conv+BN and linear blocks`;
+}
+
 /** The architecture of a named RepVGG or MobileOne model (see {@link ARCH_NAMES}), from its record. */
 export function archConfig(name: string): ArchConfig {
   const key = canonicalName(name);
   if (!ARCH_NAMES.includes(key)) {
-    throw new FuseError(
-      'archConfig',
-      'name',
-      `is '${name}', expected one of ${ARCH_NAMES.join(', ')}`,
-    );
+    const names = ARCH_NAMES.join(', ');
+    if (ARCHITECTURES.includes(key))
+      throw new FuseError('archConfig', 'name', `${ours(key)}; published: ${names}`);
+    throw new FuseError('archConfig', 'name', `is '${name}', expected one of ${names}`);
   }
   const r = architecture(key);
   return {
