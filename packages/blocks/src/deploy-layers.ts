@@ -73,7 +73,8 @@ export function applyDeployConv(
 ): tf.SymbolicTensor {
   const fuseAct = d.se !== 'pre';
   const convAct = fuseAct ? d.activation : 'linear';
-  const convIsLast = d.se === 'none' && (fuseAct || d.activation === 'linear');
+  // Without SE the activation is fused into the conv, so the conv is the block's last layer.
+  const convIsLast = d.se === 'none';
   const convName = convIsLast ? name : `${name}_conv`;
   const k = d.kernelSize;
   const ipg = d.inChannels / d.groups;
@@ -142,16 +143,10 @@ export function applyDeployConv(
   y = conv.apply(y) as tf.SymbolicTensor;
   pending.push({ layer: conv, weights });
   if (d.se === 'pre') {
-    y = applySE(
-      y,
-      `${name}_se`,
-      d.seValues!,
-      pending,
-      d.activation === 'linear' ? name : undefined,
-    );
+    y = applySE(y, `${name}_se`, d.seValues, pending, d.activation === 'linear' ? name : undefined);
     if (d.activation === 'relu') y = tf.layers.reLU({ name }).apply(y) as tf.SymbolicTensor;
   } else if (d.se === 'post') {
-    y = applySE(y, `${name}_se`, d.seValues!, pending, name);
+    y = applySE(y, `${name}_se`, d.seValues, pending, name);
   }
   return y;
 }

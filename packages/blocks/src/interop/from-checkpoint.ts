@@ -15,19 +15,13 @@ import {
 } from '@repnets/fuse';
 import * as tf from '@tensorflow/tfjs';
 import { applyDeployConv, type PendingWeights } from '../deploy-layers.js';
+import type { SEValues } from '../layers/se-weights.js';
 
 export interface CheckpointModelOptions {
   /** Input height and width (default 224). */
   readonly inputSize?: number | readonly [number, number];
   /** Model name (default: the architecture's, else 'checkpoint'). */
   readonly name?: string;
-}
-
-/** OIHW [o, i, kh, kw] of a 1x1 PyTorch conv as the HWIO tensor a TF.js conv holds. */
-function hwio1x1(data: Float32Array, out: number, inp: number): tf.Tensor4D {
-  const t = new Float32Array(out * inp);
-  for (let o = 0; o < out; o++) for (let i = 0; i < inp; i++) t[i * out + o] = data[o * inp + i]!;
-  return tf.tensor4d(t, [1, 1, inp, out]);
 }
 
 /** The classifier: `linear.*` (official) or `head.fc.*` (timm), weight [classes, features]. */
@@ -115,32 +109,24 @@ function applyBlock(
   pending: PendingWeights[],
 ): tf.SymbolicTensor {
   const name = b.name.replace(/[^\w]/g, '_');
-  const seWeights = b.se
-    ? [
-        hwio1x1(b.se.down.kernel.data, b.se.down.kernel.shape[0], b.se.down.kernel.shape[1]),
-        tf.tensor1d(b.se.down.bias),
-        hwio1x1(b.se.up.kernel.data, b.se.up.kernel.shape[0], b.se.up.kernel.shape[1]),
-        tf.tensor1d(b.se.up.bias),
-      ]
-    : undefined;
-  return applyDeployConv(
-    x,
-    name,
-    {
-      filters: b.outChannels,
-      kernelSize: b.kernelSize,
-      strides: b.stride,
-      pad: b.padding,
-      groups: b.groups,
-      inChannels: b.inChannels,
-      folded: { kernel: toHWIO(b.conv.kernel), bias: b.conv.bias },
-      activation: 'relu',
-      // Every source applies SE to the branch sum, before the activation.
-      se: b.se ? 'pre' : 'none',
-      ...(seWeights ? { seWeights } : {}),
-    },
-    pending,
-  );
+  const conv = {
+    filters: b.outChannels,
+    kernelSize: b.kernelSize,
+    strides: b.stride,
+    pad: b.padding,
+    groups: b.groups,
+    inChannels: b.inChannels,
+    folded: { kernel: toHWIO(b.conv.kernel), bias: b.conv.bias },
+    activation: 'relu',
+  } as const;
+  if (b.se === undefined) return applyDeployConv(x, name, { ...conv, se: 'none' }, pending);
+  // PyTorch's 1x1 convs are OIHW; the deploy layers take HWIO, as the zoo's SE does.
+  const seValues: SEValues = {
+    down: { kernel: toHWIO(b.se.down.kernel), bias: b.se.down.bias },
+    up: { kernel: toHWIO(b.se.up.kernel), bias: b.se.up.bias },
+  };
+  // Every source applies SE to the branch sum, before the activation.
+  return applyDeployConv(x, name, { ...conv, se: 'pre', seValues }, pending);
 }
 
 /**

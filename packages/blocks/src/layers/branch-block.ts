@@ -283,8 +283,7 @@ export abstract class BranchBlock extends tf.layers.Layer implements Reparameter
       throw new Error(
         `${this.getClassName()} '${this.name}': not built, so there is nothing to fold`,
       );
-    const se = await this.seValues();
-    return {
+    const conv = {
       filters: this.filters,
       kernelSize: this.kernelSize,
       strides: this.strides,
@@ -293,9 +292,12 @@ export abstract class BranchBlock extends tf.layers.Layer implements Reparameter
       inChannels: this.inChannels,
       folded: this.fold(await this.trainedBranches()),
       activation: this.activation,
-      se: this.se,
-      ...(se ? { seValues: se } : {}),
     };
+    if (this.se === 'none') return { ...conv, se: 'none' };
+    const seValues = await this.seValues();
+    if (seValues === undefined)
+      throw new Error(`${this.getClassName()} '${this.name}': se '${this.se}' but no SE weights`);
+    return { ...conv, se: this.se, seValues };
   }
 
   override getConfig(): tf.serialization.ConfigDict {

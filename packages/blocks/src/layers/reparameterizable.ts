@@ -7,8 +7,8 @@ import type * as tf from '@tensorflow/tfjs';
 import type { ActivationName } from './conv-ops.js';
 import type { SEPosition, SEValues } from './se-weights.js';
 
-/** What a folded block becomes: one conv with bias, then its SE and activation. */
-export interface DeployConv {
+/** The folded conv of a deploy block, whatever follows it. */
+interface DeployConvCore {
   readonly filters: number;
   readonly kernelSize: number;
   readonly strides: number;
@@ -18,10 +18,20 @@ export interface DeployConv {
   readonly inChannels: number;
   readonly folded: FoldedConv<'HWIO'>;
   readonly activation: ActivationName;
-  readonly se: SEPosition;
-  /** The squeeze-excite's values when `se` is not 'none'. */
-  readonly seValues?: SEValues;
 }
+
+/**
+ * What a folded block becomes: one conv with bias, then its SE and activation.
+ * Exact on purpose: a block with squeeze-excite must carry its values and one
+ * without may carry none, so a producer that names the field wrongly or may
+ * leave it out does not compile (a stale `seWeights` once did, and every SE
+ * checkpoint failed at run time).
+ */
+export type DeployConv = DeployConvCore &
+  (
+    | { readonly se: 'none'; readonly seValues?: never }
+    | { readonly se: Exclude<SEPosition, 'none'>; readonly seValues: SEValues }
+  );
 
 /** A layer that folds into a {@link DeployConv}; `reparameterize` walks these. */
 export interface Reparameterizable {

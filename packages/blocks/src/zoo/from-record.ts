@@ -68,35 +68,27 @@ export function applyDeployBlock(
   const k = r.kernelSize;
   const shape = [k, k, r.inChannels / r.groups, r.outChannels];
   const kernel = makeKernel('HWIO', shape, values(heNormal(), shape));
-  let seValues: SEValues | undefined;
-  if (r.se !== 'none') {
-    const hidden = seHidden(r.outChannels, DEFAULT_SE_RATIO);
-    const conv = (cin: number, cout: number, init: () => Initializer) => ({
-      kernel: makeKernel('HWIO', [1, 1, cin, cout], values(init(), [1, 1, cin, cout])),
-      bias: new Float32Array(cout),
-    });
-    seValues = {
-      down: conv(r.outChannels, hidden, heNormal),
-      up: conv(hidden, r.outChannels, glorotUniform),
-    };
-  }
-  return applyDeployConv(
-    x,
-    r.name,
-    {
-      filters: r.outChannels,
-      kernelSize: k,
-      strides: r.stride,
-      pad: (k - 1) / 2,
-      groups: r.groups,
-      inChannels: r.inChannels,
-      folded: { kernel, bias: new Float32Array(r.outChannels) },
-      activation: r.activation,
-      se: r.se,
-      ...(seValues ? { seValues } : {}),
-    },
-    pending,
-  );
+  const conv = {
+    filters: r.outChannels,
+    kernelSize: k,
+    strides: r.stride,
+    pad: (k - 1) / 2,
+    groups: r.groups,
+    inChannels: r.inChannels,
+    folded: { kernel, bias: new Float32Array(r.outChannels) },
+    activation: r.activation,
+  };
+  if (r.se === 'none') return applyDeployConv(x, r.name, { ...conv, se: 'none' }, pending);
+  const hidden = seHidden(r.outChannels, DEFAULT_SE_RATIO);
+  const se = (cin: number, cout: number, init: () => Initializer) => ({
+    kernel: makeKernel('HWIO', [1, 1, cin, cout], values(init(), [1, 1, cin, cout])),
+    bias: new Float32Array(cout),
+  });
+  const seValues: SEValues = {
+    down: se(r.outChannels, hidden, heNormal),
+    up: se(hidden, r.outChannels, glorotUniform),
+  };
+  return applyDeployConv(x, r.name, { ...conv, se: r.se, seValues }, pending);
 }
 
 /** Applies block records to symbolic tensors in one form, and sets the deploy weights once the model exists. */
