@@ -5,28 +5,13 @@
  * stride, groups and branches; and the directly built deploy form, given the
  * folded weights, computes the same logits.
  */
-import { type ArchOptions, architecture, type BlockRecord } from '@repnets/fuse';
+import { architecture, type BlockRecord } from '@repnets/fuse';
 import * as tf from '@tensorflow/tfjs';
 import { describe, expect, it } from 'vitest';
-import {
-  createModel,
-  isReparameterizable,
-  listModels,
-  reparameterize,
-  type ZooName,
-} from '../src/index.js';
+import { createModel, isReparameterizable, listModels, reparameterize } from '../src/index.js';
 import { decodeOnnx, exportOnnx } from '../src/onnx/index.js';
 import { randomizeBatchNorm } from './helpers/random-bn.js';
-
-/** Small enough to build every architecture in a test. */
-function smallOptions(name: ZooName): ArchOptions {
-  const widthMultipliers = name.startsWith('repshufflenet')
-    ? [0.25]
-    : name === 'simplenet'
-      ? [0.25, 0.25]
-      : [0.125, 0.125, 0.125, 0.125];
-  return { numClasses: 5, inputSize: 32, channels: 3, widthMultipliers };
-}
+import { smallOptions } from './helpers/small-options.js';
 
 const CLASS: Record<BlockRecord['kind'], string> = {
   repvgg: 'RepVGGBlock',
