@@ -12,6 +12,18 @@ export interface LatencyOptions {
   /** Untimed runs first: shader compilation, wasm warm-up, allocator growth. */
   readonly warmup: number;
   readonly runs: number;
+  /**
+   * Called after each pair of runs (both forms), outside the timed part; the
+   * measurement waits for it, so it can let the page repaint a status line.
+   */
+  readonly onProgress?: (p: Progress) => void | Promise<void>;
+}
+
+/** How far a measurement is: `done` of `of` pairs of runs in this phase. */
+export interface Progress {
+  readonly phase: 'warm-up' | 'timed';
+  readonly done: number;
+  readonly of: number;
 }
 
 export interface PairLatency {
@@ -40,12 +52,14 @@ export async function alternate(
   for (let i = 0; i < o.warmup; i++) {
     await run('train');
     await run('deploy');
+    await o.onProgress?.({ phase: 'warm-up', done: i + 1, of: o.warmup });
   }
   const train: number[] = [];
   const deploy: number[] = [];
   for (let i = 0; i < o.runs; i++) {
     train.push(await run('train'));
     deploy.push(await run('deploy'));
+    await o.onProgress?.({ phase: 'timed', done: i + 1, of: o.runs });
   }
   return { train: latencyStats(train), deploy: latencyStats(deploy) };
 }

@@ -15,8 +15,9 @@ import {
   useBackend,
   wasmThreads,
 } from './backends';
+import { type Measured, pickBackend } from './default-backend';
 import { DrawPad, paintInput } from './draw-pad';
-import { measurePair } from './latency';
+import { type LatencyOptions, measurePair } from './latency';
 import type { ModelsMeta } from './meta';
 import { classify, disposePair, loadMeta, loadPair, type ModelPair } from './models';
 import {
@@ -58,6 +59,12 @@ let statuses: BackendStatus[] = [];
 let pair: ModelPair | undefined;
 let table: LatencyTable | undefined;
 let lastInput: Float32Array | null = null;
+/** The deploy form's median per TF.js backend measured so far: what the page settles on when nobody picked. */
+const measured: Measured = {};
+/** Set when the user picks a backend with the buttons: the page then stays where they put it. */
+let pickedHere = false;
+/** Why the page runs where it runs, for the status line. */
+let why = '';
 let busy = false;
 /** A stroke finished while busy: predict once the page is free again. */
 let stale = false;
@@ -67,8 +74,12 @@ function setStatus(text: string, state: 'loading' | 'ready' | 'busy' | 'error'):
   status.dataset.state = state;
 }
 
-/** Runs one UI action at a time: switching backends mid-measurement would mix results. */
-async function exclusive(work: () => Promise<void>): Promise<void> {
+/**
+ * Runs one UI action at a time: switching backends mid-measurement would mix
+ * results. The controls are disabled while it runs; the status line the action
+ * returns is shown once they are enabled again, so "ready" always means usable.
+ */
+async function exclusive(work: () => Promise<string | undefined>): Promise<void> {
   if (busy) return;
   busy = true;
   for (const el of document.querySelectorAll<HTMLInputElement | HTMLButtonElement>(
@@ -77,8 +88,9 @@ async function exclusive(work: () => Promise<void>): Promise<void> {
     el.dataset.wasDisabled = String(el.disabled);
     el.disabled = true;
   }
+  let done: string | undefined;
   try {
-    await work();
+    done = await work();
   } catch (e) {
     setStatus(`Error: ${(e as Error).message}`, 'error');
     console.error(e);
@@ -89,9 +101,13 @@ async function exclusive(work: () => Promise<void>): Promise<void> {
       el.disabled = el.dataset.wasDisabled === 'true';
     }
     busy = false;
+    if (done) setStatus(done, 'ready');
     if (stale) {
       stale = false;
-      void exclusive(() => predict(lastInput));
+      void exclusive(async () => {
+        await predict(lastInput);
+        return undefined;
+      });
     }
   }
 }
@@ -99,7 +115,11 @@ async function exclusive(work: () => Promise<void>): Promise<void> {
 function onStroke(input: Float32Array | null): void {
   lastInput = input;
   if (busy) stale = true;
-  else void exclusive(() => predict(input));
+  else
+    void exclusive(async () => {
+      await predict(input);
+      return undefined;
+    });
 }
 
 /** Switches backend and reloads both forms onto it; returns the backend tfjs really runs on. */
@@ -123,8 +143,25 @@ function readyText(meta: ModelsMeta, active: string): string {
   const unavailable = statuses.filter((s) => !s.available).map((s) => s.name);
   return (
     `Both models loaded on ${active}: training form (${meta.folded.length} multi-branch blocks) and deploy form (${meta.folded.length} plain convs).` +
+    (why ? ` ${active}: ${why}.` : '') +
     (unavailable.length ? ` Not available here: ${unavailable.join(', ')}.` : '')
   );
+}
+
+/**
+ * A status line that follows a measurement run by run. It is written at most
+ * every 150 ms (and at the last run), then the page gets a turn to repaint it:
+ * outside the timed runs, which wasm would otherwise chain without a frame.
+ */
+function progressLine(doing: string): LatencyOptions['onProgress'] {
+  let shown = Number.NEGATIVE_INFINITY;
+  return async ({ phase, done, of }) => {
+    const now = performance.now();
+    if (now - shown < 150 && done < of) return;
+    shown = now;
+    setStatus(`${doing}: ${phase === 'warm-up' ? 'warm-up' : 'run'} ${done} of ${of}…`, 'busy');
+    await new Promise((resolve) => setTimeout(resolve, 0));
+  };
 }
 
 async function predict(input: Float32Array | null): Promise<void> {
@@ -159,9 +196,13 @@ async function predict(input: Float32Array | null): Promise<void> {
 }
 
 async function measure(name: BackendName): Promise<void> {
+  const doing = `Measuring both forms on ${name}`;
   table!.measuring(name, LATENCY.runs);
+  setStatus(`${doing}…`, 'busy');
   try {
-    table!.result(name, await measurePair(pair!, LATENCY));
+    const r = await measurePair(pair!, { ...LATENCY, onProgress: progressLine(doing) });
+    table!.result(name, r);
+    measured[name] = r.deploy.median;
   } catch (e) {
     table!.error(name, (e as Error).message);
   }
@@ -173,6 +214,7 @@ const ortRow = (p: OrtProvider) => `onnx-${p}`;
 async function measureOrt(provider: OrtProvider): Promise<void> {
   const name = ortRow(provider);
   let ortPair: Awaited<ReturnType<typeof loadOrtPair>>;
+  setStatus(`Starting onnxruntime-web, ${provider}…`, 'busy');
   try {
     ortPair = await loadOrtPair(provider);
     table!.describe(name, await describeOrt(provider));
@@ -180,9 +222,14 @@ async function measureOrt(provider: OrtProvider): Promise<void> {
     table!.unavailable(name, (e as Error).message);
     return;
   }
+  const doing = `Measuring both forms on onnxruntime-web, ${provider}`;
   table!.measuring(name, LATENCY.runs);
+  setStatus(`${doing}…`, 'busy');
   try {
-    table!.result(name, await measureOrtPair(ortPair, LATENCY));
+    table!.result(
+      name,
+      await measureOrtPair(ortPair, { ...LATENCY, onProgress: progressLine(doing) }),
+    );
   } catch (e) {
     table!.error(name, (e as Error).message);
   } finally {
@@ -205,6 +252,7 @@ function renderSamples(meta: ModelsMeta, pad: DrawPad): void {
         exclusive(async () => {
           pad.show(input);
           await predict(input);
+          return undefined;
         }),
       );
       return btn;
@@ -227,14 +275,16 @@ async function main(): Promise<void> {
       detail: `${p} execution provider; starts at "Measure all backends"`,
     })),
   );
-  const wanted = params.get('backend') as BackendName | null;
-  const first =
-    statuses.find((s) => s.available && s.name === wanted) ?? statuses.find((s) => s.available)!;
+  const wanted = params.get('backend');
+  const first = pickBackend(statuses, measured, wanted);
+  why = first.why;
   renderBackendPicker(byId('backends'), statuses, first.name, (name) =>
     exclusive(async () => {
+      pickedHere = true;
+      why = 'picked here';
       const active = await switchTo(name);
-      setStatus(readyText(meta, active), 'ready');
       await predict(lastInput);
+      return readyText(meta, active);
     }),
   );
 
@@ -250,15 +300,15 @@ async function main(): Promise<void> {
 
   await exclusive(async () => {
     const active = await switchTo(first.name);
-    setStatus(readyText(meta, active), 'ready');
-    // A first row right away, on the backend the page chose.
+    // A first row right away, on the backend the page chose; the status line says so run by run.
     await measure(active as BackendName);
+    return readyText(meta, active);
   });
 
   measureBtn.addEventListener('click', () =>
     exclusive(async () => {
       await measure(backendOut.dataset.backend as BackendName);
-      setStatus(readyText(meta, tf.getBackend()), 'ready');
+      return readyText(meta, tf.getBackend());
     }),
   );
   measureAllBtn.addEventListener('click', () =>
@@ -266,16 +316,15 @@ async function main(): Promise<void> {
       const home = tf.getBackend() as BackendName;
       for (const s of statuses.filter((s) => s.available)) {
         await switchTo(s.name);
-        setStatus(`Measuring on ${s.name}…`, 'busy');
         await measure(s.name);
       }
-      for (const p of ORT_PROVIDERS) {
-        setStatus(`Measuring on onnxruntime-web, ${p}…`, 'busy');
-        await measureOrt(p);
-      }
-      const active = await switchTo(home);
-      setStatus(readyText(meta, active), 'ready');
+      for (const p of ORT_PROVIDERS) await measureOrt(p);
+      // Back where the user put it, or, when nobody did, where the measurements say.
+      let next = home;
+      if (!pickedHere) ({ name: next, why } = pickBackend(statuses, measured, wanted));
+      const active = await switchTo(next);
       document.body.dataset.measuredAll = 'true';
+      return readyText(meta, active);
     }),
   );
 }

@@ -7,7 +7,7 @@
  */
 import type { InferenceSession, Tensor } from 'onnxruntime-web';
 import { WASM_THREADS } from './backends';
-import { alternate, type PairLatency } from './latency';
+import { alternate, type LatencyOptions, type PairLatency } from './latency';
 
 export const ORT_PROVIDERS = ['webgpu', 'wasm'] as const;
 export type OrtProvider = (typeof ORT_PROVIDERS)[number];
@@ -84,10 +84,7 @@ async function once(s: InferenceSession, x: Tensor): Promise<number> {
 }
 
 /** As measurePair for tfjs: both forms alternated run by run, after warm-up. */
-export async function measureOrtPair(
-  pair: OrtPair,
-  o: { readonly warmup: number; readonly runs: number },
-): Promise<PairLatency> {
+export async function measureOrtPair(pair: OrtPair, o: LatencyOptions): Promise<PairLatency> {
   const ort = await loadOrt();
   const data = Float32Array.from({ length: 28 * 28 }, () => Math.random());
   const x = new ort.Tensor('float32', data, [1, 28, 28, 1]);

@@ -9,7 +9,14 @@ import { join } from 'node:path';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { APP_DIR, buildSite } from './support/build-site';
-import { chromiumMissing, launchChromium, probeAdapter, WEBGPU_FLAGS } from './support/chromium';
+import {
+  chromiumMissing,
+  expectedStart,
+  launchChromium,
+  probeAdapter,
+  recordStatus,
+  WEBGPU_FLAGS,
+} from './support/chromium';
 import { SEVEN, stroke } from './support/pad';
 import { type StaticServer, serveStatic } from './support/static-server';
 
@@ -68,6 +75,27 @@ async function wasmThreads(page: Page) {
   return { ...runtime, row };
 }
 
+/** Every status line the page has shown so far, with its state (see recordStatus). */
+const statusLog = (page: Page) =>
+  page.evaluate(
+    () => (window as unknown as { statusLog: { text: string; state: string }[] }).statusLog,
+  );
+
+/** The page's controls that are disabled although the page says it is ready. */
+const disabledControls = (page: Page) =>
+  page.$$eval('button, input', (els) =>
+    els
+      .filter((el) => (el as HTMLButtonElement).disabled)
+      .filter((el) => !el.closest('.backend-option.unavailable'))
+      .map((el) => el.id || el.getAttribute('value') || el.className),
+  );
+
+/** The TF.js row with the smallest deploy-form median, after "Measure all backends". */
+function fastestMeasured(rows: Awaited<ReturnType<typeof reported>>['rows']): string {
+  const tfjs = rows.filter((r) => r.state === 'done' && !r.backend.startsWith('onnx-'));
+  return tfjs.reduce((a, b) => (b.deployMedian < a.deployMedian ? b : a)).backend;
+}
+
 async function predictionAfter(page: Page, action: () => Promise<void>): Promise<string> {
   await page.$eval('#prediction', (el) => el.setAttribute('data-digit', ''));
   await action();
@@ -86,6 +114,7 @@ describe.skipIf(missing !== null)('the page in headless Chromium with WebGPU unl
     // Generous waits: CI runs every package's tests at once on two cores.
     page.setDefaultTimeout(90_000);
     page.on('pageerror', (e) => pageErrors.push(e.message));
+    await page.addInitScript(recordStatus);
     await page.goto(`${server.url}?runs=5&warmup=1`);
   });
 
@@ -93,24 +122,39 @@ describe.skipIf(missing !== null)('the page in headless Chromium with WebGPU unl
     await browser?.close();
   });
 
-  it('loads both models and runs on the backend WebGPU allows', async () => {
+  it('loads both models and runs on a hardware GPU, or on wasm where every renderer is software', async () => {
     await page.waitForSelector(READY);
     const r = await reported(page);
     expect(r.status).toMatch(/^Both models loaded on \w+/);
     const probe = await page.evaluate(probeAdapter);
     console.log(
-      `WebGPU adapter with ${WEBGPU_FLAGS.join(' ')}: ${probe.adapter ?? 'none'}; the page runs on ${r.backend}`,
+      `WebGPU adapter with ${WEBGPU_FLAGS.join(' ')}: ${probe.adapter ?? 'none'}; WebGL: ${probe.webgl ?? 'none'}; the page runs on ${r.backend}`,
     );
     const webgpu = r.rows.find((row) => row.backend === 'webgpu')!;
-    if (probe.adapter) {
-      expect(r.backend).toBe('webgpu');
-      expect(webgpu.state).not.toBe('unavailable');
-    } else {
-      expect(r.backend).not.toBe('webgpu');
+    if (probe.adapter) expect(webgpu.state).not.toBe('unavailable');
+    else {
       expect(webgpu.state).toBe('unavailable');
       expect(r.status).toContain('Not available here: webgpu');
     }
+    const start = expectedStart(probe);
+    expect(r.backend).toBe(start);
+    if (start === 'wasm' && probe.adapter)
+      expect(r.status).toContain('on a software renderer here');
     expect(r.status).toContain(`loaded on ${r.backend}`);
+  });
+
+  it('says what it is doing while it measures at load, and is usable once it says it is ready', async () => {
+    await page.waitForSelector(READY);
+    const log = await statusLog(page);
+    const measuring = log.filter((e) => e.text.startsWith('Measuring both forms on '));
+    // The line changes as the runs go by, and the page is busy, not ready, meanwhile.
+    expect(new Set(measuring.map((e) => e.text)).size).toBeGreaterThanOrEqual(2);
+    expect(measuring.some((e) => /: run \d+ of 5…$/.test(e.text))).toBe(true);
+    for (const e of measuring) expect(e.state).toBe('busy');
+    const lastMeasuring = log.lastIndexOf(measuring.at(-1)!);
+    expect(log.slice(0, lastMeasuring).filter((e) => e.state === 'ready')).toEqual([]);
+    expect(log.at(-1)!.state).toBe('ready');
+    expect(await disabledControls(page)).toEqual([]);
   });
 
   it('runs wasm on the threads its runtime reports, more than one when isolated', async () => {
@@ -146,10 +190,16 @@ describe.skipIf(missing !== null)('the page in headless Chromium with WebGPU unl
     expect(await page.textContent('#agreement')).toContain('Training form agrees');
   });
 
-  it('times both forms on every available backend', async () => {
+  it('times both forms on every available backend, then runs on the fastest when every renderer is software', async () => {
     await page.click('#measure-all');
     await page.waitForSelector('body[data-measured-all="true"]', { timeout: 110_000 });
+    await page.waitForSelector(READY);
+    expect(await disabledControls(page)).toEqual([]);
     const r = await reported(page);
+    if (expectedStart(await page.evaluate(probeAdapter)) === 'wasm') {
+      expect(r.backend).toBe(fastestMeasured(r.rows));
+      expect(r.status).toContain('fastest measured');
+    }
     const done = r.rows.filter((row) => row.state === 'done');
     expect(done.map((row) => row.backend)).toContain(r.backend);
     for (const row of r.rows) {
@@ -189,13 +239,27 @@ describe.skipIf(missing !== null)('the page in headless Chromium with WebGPU unl
     expect(statSync(path).size).toBeGreaterThan(10_000);
   });
 
+  it('fits a 390 px wide phone screen: the tables scroll inside their cards, the page does not', async () => {
+    // After "Measure all backends", so the latency table holds its widest content.
+    await page.setViewportSize({ width: 390, height: 844 });
+    const fit = await page.evaluate(() => ({
+      scrollWidth: document.documentElement.scrollWidth,
+      clientWidth: document.documentElement.clientWidth,
+      tables: [...document.querySelectorAll('table')].map((t) => t.className),
+    }));
+    expect(fit.tables).toEqual(['latency', 'fold-table']);
+    expect(fit.scrollWidth, 'the page scrolls sideways').toBeLessThanOrEqual(fit.clientWidth);
+    await page.screenshot({ path: join(OUT, 'page-390.png'), fullPage: true });
+    await page.setViewportSize({ width: 1180, height: 900 });
+  });
+
   it('raised no errors in the page', () => {
     expect(pageErrors).toEqual([]);
   });
 });
 
 describe.skipIf(missing !== null)('the page in headless Chromium as it comes', () => {
-  it('names the backend it falls back to when WebGPU offers no adapter', async () => {
+  it('names the backend it falls back to when WebGPU offers no adapter, wasm where WebGL is software', async () => {
     const browser = await launchChromium();
     try {
       const page = await browser.newPage();
@@ -208,15 +272,12 @@ describe.skipIf(missing !== null)('the page in headless Chromium as it comes', (
         `WebGPU adapter without flags: ${probe.adapter ?? 'none'}; the page runs on ${r.backend}`,
       );
       const webgpu = r.rows.find((row) => row.backend === 'webgpu')!;
-      if (probe.adapter) {
-        expect(r.backend).toBe('webgpu');
-      } else {
+      if (!probe.adapter) {
         expect(webgpu.state).toBe('unavailable');
         expect(webgpu.detail).toMatch(/no adapter|navigator\.gpu is missing/);
-        const fallback = r.rows.find((row) => row.state !== 'unavailable')!.backend;
-        expect(r.backend).toBe(fallback);
-        expect(r.status).toContain(`Both models loaded on ${fallback}`);
       }
+      expect(r.backend).toBe(expectedStart(probe));
+      expect(r.status).toContain(`Both models loaded on ${r.backend}`);
     } finally {
       await browser.close();
     }
