@@ -1,3 +1,4 @@
+import { join } from 'node:path';
 import {
   RUNTIME_CHOICES,
   reportTable,
@@ -11,6 +12,7 @@ import { selectBackend } from '@repnets/train';
 import { backendFlag, type Command, humanOut, intFlag, oneOf, parse, printJson } from './common.js';
 import { notTheSameNetwork } from './model-checks.js';
 import { isTrainForm, loadModel } from './models.js';
+import { checkWritable } from './paths.js';
 
 const USAGE = `repnets bench <train-model> [deploy-model] [flags]
   Folds the train-form TF.js model (or takes the deploy form given) and measures both
@@ -25,6 +27,17 @@ const USAGE = `repnets bench <train-model> [deploy-model] [flags]
                    installed (ONNXRUNTIME_NODE_INSTALL=skip npm install onnxruntime-node), else tfjs
   --out DIR        also write report.json, report.md, report.svg, report.png there
   --json           print the report as JSON`;
+
+/**
+ * `--out DIR` is written after the measurement: checked before it, so that a
+ * file where the folder should be, an unwritable place or a report file that
+ * is a folder ends at once, not after minutes of timing.
+ */
+function checkReportFolder(dir: string): void {
+  checkWritable('bench', 'out', dir, 'dir');
+  for (const ext of ['json', 'md', 'svg', 'png'])
+    checkWritable('bench', 'out', join(dir, `report.${ext}`), 'file');
+}
 
 export const bench: Command = {
   name: 'bench',
@@ -53,6 +66,7 @@ export const bench: Command = {
       oneOf('bench', 'runtime', values.runtime, RUNTIME_CHOICES),
     );
     if (skipped) say(skipped);
+    if (values.out !== undefined) checkReportFolder(values.out as string);
     const choice = await selectBackend(backend);
     say(`backend: ${choice.backend}`);
     const trainModel = await loadModel(positionals[0]!);

@@ -1,39 +1,62 @@
-import { mkdir } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { type Command, humanOut, intFlag, parse, printJson, UsageError } from './common.js';
+import { EXPORT_TFJS_USAGE, exportTfjs } from './export-tfjs.js';
+import { removeKilledRunTemps } from './leftovers.js';
 import { isTrainForm, loadModel, modelJsonPath } from './models.js';
 import { checkWritable, modelFiles, refuseOverwritingInputs } from './paths.js';
 
 const USAGE = `repnets export onnx <model> --out FILE.onnx [--opset N] [--json]
   Exports a TF.js model (train or deploy form; model.json or its folder) to ONNX:
-  NCHW convs with native groups, input NHWC as in TF.js.`;
+  NCHW convs with native groups, input NHWC as in TF.js.
+${EXPORT_TFJS_USAGE}`;
+
+/** The formats `repnets export` writes, the first word of its arguments. */
+const FORMATS = ['onnx', 'tfjs'] as const;
 
 export const exportCommand: Command = {
   name: 'export',
-  summary: 'export a model to ONNX',
+  summary: 'export a model to ONNX, or a checkpoint to TF.js models',
   usage: USAGE,
   async run(argv) {
     const { values, positionals, help } = parse(
       'export',
       argv,
       { out: { type: 'string' }, opset: { type: 'string' } },
-      2,
+      [1, 2],
     );
     if (help) return void console.log(USAGE);
-    if (positionals[0] !== 'onnx')
-      throw new UsageError(`export: the only format is 'onnx', got '${positionals[0]}'`);
     const out = values.out as string | undefined;
+    const isFormat = (word: string | undefined) => (FORMATS as readonly string[]).includes(word!);
+    if (positionals.length === 1 && isFormat(positionals[0]))
+      throw new UsageError(
+        `export: missing the model: repnets export ${positionals[0]} MODEL --out ${out ?? 'FILE.onnx'}`,
+      );
+    if (positionals.length === 1) {
+      // `repnets export DIR --out x.onnx`: the model is there, the format word is not.
+      throw new UsageError(
+        `export: missing the format: repnets export ${FORMATS[0]} ${positionals[0]} --out ${out ?? 'FILE.onnx'}`,
+      );
+    }
+    if (!isFormat(positionals[0]))
+      throw new UsageError(
+        `export: unknown format '${positionals[0]}'; one of ${FORMATS.join(', ')}`,
+      );
+    if (positionals[0] === 'tfjs') return exportTfjs(positionals[1]!, values);
     if (!out) throw new UsageError('export: --out FILE.onnx is required');
     const opset = intFlag('export', 'opset', values.opset, 13);
     if (opset !== undefined && opset > 17)
       throw new UsageError(`export: --opset must be 13 to 17, got ${opset}`);
-    checkWritable('export', 'out', out, 'file');
+    checkWritable('export', 'out', out, 'file', 'model.onnx');
     const json = modelJsonPath(positionals[1]!);
     if (json) refuseOverwritingInputs('export', modelFiles(json), [out]);
+    const say = humanOut(values.json === true);
+    await removeKilledRunTemps(
+      [{ dir: dirname(out), ours: (name) => name.endsWith('.onnx') }],
+      say,
+    );
     const model = await loadModel(positionals[1]!);
     // The exporter loads protobuf only when asked for.
     const { saveOnnx } = await import('@repnets/blocks/onnx');
-    await mkdir(dirname(out), { recursive: true });
     await saveOnnx(model, out, opset ? { opset: opset as 13 | 14 | 15 | 16 | 17 } : {});
     const summary = {
       format: 'onnx',
@@ -42,7 +65,7 @@ export const exportCommand: Command = {
       form: isTrainForm(model) ? 'train' : 'deploy',
       opset: opset ?? 13,
     };
-    humanOut(values.json === true)(`wrote ${out} (${summary.form} form, opset ${summary.opset})`);
+    say(`wrote ${out} (${summary.form} form, opset ${summary.opset})`);
     if (values.json) printJson(summary);
   },
 };

@@ -1,13 +1,24 @@
-import { rmSync } from 'node:fs';
-import { mkdir } from 'node:fs/promises';
 import { dirname } from 'node:path';
-import { modelFromFused, reparameterize } from '@repnets/blocks';
-import { fuseStateDict, type LayoutName } from '@repnets/fuse';
-import { loadSafetensorsFile, saveSafetensorsFile } from '@repnets/fuse/node';
+import { MODEL_JSON, modelFromFused, reparameterize, WEIGHTS_BIN } from '@repnets/blocks';
+import {
+  type FuseStateDictResult,
+  fuseStateDict,
+  type LayoutName,
+  writeSafetensors,
+} from '@repnets/fuse';
+import { type AtomicFile, loadSafetensorsFile, writeFilesAtomic } from '@repnets/fuse/node';
 import * as tf from '@tensorflow/tfjs';
 import { type Command, humanOut, intFlag, oneOf, parse, printJson, UsageError } from './common.js';
-import { isTrainForm, loadModel, modelJsonPath, saveModel } from './models.js';
-import { checkWritable, modelFiles, refuseOverwritingInputs, savedModelFiles } from './paths.js';
+import { removeKilledRunTemps } from './leftovers.js';
+import { checkInputSize } from './memory-check.js';
+import { isTrainForm, loadModel, modelFolderOutputs, modelJsonPath } from './models.js';
+import {
+  checkOutputFolder,
+  checkWritable,
+  modelFiles,
+  refuseOverwritingInputs,
+  savedModelFiles,
+} from './paths.js';
 
 const USAGE = `repnets fuse <checkpoint> --from timm|official|repnets --out PATH [flags]
   timm, official: a PyTorch train-form state dict as .safetensors (timm byobnet RepVGG /
@@ -19,12 +30,39 @@ const USAGE = `repnets fuse <checkpoint> --from timm|official|repnets --out PATH
       --dtype f32|f16  tensor type of the written file (default f32)
   repnets: a RepNets train-form TF.js model (model.json or its folder); writes the
     folded deploy model (TF.js) to the folder PATH.
-  --json               print what was folded as JSON`;
+  --overwrite          write into a non-empty model folder (replaces its model.json and
+                       weights.bin, nothing else)
+  --json               print what was folded as JSON
+  All outputs are written or none: on any failure the previous files stay as they were.`;
 
 const FAMILY: Record<string, (l: LayoutName) => boolean> = {
   timm: (l) => l.startsWith('timm-'),
   official: (l) => l.startsWith('official-'),
 };
+
+/** The names `fuse` writes in a model folder; --overwrite replaces these only. */
+const MODEL_FOLDER = [MODEL_JSON, WEIGHTS_BIN] as const;
+const inModelFolder = (name: string) => (MODEL_FOLDER as readonly string[]).includes(name);
+
+/**
+ * A model folder to write: each file it will hold must be writable as a file
+ * (not a folder), and a folder that holds anything needs --overwrite.
+ */
+function checkModelFolder(flag: string, dir: string, overwrite: boolean): void {
+  for (const file of savedModelFiles(dir)) checkWritable('fuse', flag, file, 'file');
+  checkOutputFolder('fuse', dir, MODEL_FOLDER, overwrite);
+}
+
+/** Writes every output or none; a failure says that nothing was replaced. */
+async function writeAllOrNone(files: readonly AtomicFile[], places: readonly string[]) {
+  try {
+    await writeFilesAtomic(files);
+  } catch (e) {
+    throw new Error(
+      `fuse: ${(e as Error).message}; nothing was replaced (${places.map((p) => `'${p}'`).join(' and ')} as they were)`,
+    );
+  }
+}
 
 export const fuse: Command = {
   name: 'fuse',
@@ -41,6 +79,7 @@ export const fuse: Command = {
         tfjs: { type: 'string' },
         'img-size': { type: 'string' },
         dtype: { type: 'string' },
+        overwrite: { type: 'boolean', default: false },
       },
       1,
     );
@@ -51,19 +90,22 @@ export const fuse: Command = {
     if (!out) throw new UsageError('fuse: --out PATH is required');
     const json = values.json === true;
     const say = humanOut(json);
+    const overwrite = values.overwrite === true;
     const input = positionals[0]!;
 
     if (from === 'repnets') {
       checkWritable('fuse', 'out', out, 'dir');
-      const json = modelJsonPath(input);
-      if (json) refuseOverwritingInputs('fuse', modelFiles(json), savedModelFiles(out));
+      const inputJson = modelJsonPath(input);
+      if (inputJson) refuseOverwritingInputs('fuse', modelFiles(inputJson), savedModelFiles(out));
+      checkModelFolder('out', out, overwrite);
+      await removeKilledRunTemps([{ dir: out, ours: inModelFolder }], say);
       const model = await loadModel(input);
       if (!isTrainForm(model))
         throw new Error(
           `fuse: '${input}' has no multi-branch blocks: it is already in deploy form`,
         );
       const { model: deploy, folded } = await reparameterize(model);
-      await saveModel(deploy, out);
+      await writeAllOrNone(await modelFolderOutputs(deploy, out), [out]);
       const summary = {
         from,
         input,
@@ -86,11 +128,19 @@ export const fuse: Command = {
     const dtype = oneOf('fuse', 'dtype', values.dtype, ['f32', 'f16'] as const) ?? 'f32';
     const imgSize = intFlag('fuse', 'img-size', values['img-size']) ?? 224;
     const tfjsDir = values.tfjs as string | undefined;
-    checkWritable('fuse', 'out', out, 'file');
+    checkWritable('fuse', 'out', out, 'file', 'model.safetensors');
     if (tfjsDir !== undefined) checkWritable('fuse', 'tfjs', tfjsDir, 'dir');
     const outputs = [out, ...(tfjsDir !== undefined ? savedModelFiles(tfjsDir) : [])];
     refuseOverwritingInputs('fuse', [input], outputs);
     refuseOverwritingInputs('fuse', [out], outputs.slice(1));
+    if (tfjsDir !== undefined) checkModelFolder('tfjs', tfjsDir, overwrite);
+    await removeKilledRunTemps(
+      [
+        { dir: dirname(out), ours: (name) => name.endsWith('.safetensors') },
+        ...(tfjsDir !== undefined ? [{ dir: tfjsDir, ours: inModelFolder }] : []),
+      ],
+      say,
+    );
     const { tensors, metadata } = await loadSafetensorsFile(input);
     const model = values.model as string | undefined;
     const result = fuseStateDict(tensors as never, model ? { model } : {});
@@ -99,41 +149,53 @@ export const fuse: Command = {
         `fuse: '${input}' has the ${result.layout} key layout, not ${from}'s; use --from ${result.layout.split('-')[0]}`,
       );
     }
-    // Everything that can fail on the content runs before the first write; if a
-    // later write fails, the earlier one is taken back: all outputs or none.
-    let tfModel: tf.LayersModel | undefined;
-    if (tfjsDir !== undefined) {
-      await tf.ready();
-      tfModel = modelFromFused(result, { inputSize: imgSize });
+    const blocks = result.folded.length;
+    const deployed = result.folded.filter((b) => b.from === 'deployed').length;
+    const nothingToFold = blocks > 0 && deployed === blocks;
+    if (nothingToFold && tfjsDir === undefined) {
+      throw new Error(
+        `fuse: '${input}' is already in deploy form (${blocks} blocks, each one conv): nothing to fold; add --tfjs DIR to turn it into a TF.js model`,
+      );
     }
-    const tfParams = tfModel?.countParams();
-    await mkdir(dirname(out), { recursive: true });
-    await saveSafetensorsFile(
-      out,
-      result.stateDict as never,
-      { ...metadata, repnets: 'fused' },
-      { dtype: dtype === 'f16' ? 'F16' : 'F32' },
-    );
-    if (tfModel && tfjsDir !== undefined) {
+    // Everything that can fail on the content runs before anything is written,
+    // and then all outputs are written together or none is.
+    const files: AtomicFile[] = [
+      {
+        path: out,
+        data: writeSafetensors(
+          result.stateDict as never,
+          { ...metadata, repnets: 'fused' },
+          { dtype: dtype === 'f16' ? 'F16' : 'F32' },
+        ),
+      },
+    ];
+    let tfParams: number | undefined;
+    if (tfjsDir !== undefined) {
+      checkTfjsInputSize(result, imgSize);
+      await tf.ready();
+      const tfModel = modelFromFused(result, { inputSize: imgSize });
       try {
-        await saveModel(tfModel, tfjsDir);
-      } catch (e) {
-        rmSync(out, { force: true });
-        throw new Error(
-          `fuse: writing the TF.js model to '${tfjsDir}' failed, so '${out}' was removed again: ${(e as Error).message}`,
-        );
+        tfParams = tfModel.countParams();
+        files.push(...(await modelFolderOutputs(tfModel, tfjsDir)));
       } finally {
         tfModel.dispose();
       }
     }
-    say(`${result.layout}: folded ${result.folded.length} blocks; wrote ${out}`);
-    if (tfModel) say(`RepNets deploy model (TF.js, ${tfParams} params) written to ${tfjsDir}`);
+    await writeAllOrNone(files, tfjsDir !== undefined ? [out, tfjsDir] : [out]);
+    say(
+      nothingToFold
+        ? `${result.layout}: already in deploy form, nothing to fold (${blocks} blocks); wrote ${out}`
+        : `${result.layout}: folded ${blocks - deployed} blocks${deployed > 0 ? ` (${deployed} already in deploy form)` : ''}; wrote ${out}`,
+    );
+    if (tfjsDir !== undefined)
+      say(`RepNets deploy model (TF.js, ${tfParams} params) written to ${tfjsDir}`);
     if (json) {
       printJson({
         from,
         layout: result.layout,
         input,
         out,
+        alreadyDeployed: deployed,
         blocks: result.folded.map((b) => ({
           name: b.name,
           from: b.from,
@@ -145,3 +207,19 @@ export const fuse: Command = {
     }
   },
 };
+
+/** Refuses an --img-size at which one image through the TF.js model cannot fit. */
+function checkTfjsInputSize(result: FuseStateDictResult, imgSize: number): void {
+  const channels = result.folded[0]?.inChannels ?? 3;
+  checkInputSize({
+    command: 'fuse',
+    what: `--img-size ${imgSize}`,
+    purpose: 'for one image',
+    size: imgSize,
+    networkAt: (size) => ({
+      input: { height: size, width: size, channels },
+      blocks: result.folded,
+    }),
+    options: { batch: 1, purpose: 'inference', form: 'deploy' },
+  });
+}

@@ -1,7 +1,8 @@
 /** Reading and writing TF.js models for the CLI (file:// through @repnets/blocks). */
 import { existsSync, statSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { isReparameterizable } from '@repnets/blocks';
+import { isReparameterizable, MODEL_JSON, modelFolderFilesOf, WEIGHTS_BIN } from '@repnets/blocks';
+import type { AtomicFile } from '@repnets/fuse/node';
 import * as tf from '@tensorflow/tfjs';
 
 /** A model.json path, or a directory holding one. */
@@ -30,4 +31,19 @@ export async function saveModel(model: tf.LayersModel, dir: string): Promise<voi
 /** Whether a model still has multi-branch blocks to fold. */
 export function isTrainForm(model: tf.LayersModel): boolean {
   return model.layers.some((l) => isReparameterizable(l));
+}
+
+/**
+ * The files `model` saved into `dir` consists of (weights.bin, then
+ * model.json), as bytes to write together with other outputs.
+ */
+export async function modelFolderOutputs(
+  model: tf.LayersModel,
+  dir: string,
+): Promise<AtomicFile[]> {
+  const files = await modelFolderFilesOf(model);
+  return [
+    { path: join(dir, WEIGHTS_BIN), data: files[WEIGHTS_BIN] },
+    { path: join(dir, MODEL_JSON), data: files[MODEL_JSON] },
+  ];
 }

@@ -10,12 +10,14 @@ import {
   constants,
   existsSync,
   openSync,
+  readdirSync,
   readFileSync,
   realpathSync,
   rmSync,
   statSync,
 } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
+import { parseTempName } from '@repnets/fuse/node';
 import { UsageError } from './common.js';
 
 /** An absolute path with every existing part resolved through symlinks. */
@@ -43,15 +45,23 @@ function existingAncestor(path: string): string {
  * Refuses `path` (a file to write, or a folder to write into, per `kind`)
  * unless this process can create it: the closest existing ancestor must be a
  * writable folder, which is tried by creating a file there (access(2) says yes
- * to root on a read-only mount or under /proc). `flag` names the option.
+ * to root on a read-only mount or under /proc). `flag` names the option; a
+ * file path that ends with a slash is refused, suggesting `exampleName` in it.
  */
 export function checkWritable(
   command: string,
   flag: string,
   path: string,
   kind: 'file' | 'dir',
+  exampleName = 'output',
 ): void {
   if (path.trim() === '') throw new UsageError(`${command}: --${flag} must not be empty`);
+  // resolve() drops a trailing slash: 'newdir/' would become a file named newdir.
+  if (kind === 'file' && /[\\/]$/.test(path)) {
+    throw new UsageError(
+      `${command}: --${flag} '${path}' ends with a slash, so it names a folder; give the file's name, e.g. '${join(path, exampleName)}'`,
+    );
+  }
   const abs = resolve(path);
   if (existsSync(abs)) {
     const isDir = statSync(abs).isDirectory();
@@ -123,4 +133,27 @@ export function refuseOverwritingInputs(
       );
     }
   }
+}
+
+/**
+ * Treats an existing output folder as `repnets train` does: one that holds
+ * anything (hidden temp files of earlier writes aside) is refused unless
+ * `overwrite`, which replaces only `writes` (file names in it) and keeps
+ * everything else. An absent or empty folder is fine.
+ */
+export function checkOutputFolder(
+  command: string,
+  dir: string,
+  writes: readonly string[],
+  overwrite: boolean,
+): void {
+  if (overwrite || !existsSync(dir) || !statSync(dir).isDirectory()) return;
+  const entries = readdirSync(dir)
+    .filter((e) => parseTempName(e) === undefined)
+    .sort();
+  if (entries.length === 0) return;
+  const shown = entries.length > 5 ? [...entries.slice(0, 5), '...'] : entries;
+  throw new UsageError(
+    `${command}: '${dir}' is not empty (${shown.join(', ')}); replace its ${writes.join(' and ')} with --overwrite, or write somewhere else`,
+  );
 }

@@ -19,6 +19,7 @@ import {
   printJson,
   UsageError,
 } from './common.js';
+import { checkTrainInputSize } from './memory-check.js';
 import { totalStride } from './model-checks.js';
 import { saveModel } from './models.js';
 import { checkWritable } from './paths.js';
@@ -127,6 +128,7 @@ export const train: Command = {
     const batchSize = intFlag(c, 'batch-size', values['batch-size']);
     const workers = workersFlag(values.workers);
     const resume = values.resume === true;
+    checkTrainInputSize({ model, dataset, imgSize, batchSize });
     prepareRunFolder(out, resume, values.overwrite === true);
     // Every flag is checked above, before the (slow) backend start.
     const choice = await selectBackend(backend);

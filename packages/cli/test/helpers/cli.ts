@@ -43,8 +43,11 @@ export function repnetsIn(
 }
 export const json = (s: string) => JSON.parse(s);
 
-/** A tiny official-RepVGG train-form state dict (stem stride 2, one stage of 2 blocks). */
-export function officialCheckpoint(path: string): void {
+/**
+ * A tiny official-RepVGG train-form state dict (stem stride 2, one stage of 2
+ * blocks; 8, 16, 16 channels times `width`).
+ */
+export function officialCheckpoint(path: string, width = 1): void {
   const r = rng(1);
   const t: Record<string, { shape: number[]; data: Float32Array }> = {};
   const add = (k: string, shape: number[], f: () => number) => {
@@ -57,9 +60,9 @@ export function officialCheckpoint(path: string): void {
     add(`${p}.running_var`, [c], () => 0.5 + r());
   };
   for (const [name, i, o, id] of [
-    ['stage0', 3, 8, false],
-    ['stage1.0', 8, 16, false],
-    ['stage1.1', 16, 16, true],
+    ['stage0', 3, 8 * width, false],
+    ['stage1.0', 8 * width, 16 * width, false],
+    ['stage1.1', 16 * width, 16 * width, true],
   ] as const) {
     if (id) bn(`${name}.rbr_identity`, o);
     add(`${name}.rbr_dense.conv.weight`, [o, i, 3, 3], () => r() - 0.5);
@@ -67,7 +70,7 @@ export function officialCheckpoint(path: string): void {
     add(`${name}.rbr_1x1.conv.weight`, [o, i, 1, 1], () => r() - 0.5);
     bn(`${name}.rbr_1x1.bn`, o);
   }
-  add('linear.weight', [5, 16], () => r() - 0.5);
+  add('linear.weight', [5, 16 * width], () => r() - 0.5);
   add('linear.bias', [5], () => r() - 0.5);
   writeFileSync(path, writeSafetensors(t));
 }
