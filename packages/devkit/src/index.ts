@@ -1,4 +1,10 @@
 export { checkReadme, runReadmeSnippets, type SnippetRun } from './readme-snippet.js';
 export { rng } from './rng.js';
 export { scriptArgs } from './script-args.js';
+export {
+  type ChildResult,
+  makeSpecialFiles,
+  runModuleInChild,
+  type SpecialFiles,
+} from './special-files.js';
 export { machine, reportJson, type Summary, summarize } from './stats.js';

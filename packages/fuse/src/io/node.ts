@@ -16,4 +16,13 @@ export {
   writeFileAtomicSync,
 } from './atomic-write.js';
 export { type AtomicFile, writeFilesAtomic } from './atomic-write-all.js';
+export {
+  checkRegularFile,
+  fileKind,
+  NotARegularFileError,
+  type OpenedRegularFile,
+  openRegularFile,
+  readRegularFile,
+  readRegularFileSync,
+} from './regular-file.js';
 export { loadSafetensorsFile, saveSafetensorsFile } from './safetensors-file.js';

@@ -4,9 +4,10 @@
  * workers); import them from `@repnets/fuse/node`.
  */
 
-import { type FileHandle, open } from 'node:fs/promises';
+import type { FileHandle } from 'node:fs/promises';
 import { FuseError } from '../errors.js';
 import { AtomicWriteError, writeFileAtomic } from './atomic-write.js';
+import { NotARegularFileError, openRegularFile } from './regular-file.js';
 import {
   checkHeaderLength,
   clip,
@@ -81,8 +82,12 @@ export async function readSafetensorsFile(
   const op = `readSafetensors(${path})`;
   let handle: FileHandle;
   try {
-    handle = await open(path, 'r');
+    // A device, FIFO, folder or socket is refused here, before any read.
+    ({ handle } = await openRegularFile(path));
   } catch (e) {
+    if (e instanceof NotARegularFileError) {
+      throw new FuseError('loadSafetensorsFile', 'path', e.message);
+    }
     throw cannotRead(path, (e as Error).message);
   }
   try {

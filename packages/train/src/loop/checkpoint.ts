@@ -15,9 +15,14 @@
  * the temporary files of processes that no longer run.
  */
 import { createHash } from 'node:crypto';
-import { mkdir, open, readFile } from 'node:fs/promises';
+import { mkdir, open } from 'node:fs/promises';
 import { dirname } from 'node:path';
-import { removeStaleTempFiles, writeFileAtomic } from '@repnets/fuse/node';
+import {
+  NotARegularFileError,
+  readRegularFile,
+  removeStaleTempFiles,
+  writeFileAtomic,
+} from '@repnets/fuse/node';
 import {
   CHECKPOINT_FORMAT,
   OLDEST_CHECKPOINT_FORMAT as OLDEST_FORMAT,
@@ -173,8 +178,14 @@ export async function saveCheckpoint(path: string, ckpt: Checkpoint): Promise<vo
 export async function loadCheckpoint(path: string): Promise<Checkpoint> {
   let buf: Buffer;
   try {
-    buf = await readFile(path);
+    // Only a regular file, and only its size: /dev/zero or a FIFO would never end.
+    buf = await readRegularFile(path);
   } catch (e) {
+    if (e instanceof NotARegularFileError) {
+      throw new Error(
+        `checkpoint '${path}': it is a ${e.kind}, not a regular file; refusing to load it`,
+      );
+    }
     throw new Error(`checkpoint '${path}': cannot read it (${(e as Error).message})`);
   }
   const fail = (why: string): never => {
