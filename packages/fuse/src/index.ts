@@ -102,6 +102,7 @@ export {
   type ReparamBlock,
   type RepVGGBlockEntry,
   type SqueezeExcite,
+  type StrippedPrefix,
 } from './interop/parse.js';
 export type { StateDict, StateTensor } from './interop/state-dict.js';
 export {

@@ -16,6 +16,8 @@ import {
   type ParseStateDictOptions,
   parseStateDict,
   type ReparamBlock,
+  type StrippedPrefix,
+  withoutDataParallelPrefix,
 } from './parse.js';
 import type { StateDict, StateTensor } from './state-dict.js';
 
@@ -30,6 +32,8 @@ export interface FusedBlock extends BlockInfo {
 export interface FuseStateDictResult {
   readonly layout: LayoutName;
   readonly model?: ArchConfig;
+  /** Set when the keys had DataParallel's `module.` prefix: stripped, and the result's keys are without it. */
+  readonly strippedPrefix?: StrippedPrefix;
   /**
    * The deploy-form state dict: each block's branch tensors (and BN counters)
    * replaced, at the position of its first key, by `deployKeys.weight` and
@@ -83,8 +87,10 @@ export function fuseStateDict(
   stateDict: StateDict | Readonly<Record<string, StateTensor>>,
   options: ParseStateDictOptions = {},
 ): FuseStateDictResult {
-  const source: StateDict =
+  const given: StateDict =
     stateDict instanceof Map ? stateDict : new Map(Object.entries(stateDict));
+  // Stripped here too, so the deploy state dict has the keys the unwrapped model loads.
+  const { stateDict: source, stripped } = withoutDataParallelPrefix('fuseStateDict', given);
   const parsed = parseStateDict(source, options);
   const folded = parsed.blocks.map(foldParsedBlock);
   const owner = new Map<string, FusedBlock>();
@@ -102,6 +108,7 @@ export function fuseStateDict(
   return {
     layout: parsed.layout,
     ...(parsed.model !== undefined ? { model: parsed.model } : {}),
+    ...(stripped !== undefined ? { strippedPrefix: stripped } : {}),
     stateDict: out,
     folded,
   };

@@ -13,7 +13,7 @@ import { type KernelOIHW, makeKernel } from '../layout.js';
 import type { MobileOneBlockParams } from '../mobileone.js';
 import type { RepVGGBlockParams } from '../repvgg.js';
 import { ARCH_NAMES, type ArchConfig, archConfig, type BlockSpec } from './arch.js';
-import { dataParallelHint, layoutEvidence, layoutHint } from './detect.js';
+import { layoutEvidence, layoutHint } from './detect.js';
 import { deployBlockKeys, trainBlockKeys } from './keys.js';
 import {
   type BlockFamily,
@@ -99,8 +99,21 @@ export interface ParseStateDictOptions {
   readonly strict?: boolean;
 }
 
+/** A prefix removed from the keys before parsing, and from how many. */
+export interface StrippedPrefix {
+  /** `module.`: what (Distributed)DataParallel puts before every key of the model it wraps. */
+  readonly prefix: string;
+  readonly keys: number;
+}
+
 export interface ParsedStateDict {
   readonly layout: LayoutName;
+  /**
+   * Set when keys came with the `module.` prefix of a model saved from
+   * (Distributed)DataParallel: it was stripped, as timm's `clean_state_dict`
+   * does, and the result (like `passThrough`) names the keys without it.
+   */
+  readonly strippedPrefix?: StrippedPrefix;
   readonly family: BlockFamily;
   readonly model?: ArchConfig;
   /** Blocks in network order: stem, then each stage's blocks. */
@@ -317,7 +330,7 @@ function publishedModel(
     // Cheap first: the same block count before a full check of every key.
     if (config.family !== family || config.blocks.length !== blocks.size) continue;
     try {
-      return parseStateDict(sd, { ...options, layout, model: config });
+      return parseAs('parseStateDict', sd, layout, { ...options, layout, model: config });
     } catch (e) {
       if (!(e instanceof StateDictError)) throw e;
     }
@@ -420,6 +433,69 @@ function buildBlock(
   return { ...info, kind: 'mobileone', params };
 }
 
+const DATA_PARALLEL = 'module.';
+
+/**
+ * The state dict without the `module.` prefix (Distributed)DataParallel puts
+ * before the keys of the model it wraps, removed from every key that has it,
+ * as timm's `clean_state_dict` does; with how many keys had it. A stripped key
+ * that another key already has is refused: which copy is meant is unknown.
+ */
+export function withoutDataParallelPrefix(
+  op: string,
+  sd: StateDict,
+): { readonly stateDict: StateDict; readonly stripped?: StrippedPrefix } {
+  let count = 0;
+  for (const key of sd.keys()) if (key.startsWith(DATA_PARALLEL)) count++;
+  if (count === 0) return { stateDict: sd };
+  for (const key of sd.keys()) {
+    if (!key.startsWith(DATA_PARALLEL)) continue;
+    const bare = key.slice(DATA_PARALLEL.length);
+    if (sd.has(bare)) {
+      throw new FuseError(
+        op,
+        'stateDict',
+        `has both '${bare}' and '${key}': strip the DataParallel prefix '${DATA_PARALLEL}' yourself, keeping the copy you mean`,
+      );
+    }
+  }
+  // In source order, each key once, under its bare name.
+  const out = new Map<string, StateTensor>();
+  for (const [key, t] of sd) {
+    out.set(key.startsWith(DATA_PARALLEL) ? key.slice(DATA_PARALLEL.length) : key, t);
+  }
+  return { stateDict: out, stripped: { prefix: DATA_PARALLEL, keys: count } };
+}
+
+/**
+ * What would make a state dict that failed fit, to lead its error: the layout
+ * its keys are in when another was forced, the published model its keys and
+ * shapes match when another was named.
+ */
+function fixHints(sd: StateDict, layout: LayoutName, options: ParseStateDictOptions): string[] {
+  const hints: string[] = [];
+  if (options.layout !== undefined) {
+    const detected = layoutEvidence(sd).layout;
+    if (detected !== null && detected !== layout) {
+      hints.push(
+        `its keys are in the ${detected} layout: pass that layout (or none, to detect it)`,
+      );
+      return hints;
+    }
+  }
+  if (options.model !== undefined) {
+    // publishedModel puts each record in place of the model asked for.
+    const match = publishedModel(sd, layout, options)?.model;
+    const asked = typeof options.model === 'string' ? options.model : options.model.name;
+    if (match !== undefined && match.name !== asked) {
+      hints.push(
+        `its keys and shapes are those of '${match.name}': pass that model (or none, to detect it)`,
+      );
+    }
+  }
+  return hints;
+}
+
 /**
  * Splits a flat state dict of one of the four layouts into its blocks (in OIHW,
  * ready for `foldRepVGGBlock` / `foldMobileOneBlock`) and the tensors that pass
@@ -431,12 +507,26 @@ export function parseStateDict(
   options: ParseStateDictOptions = {},
 ): ParsedStateDict {
   const op = 'parseStateDict';
-  const sd = toStateDict(op, stateDict);
+  const { stateDict: sd, stripped } = withoutDataParallelPrefix(op, toStateDict(op, stateDict));
   const layout = resolveLayout(op, sd, options.layout);
-  if (options.model === undefined) {
-    const detected = publishedModel(sd, layout, options);
-    if (detected) return detected;
-  }
+  const parsed =
+    (options.model === undefined ? publishedModel(sd, layout, options) : undefined) ??
+    parseAs(op, sd, layout, options, () => fixHints(sd, layout, options));
+  return stripped !== undefined ? { ...parsed, strippedPrefix: stripped } : parsed;
+}
+
+/**
+ * The parse of a checked state dict in a known layout (against `options.model`
+ * when given, else by inference); `hints`, when given, says what would make a
+ * failing one fit, to lead the error.
+ */
+function parseAs(
+  op: string,
+  sd: StateDict,
+  layout: LayoutName,
+  options: ParseStateDictOptions,
+  hints?: () => string[],
+): ParsedStateDict {
   const scheme = KEY_SCHEMES[layout];
   const model = resolveModel(op, options.model, scheme);
   const eps = options.eps ?? 1e-5;
@@ -538,13 +628,11 @@ export function parseStateDict(
     found.missing.length + found.unexpected.length + found.mismatched.length + found.other.length >
     0
   ) {
-    const hint = dataParallelHint(sd.keys());
-    if (hint !== null) found.other.push(hint);
     const what =
       model !== undefined
         ? `the ${layout} layout of model '${model.name}'`
         : `the ${layout} layout`;
-    throw new StateDictError(op, what, found);
+    throw new StateDictError(op, what, found, hints?.() ?? []);
   }
   return {
     layout,
