@@ -30,7 +30,7 @@ const { values } = parseArgs({
 });
 
 const choice = await selectBackend(values.backend as BackendPreference);
-console.log(`backend: ${choice.backend} (${choice.reason})`);
+console.log(`backend: ${choice.reason}`);
 const recipe = mnistRecipe({
   ...(values.epochs ? { epochs: Number(values.epochs) } : {}),
   progress: values.progress as 'auto',

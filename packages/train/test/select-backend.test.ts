@@ -6,12 +6,14 @@
  * whether the test passes.
  */
 import * as tf from '@tensorflow/tfjs';
-import { afterAll, describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it, vi } from 'vitest';
 import type { BackendAttempt } from '../src/backend/choice.js';
 import { probeWebGPUQuietly } from '../src/backend/webgpu-quiet-probe.js';
 import { releaseBackend, selectBackend } from '../src/index.js';
 
 afterAll(releaseBackend);
+// The one-line reason is short unless REPNETS_DEBUG asks for every detail (backend-reason.test.ts).
+vi.stubEnv('REPNETS_DEBUG', '');
 
 const AUTO_ORDER = ['tensorflow', 'webgpu', 'wasm', 'cpu'];
 
@@ -33,6 +35,8 @@ const DETAIL_OK: Record<string, RegExp> = {
 function expectAttemptContract(t: BackendAttempt): void {
   expect(t.detail.trim(), `${t.name}: a reason`).not.toBe('');
   expect(t.detail, `${t.name}: one line`).not.toContain('\n');
+  expect(t.brief.trim(), `${t.name}: a few words`).not.toBe('');
+  expect(t.brief.length, `${t.name}: a few words, not '${t.brief}'`).toBeLessThanOrEqual(60);
   if (t.ok) expect(t.detail, `${t.name}: names its device or build`).toMatch(DETAIL_OK[t.name]!);
   // tfjs-node-gpu is tried before tfjs-node, and a failure says why for both.
   else if (t.name === 'tensorflow')
@@ -53,15 +57,11 @@ describe('selectBackend', () => {
     for (const t of choice.tried) expectAttemptContract(t);
     expect(choice.backend).toBe(last.name);
     expect(tf.getBackend()).toBe(last.name);
-    // The one-line reason: what runs, then each earlier failure with its reason, in order.
-    expect(choice.reason.startsWith(`${last.name}: ${last.detail}`)).toBe(true);
-    if (failed.length) {
-      expect(choice.reason).toBe(
-        `${last.name}: ${last.detail} (not available: ${failed.map((t) => `${t.name}: ${t.detail}`).join('; ')})`,
-      );
-    } else {
-      expect(choice.reason).toBe(`${last.name}: ${last.detail}`);
-    }
+    // The one-line reason: what runs, then a few words per earlier failure, in order
+    // (or, when it came first, what it runs on).
+    expect(choice.reason).toBe(
+      `${last.name} (${(failed.length ? failed : [last]).map((t) => t.brief).join('; ')})`,
+    );
     // A backend 'auto' passed over fails by name as well (tensorflow's probe is the same both ways).
     if (failed.some((t) => t.name === 'tensorflow')) {
       await expect(selectBackend('tensorflow')).rejects.toThrow(
@@ -75,7 +75,9 @@ describe('selectBackend', () => {
     async () => {
       const choice = await selectBackend('webgpu');
       expect(choice.backend).toBe('webgpu');
-      expect(choice.tried).toEqual([{ name: 'webgpu', ok: true, detail: expect.any(String) }]);
+      expect(choice.tried).toEqual([
+        { name: 'webgpu', ok: true, detail: expect.any(String), brief: expect.any(String) },
+      ]);
       expectAttemptContract(choice.tried[0]!);
       expect(choice.reason).toContain(webgpu.adapter!.description);
       const y = tf.square(tf.tensor1d([1, 2, 3]));

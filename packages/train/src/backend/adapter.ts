@@ -8,6 +8,8 @@ export interface AdapterReport {
 
 export const NO_ADAPTER =
   'navigator.gpu has no adapter (no Vulkan/Metal/D3D12 driver; on Linux without a GPU install Mesa >= 25 lavapipe)';
+/** NO_ADAPTER in a few words, for the one-line reason. */
+export const NO_ADAPTER_BRIEF = 'no WebGPU adapter';
 
 /** What an adapter says about itself, in one line, and whether it is a CPU implementation. */
 export function describeAdapter(adapter: {

@@ -11,22 +11,49 @@ export type BackendName = Exclude<BackendPreference, 'auto'>;
 export interface BackendAttempt {
   readonly name: BackendName;
   readonly ok: boolean;
-  /** Why it was or was not chosen: the device, or the error that ruled it out. */
+  /** Why it was or was not chosen: the device, or the error that ruled it out (its first line). */
   readonly detail: string;
+  /** The same in a few words, for the one-line reason: 'tfjs-node not installed', 'XNNPACK, SIMD, 1 thread'. */
+  readonly brief: string;
 }
 
 export interface BackendChoice {
   /** The TF.js backend now active. */
   readonly backend: string;
   readonly requested: BackendPreference;
-  /** One line for logs: what runs and why. */
+  /**
+   * One short line for logs: what runs and why, a few words per backend tried,
+   * e.g. 'wasm (tfjs-node not installed; no WebGPU adapter)'. With
+   * REPNETS_DEBUG set, every attempt's full detail instead.
+   */
   readonly reason: string;
   /** Every backend tried, in order. */
   readonly tried: BackendAttempt[];
 }
 
+/** What a backend that started runs on: in full, and in a few words. */
+export interface Started {
+  readonly detail: string;
+  readonly brief: string;
+}
+
+/**
+ * Why a backend cannot run: the message in full (the attempt's detail) and
+ * `brief`, a few words for the one-line reason. A probe may throw any error;
+ * one that is not an Unavailable reads '<backend> did not start'.
+ */
+export class Unavailable extends Error {
+  constructor(
+    readonly brief: string,
+    message: string,
+  ) {
+    super(message);
+    this.name = 'Unavailable';
+  }
+}
+
 /** Starts one backend and describes it, or throws why it cannot run; `auto` is true when it was not asked for by name. */
-export type Probe = (auto: boolean) => Promise<string>;
+export type Probe = (auto: boolean) => Promise<Started>;
 
 export const BACKEND_NAMES: readonly BackendName[] = [
   'tensorflow',
@@ -38,6 +65,33 @@ export const BACKEND_NAMES: readonly BackendName[] = [
 
 export function firstLine(e: unknown): string {
   return String((e as Error)?.message ?? e).split('\n')[0]!;
+}
+
+/** The attempt of a backend whose probe threw `e`. */
+export function failed(name: BackendName, e: unknown): BackendAttempt {
+  const brief = e instanceof Unavailable ? e.brief : `${name} did not start`;
+  return { name, ok: false, detail: firstLine(e), brief };
+}
+
+/** Whether REPNETS_DEBUG is set (Node; a page has no environment). */
+function debugging(): boolean {
+  const env = (globalThis as { process?: { env?: Record<string, string | undefined> } }).process
+    ?.env;
+  return Boolean(env?.REPNETS_DEBUG);
+}
+
+/**
+ * The chosen backend and why: the failures before it, a few words each, or
+ * what it runs on when it came first. REPNETS_DEBUG=1: every detail in full.
+ */
+export function reasonFor(tried: readonly BackendAttempt[]): string {
+  const chosen = tried.at(-1)!;
+  const before = tried.filter((t) => !t.ok);
+  if (debugging()) {
+    const fallbacks = before.map((t) => `${t.name}: ${t.detail}`);
+    return `${chosen.name}: ${chosen.detail}${fallbacks.length ? ` (not available: ${fallbacks.join('; ')})` : ''}`;
+  }
+  return `${chosen.name} (${(before.length ? before : [chosen]).map((t) => t.brief).join('; ')})`;
 }
 
 /**
@@ -59,14 +113,12 @@ export async function selectWith(
   const tried: BackendAttempt[] = [];
   for (const name of order) {
     try {
-      const detail = await probes[name](preference === 'auto');
+      const started = await probes[name](preference === 'auto');
       await tf.ready();
-      tried.push({ name, ok: true, detail });
-      const fallbacks = tried.filter((t) => !t.ok).map((t) => `${t.name}: ${t.detail}`);
-      const reason = `${name}: ${detail}${fallbacks.length ? ` (not available: ${fallbacks.join('; ')})` : ''}`;
-      return { backend: tf.getBackend(), requested: preference, reason, tried };
+      tried.push({ name, ok: true, ...started });
+      return { backend: tf.getBackend(), requested: preference, reason: reasonFor(tried), tried };
     } catch (e) {
-      tried.push({ name, ok: false, detail: firstLine(e) });
+      tried.push(failed(name, e));
     }
   }
   const why = tried.map((t) => `${t.name}: ${t.detail}`).join('; ');

@@ -13,6 +13,7 @@ import {
   firstLine,
   type Probe,
   selectWith,
+  Unavailable,
 } from './choice.js';
 import { cpuChosenByName, warnIfCpu } from './slow-cpu.js';
 import { ensureWebGPU, releaseWebGPU } from './webgpu-node.js';
@@ -26,22 +27,43 @@ import { probeWebGPUQuietly } from './webgpu-quiet-probe.js';
  */
 const optionalRequire = (name: string): unknown => createRequire(import.meta.url)(name);
 
+/** Whether `e` says that `pkg` itself is not installed (not that something it needs is missing). */
+const notInstalled = (e: unknown, pkg: string) =>
+  (e as { code?: string })?.code === 'MODULE_NOT_FOUND' &&
+  firstLine(e).startsWith(`Cannot find module '${pkg}'`);
+
+/** tfjs-node's failure in a few words: which packages are absent, which are there but would not load. */
+export function tensorflowBrief(outcomes: readonly { pkg: string; installed: boolean }[]): string {
+  const short = (o: { pkg: string }) => o.pkg.replace('@tensorflow/', '');
+  const broken = outcomes.filter((o) => o.installed).map(short);
+  if (broken.length === 0) return 'tfjs-node not installed';
+  return `${broken.join(' and ')} installed but failed to load`;
+}
+
 const PROBES: Record<BackendName, Probe> = {
   async tensorflow() {
     // tfjs-node-gpu first (CUDA 11.2 + cuDNN 8.1), then tfjs-node. A failed optional
     // install leaves a package folder without its native binding: requiring it throws.
     const errors: string[] = [];
+    const outcomes: { pkg: string; installed: boolean }[] = [];
     for (const pkg of ['@tensorflow/tfjs-node-gpu', '@tensorflow/tfjs-node']) {
       try {
         optionalRequire(pkg);
-        if (await tf.setBackend('tensorflow'))
-          return `${pkg} (libtensorflow${pkg.endsWith('gpu') ? ', CUDA' : ', CPU'})`;
+        if (await tf.setBackend('tensorflow')) {
+          const device = pkg.endsWith('gpu') ? 'CUDA' : 'CPU';
+          return {
+            detail: `${pkg} (libtensorflow, ${device})`,
+            brief: `${pkg.replace('@tensorflow/', '')}, ${device}`,
+          };
+        }
         errors.push(`${pkg}: setBackend('tensorflow') failed`);
+        outcomes.push({ pkg, installed: true });
       } catch (e) {
         errors.push(`${pkg}: ${firstLine(e)}`);
+        outcomes.push({ pkg, installed: !notInstalled(e, pkg) });
       }
     }
-    throw new Error(errors.join('; '));
+    throw new Unavailable(tensorflowBrief(outcomes), errors.join('; '));
   },
   async webgpu(auto) {
     // Asked by name, Dawn starts here and may speak; under 'auto' it is asked in
@@ -55,34 +77,59 @@ const PROBES: Record<BackendName, Probe> = {
     try {
       optionalRequire('@tensorflow/tfjs-backend-webgpu');
     } catch (e) {
-      throw new Error(`@tensorflow/tfjs-backend-webgpu: ${firstLine(e)}`);
+      throw new Unavailable(
+        notInstalled(e, '@tensorflow/tfjs-backend-webgpu')
+          ? 'tfjs-backend-webgpu not installed'
+          : 'tfjs-backend-webgpu failed to load',
+        `@tensorflow/tfjs-backend-webgpu: ${firstLine(e)}`,
+      );
     }
     if (!(await tf.setBackend('webgpu')))
       throw new Error(`setBackend('webgpu') failed on ${adapter.description}`);
-    return `${adapter.description}${adapter.software ? ' (software)' : ''}; read tensors with await data(), not dataSync()`;
+    const device = `${adapter.description}${adapter.software ? ' (software)' : ''}`;
+    return {
+      detail: `${device}; read tensors with await data(), not dataSync()`,
+      brief: device,
+    };
   },
   async webgl() {
-    throw new Error('WebGL is a browser API; in Node use webgpu, wasm or tensorflow');
+    throw new Unavailable(
+      'WebGL needs a browser',
+      'WebGL is a browser API; in Node use webgpu, wasm or tensorflow',
+    );
   },
   async wasm() {
     try {
       optionalRequire('@tensorflow/tfjs-backend-wasm');
     } catch (e) {
-      throw new Error(`@tensorflow/tfjs-backend-wasm: ${firstLine(e)}`);
+      throw new Unavailable(
+        notInstalled(e, '@tensorflow/tfjs-backend-wasm')
+          ? 'tfjs-backend-wasm not installed'
+          : 'tfjs-backend-wasm failed to load',
+        `@tensorflow/tfjs-backend-wasm: ${firstLine(e)}`,
+      );
     }
     registerWasmTrainingKernels();
     if (!(await tf.setBackend('wasm'))) throw new Error("setBackend('wasm') failed");
-    return 'XNNPACK, SIMD, 1 thread (TF.js wasm threads are disabled in Node); RepNets conv and depthwise gradient kernels';
+    return {
+      detail:
+        'XNNPACK, SIMD, 1 thread (TF.js wasm threads are disabled in Node); RepNets conv and depthwise gradient kernels',
+      brief: 'XNNPACK, SIMD, 1 thread',
+    };
   },
   async cpu(auto) {
     if (!auto) cpuChosenByName();
     await tf.setBackend('cpu');
-    return 'plain JS reference backend (slow: use it to check results, not to train)';
+    return {
+      detail: 'plain JS reference backend (slow: use it to check results, not to train)',
+      brief: 'plain JS, slow',
+    };
   },
 };
 
 function softwareOnly(description: string): Error {
-  return new Error(
+  return new Unavailable(
+    'only a software WebGPU adapter',
     `only a software adapter (${description}), slower than wasm; ask for 'webgpu' by name to use it`,
   );
 }

@@ -7,15 +7,17 @@
 import * as tf from '@tensorflow/tfjs';
 import { getThreadsCount } from '@tensorflow/tfjs-backend-wasm';
 import { registerWasmTrainingKernels } from '../engine/wasm/register.js';
-import { describeAdapter } from './adapter.js';
+import { describeAdapter, NO_ADAPTER_BRIEF } from './adapter.js';
 import {
   type BackendAttempt,
   type BackendChoice,
   type BackendName,
   type BackendPreference,
+  failed,
   firstLine,
   type Probe,
   selectWith,
+  Unavailable,
 } from './choice.js';
 import { cpuChosenByName, warnIfCpu } from './slow-cpu.js';
 
@@ -55,29 +57,41 @@ async function start(name: string, context = ''): Promise<void> {
 
 const PROBES: Record<BackendName, Probe> = {
   async tensorflow() {
-    throw new Error('tfjs-node is Node-only');
+    throw new Unavailable('tfjs-node is Node-only', 'tfjs-node is Node-only');
   },
   async webgpu(auto) {
     if (!tf.findBackendFactory('webgpu')) {
-      throw new Error("not registered: import '@tensorflow/tfjs-backend-webgpu' in the page");
+      throw new Unavailable(
+        'tfjs-backend-webgpu not imported',
+        "not registered: import '@tensorflow/tfjs-backend-webgpu' in the page",
+      );
     }
     const gpu = (globalThis as { navigator?: { gpu?: GpuLike } }).navigator?.gpu;
-    if (!gpu) throw new Error('navigator.gpu is missing (WebGPU is off in this browser)');
+    if (!gpu) {
+      throw new Unavailable(
+        'WebGPU off in this browser',
+        'navigator.gpu is missing (WebGPU is off in this browser)',
+      );
+    }
     const adapter = await gpu.requestAdapter();
-    if (!adapter) throw new Error('navigator.gpu.requestAdapter() returned no adapter');
+    if (!adapter)
+      throw new Unavailable(NO_ADAPTER_BRIEF, 'navigator.gpu.requestAdapter() returned no adapter');
     const { description, software } = describeAdapter(adapter);
     if (auto && software) {
-      throw new Error(
+      throw new Unavailable(
+        'only a software WebGPU adapter',
         `only a software adapter (${description}); ask for 'webgpu' by name to use it`,
       );
     }
     await start('webgpu', ` on ${description}`);
-    return `${description}${software ? ' (software)' : ''}`;
+    const device = `${description}${software ? ' (software)' : ''}`;
+    return { detail: device, brief: device };
   },
   async webgl() {
     await start('webgl');
     const renderer = webglRenderer();
-    return `WebGL ${tf.env().getNumber('WEBGL_VERSION')}${renderer ? `: ${renderer}` : ''}`;
+    const version = `WebGL ${tf.env().getNumber('WEBGL_VERSION')}`;
+    return { detail: `${version}${renderer ? `: ${renderer}` : ''}`, brief: version };
   },
   async wasm() {
     registerWasmTrainingKernels();
@@ -87,12 +101,16 @@ const PROBES: Record<BackendName, Probe> = {
     );
     const simd = tf.env().getBool('WASM_HAS_SIMD_SUPPORT');
     const threads = tf.env().getBool('WASM_HAS_MULTITHREAD_SUPPORT') ? getThreadsCount() : 1;
-    return `XNNPACK${simd ? ', SIMD' : ''}, ${threads} thread${threads === 1 ? '' : 's'}; RepNets training kernels`;
+    const build = `XNNPACK${simd ? ', SIMD' : ''}, ${threads} thread${threads === 1 ? '' : 's'}`;
+    return { detail: `${build}; RepNets training kernels`, brief: build };
   },
   async cpu(auto) {
     if (!auto) cpuChosenByName();
     await start('cpu');
-    return 'plain JS reference backend (slow: use it to check results, not to train)';
+    return {
+      detail: 'plain JS reference backend (slow: use it to check results, not to train)',
+      brief: 'plain JS, slow',
+    };
   },
 };
 
@@ -124,9 +142,9 @@ export async function probeBackends(
   const attempts: BackendAttempt[] = [];
   for (const name of names) {
     try {
-      attempts.push({ name, ok: true, detail: await PROBES[name](false) });
+      attempts.push({ name, ok: true, ...(await PROBES[name](false)) });
     } catch (e) {
-      attempts.push({ name, ok: false, detail: firstLine(e) });
+      attempts.push(failed(name, e));
       if (tf.findBackendFactory(name)) tf.removeBackend(name);
     }
   }

@@ -3,7 +3,8 @@
  * tarball) provides `navigator.gpu`. On a machine without a GPU, Dawn runs on
  * Mesa's lavapipe Vulkan driver (Mesa >= 25), a software adapter.
  */
-import { type AdapterReport, describeAdapter, NO_ADAPTER } from './adapter.js';
+import { type AdapterReport, describeAdapter, NO_ADAPTER, NO_ADAPTER_BRIEF } from './adapter.js';
+import { Unavailable } from './choice.js';
 
 export type { AdapterReport } from './adapter.js';
 
@@ -28,7 +29,8 @@ export async function ensureWebGPU(): Promise<AdapterReport> {
     try {
       mod = (await optionalImport('webgpu')) as typeof mod;
     } catch (e) {
-      throw new Error(
+      throw new Unavailable(
+        "'webgpu' package did not load",
         `no navigator.gpu, and the 'webgpu' package could not load: ${String((e as Error).message).split('\n')[0]}`,
       );
     }
@@ -39,7 +41,7 @@ export async function ensureWebGPU(): Promise<AdapterReport> {
     installedByUs = true;
   }
   const adapter = await g.navigator!.gpu!.requestAdapter();
-  if (!adapter) throw new Error(NO_ADAPTER);
+  if (!adapter) throw new Unavailable(NO_ADAPTER_BRIEF, NO_ADAPTER);
   return describeAdapter(adapter);
 }
 

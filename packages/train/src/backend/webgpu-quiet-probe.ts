@@ -8,7 +8,8 @@
 import { execFile } from 'node:child_process';
 import { createRequire } from 'node:module';
 import { pathToFileURL } from 'node:url';
-import { type AdapterReport, describeAdapter, NO_ADAPTER } from './adapter.js';
+import { type AdapterReport, describeAdapter, NO_ADAPTER, NO_ADAPTER_BRIEF } from './adapter.js';
+import { Unavailable } from './choice.js';
 
 const CHILD = `
 const { create, globals } = await import(process.argv[1]);
@@ -27,7 +28,10 @@ export async function probeWebGPUQuietly(timeoutMs = 30_000): Promise<AdapterRep
   try {
     entry = pathToFileURL(createRequire(import.meta.url).resolve('webgpu')).href;
   } catch {
-    throw new Error("no navigator.gpu, and the 'webgpu' package is not installed");
+    throw new Unavailable(
+      "'webgpu' package not installed",
+      "no navigator.gpu, and the 'webgpu' package is not installed",
+    );
   }
   const out = await new Promise<string>((resolve, reject) => {
     execFile(
@@ -37,11 +41,14 @@ export async function probeWebGPUQuietly(timeoutMs = 30_000): Promise<AdapterRep
       (error, stdout) => (error ? reject(error) : resolve(stdout)),
     );
   }).catch((e: Error & { killed?: boolean }) => {
-    throw new Error(
-      e.killed ? `Dawn found no adapter within ${timeoutMs / 1000} s` : `Dawn could not start`,
-    );
+    throw e.killed
+      ? new Unavailable(
+          `no WebGPU adapter within ${timeoutMs / 1000} s`,
+          `Dawn found no adapter within ${timeoutMs / 1000} s`,
+        )
+      : new Unavailable('Dawn did not start', 'Dawn could not start');
   });
   const adapter = JSON.parse(out) as Parameters<typeof describeAdapter>[0] | null;
-  if (!adapter) throw new Error(NO_ADAPTER);
+  if (!adapter) throw new Unavailable(NO_ADAPTER_BRIEF, NO_ADAPTER);
   return describeAdapter(adapter);
 }
