@@ -29,14 +29,15 @@ export async function runExample(
     if (!io.quiet) (o.json ? process.stderr : process.stdout).write(`${line}\n`);
   };
   const choice = await selectBackend(o.backend);
-  say(`backend: ${choice.backend} (${choice.reason})`);
+  // One short line: what runs and why (@repnets/train's reason; REPNETS_DEBUG=1 for every error in full).
+  say(`backend: ${choice.reason}`);
   const data = await namedDataset(o);
   say(
     `data: ${data.train.name} ${data.train.size} train / ${data.test.name} ${data.test.size} test, input ${data.inputShape.join('x')}`,
   );
   const trained = await trainAndFold(o, data, io.quiet === true);
   say(
-    `folded ${trained.folded} blocks; checkpoint ${trained.checkpoint}; deploy model ${trained.deployDir}`,
+    `folded ${trained.folded} blocks; checkpoint ${trained.checkpoint}; train model ${trained.trainDir}; deploy model ${trained.deployDir}`,
   );
   const { runtimes, skipped } = runtimesFor(o.runtime);
   if (skipped) say(skipped);
@@ -71,6 +72,7 @@ export async function runExample(
   say('');
   say(reportTable(report));
   say(`wrote ${files.json}, ${files.markdown}, ${files.svg}, ${files.png}`);
+  say(`measure both forms again: repnets bench ${trained.trainDir} ${trained.deployDir}`);
   if (o.json && !io.quiet) process.stdout.write(`${JSON.stringify(report)}\n`);
   trained.trainModel.dispose();
   trained.deployModel.dispose();

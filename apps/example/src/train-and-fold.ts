@@ -14,6 +14,8 @@ export interface Trained {
   readonly result: TrainResult;
   readonly folded: number;
   readonly checkpoint: string;
+  /** Both forms as TF.js models: `repnets bench <trainDir> <deployDir>` measures them again. */
+  readonly trainDir: string;
   readonly deployDir: string;
 }
 
@@ -47,7 +49,11 @@ export async function trainAndFold(
     },
   );
   const { model: deployModel, folded } = await reparameterize(model);
+  // The train form too, not only the checkpoint: the deploy form alone cannot be
+  // compared with anything after the run, and a checkpoint is not a model file.
+  const trainDir = join(o.out, 'train');
   const deployDir = join(o.out, 'deploy');
+  await model.save(`file://${trainDir}`);
   await deployModel.save(`file://${deployDir}`);
   return {
     trainModel: model,
@@ -55,6 +61,7 @@ export async function trainAndFold(
     result,
     folded: folded.length,
     checkpoint: join(checkpointDir, 'last.ckpt'),
+    trainDir,
     deployDir,
   };
 }

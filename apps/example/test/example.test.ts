@@ -4,7 +4,8 @@
  */
 import { spawnSync } from 'node:child_process';
 import { existsSync, readFileSync, rmSync } from 'node:fs';
-import { join } from 'node:path';
+import { createRequire } from 'node:module';
+import { dirname, join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { parseOptions, UsageError } from '../src/options.js';
 import { runExample } from '../src/run.js';
@@ -37,7 +38,10 @@ describe('the example on a tiny budget', () => {
       'report.svg',
       'report.png',
       'checkpoints/last.ckpt',
+      'train/model.json',
+      'train/weights.bin',
       'deploy/model.json',
+      'deploy/weights.bin',
     ]) {
       expect(existsSync(join(out, f)), f).toBe(true);
     }
@@ -70,6 +74,39 @@ describe('the example on a tiny budget', () => {
     expect(md).toMatch(
       /Final Reparameterized Accuracy: \d\.\d{3}, Mean Inference Time: \d+\.\d{6}/,
     );
+  });
+
+  it('writes both forms as TF.js models that `repnets bench` takes as two forms of one network', () => {
+    // The built CLI, as a user runs it on the example's output.
+    const cli = join(
+      dirname(createRequire(import.meta.url).resolve('@repnets/cli/package.json')),
+      'bin',
+      'repnets.js',
+    );
+    const bench = spawnSync(
+      process.execPath,
+      [
+        cli,
+        'bench',
+        join(out, 'train'),
+        join(out, 'deploy'),
+        '--backend',
+        'wasm',
+        '--runs',
+        '10',
+        '--runtime',
+        'tfjs',
+        '--json',
+      ],
+      { encoding: 'utf8', timeout: 240_000 },
+    );
+    // With --json the human lines (the backend) go to stderr; a refusal would be the only other one.
+    expect(bench.status, bench.stderr).toBe(0);
+    expect(bench.stderr).not.toMatch(/not the folded form|error/i);
+    const report = JSON.parse(bench.stdout);
+    // The deploy form on disk is the train form on disk, folded: the same network.
+    expect(report.deploy.params).toBeLessThan(report.train.params);
+    expect(report.maxAbsLogitDiff).toBeLessThan(1e-3);
   });
 });
 
@@ -110,6 +147,31 @@ describe('command-line mistakes', () => {
     ] as const) {
       expect(() => parseOptions([...args]), args.join(' ')).toThrow(message);
     }
+  });
+
+  it('names the backend chosen and why in one short line, without the error messages of those passed over', () => {
+    // 'auto' probes tfjs-node (absent here) and Dawn before wasm; the dataset
+    // is missing, so the run ends right after the line.
+    const r = spawnSync(
+      process.execPath,
+      [
+        '--import',
+        'tsx',
+        join(import.meta.dirname, '..', 'src', 'cli.ts'),
+        '--dataset',
+        'cifar10',
+        '--data-dir',
+        join(out, 'nowhere'),
+      ],
+      { encoding: 'utf8', timeout: 120_000 },
+    );
+    expect(r.status).toBe(1);
+    const line = r.stdout.split('\n')[0]!;
+    console.log(line);
+    expect(line).toMatch(/^backend: (tensorflow|webgpu|wasm|cpu) \(.+\)$/);
+    expect(line.length).toBeLessThanOrEqual(100);
+    expect(line).not.toMatch(/Cannot find module|Require stack|not available:/);
+    expect(line, 'names the backend once').not.toMatch(/^backend: (\w+) \(\1\b/);
   });
 
   it('exit with code 2 (usage) or 1 (failure) and one line on stderr, no stack trace', () => {
