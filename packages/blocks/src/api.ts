@@ -4,6 +4,7 @@
  */
 import './layers/register.js';
 
+export { assertFiniteWeights } from './finite-weights.js';
 export {
   type CheckpointModelOptions,
   modelFromFused,
@@ -58,6 +59,7 @@ export {
   type MobileOneName,
   type MobileOneSpec,
 } from './zoo/mobileone.js';
+export { type ZooParams, zooParams } from './zoo/params.js';
 export {
   buildRepVGG,
   buildSimpleNet,

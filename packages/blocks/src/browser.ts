@@ -4,4 +4,9 @@
  * Node can do, and no Node module in the bundle.
  */
 export * from './api.js';
-export { fileSystem, registerFileSystemRouter } from './io/file-system.browser.js';
+export {
+  type FileSystemOptions,
+  fileSystem,
+  loadLayersModelFile,
+  registerFileSystemRouter,
+} from './io/file-system.browser.js';

@@ -1,5 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
 import { applyDeployConv, applySE, type PendingWeights } from './deploy-layers.js';
+import { assertFiniteWeights } from './finite-weights.js';
 import { isReparameterizable } from './layers/reparameterizable.js';
 import { SEBlock } from './layers/se-block.js';
 
@@ -42,6 +43,47 @@ function cloneLayer(layer: tf.layers.Layer): tf.layers.Layer {
   return fromConfig(cls, layer.getConfig()) as unknown as tf.layers.Layer;
 }
 
+/** What a value is, in words, for the error that refuses it. */
+function whatItIs(v: unknown): string {
+  if (v === null || v === undefined) return String(v);
+  if (Array.isArray(v)) return 'an array';
+  if (typeof v === 'string') return `the string '${v.slice(0, 80)}'`;
+  if (typeof v !== 'object') return `the ${typeof v} ${String(v).slice(0, 80)}`;
+  const ctor = (v as object).constructor?.name;
+  return ctor === undefined || ctor === 'Object' ? 'a plain object' : `a ${ctor}`;
+}
+
+/**
+ * Refuses anything but a built LayersModel in one line: a graph model (no
+ * layers to fold), a plain object, a Sequential whose input shape is unknown.
+ * Duck-typed past `instanceof`, so a model from another copy of TF.js passes.
+ */
+function checkIsBuiltLayersModel(model: unknown): asserts model is tf.LayersModel {
+  const m = model as Partial<tf.LayersModel> | null | undefined;
+  const isGraph =
+    model instanceof tf.GraphModel ||
+    (typeof m === 'object' && m?.constructor?.name === 'GraphModel');
+  if (isGraph) {
+    throw new Error(
+      'reparameterize: expected a tf.LayersModel, got a tf.GraphModel, which has no layers to fold: load the layers model (tf.loadLayersModel of a model.json saved with model.save)',
+    );
+  }
+  const layersLike =
+    typeof m === 'object' &&
+    m !== null &&
+    Array.isArray(m.layers) &&
+    typeof m.toJSON === 'function' &&
+    typeof m.getLayer === 'function';
+  if (!layersLike) {
+    throw new Error(`reparameterize: expected a tf.LayersModel, got ${whatItIs(model)}`);
+  }
+  if (!m.inputs?.length || !m.outputs?.length) {
+    throw new Error(
+      `reparameterize: model '${m.name}' is not built yet (its input shape is unknown): give its first layer an inputShape, or call model.build(shape) first`,
+    );
+  }
+}
+
 /**
  * Folds every re-parameterizable block (RepVGGBlock, MobileOneBlock, ConvBN)
  * of a functional model into one conv with bias (+ its SE and activation), using
@@ -53,6 +95,9 @@ function cloneLayer(layer: tf.layers.Layer): tf.layers.Layer {
  * (webgpu cannot read synchronously in Node).
  */
 export async function reparameterize(model: tf.LayersModel): Promise<ReparameterizeResult> {
+  checkIsBuiltLayersModel(model);
+  // A diverged model folds into a deploy model that answers NaN: refuse it by name.
+  await assertFiniteWeights(model, 'reparameterize');
   const json = model.toJSON(undefined, false) as unknown as ModelJson;
   if (!json?.config?.layers) {
     throw new Error(

@@ -5,10 +5,19 @@
  */
 import type * as tf from '@tensorflow/tfjs';
 
-export function fileSystem(path: string): tf.io.IOHandler {
-  throw new Error(
-    `fileSystem('${path}'): model folders on disk need Node; in a browser use model.save('indexeddb://name'), 'downloads://name' or tf.io.browserFiles, and tf.loadLayersModel(url)`,
-  );
+const NEEDS_NODE =
+  "model folders on disk need Node; in a browser use model.save('indexeddb://name'), 'downloads://name' or tf.io.browserFiles, and tf.loadLayersModel(url)";
+
+export interface FileSystemOptions {
+  readonly expect?: 'layers-model';
+}
+
+export function fileSystem(path: string, _options?: FileSystemOptions): tf.io.IOHandler {
+  throw new Error(`fileSystem('${path}'): ${NEEDS_NODE}`);
+}
+
+export function loadLayersModelFile(path: string): Promise<tf.LayersModel> {
+  return Promise.reject(new Error(`loadLayersModelFile('${path}'): ${NEEDS_NODE}`));
 }
 
 /** Nothing to route in a browser: `file://` URLs are Node's. */

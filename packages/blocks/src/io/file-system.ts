@@ -4,9 +4,25 @@
  */
 import * as fs from 'node:fs';
 import * as p from 'node:path';
-import { writeFilesAtomic } from '@repnets/fuse/node';
+import { NotARegularFileError, readRegularFile, writeFilesAtomic } from '@repnets/fuse/node';
 import * as tf from '@tensorflow/tfjs';
 import { concatWeightData, MODEL_JSON, modelFolderFiles, WEIGHTS_BIN } from './model-folder.js';
+import {
+  checkLayersModelJson,
+  entryBytes,
+  graphModelError,
+  isGraphModel,
+  parseModelJson,
+} from './model-json.js';
+
+export interface FileSystemOptions {
+  /**
+   * 'layers-model': refuse a graph model's model.json by name instead of
+   * handing it on (the `file://` router serves tf.loadGraphModel too, so it
+   * cannot refuse one by itself).
+   */
+  readonly expect?: 'layers-model';
+}
 
 /**
  * A tf.io handler for a folder on disk, in the standard TF.js layers format
@@ -18,7 +34,7 @@ import { concatWeightData, MODEL_JSON, modelFolderFiles, WEIGHTS_BIN } from './m
  *
  * `path` is the folder (for save) or the folder or its model.json (for load).
  */
-export function fileSystem(path: string): tf.io.IOHandler {
+export function fileSystem(path: string, options: FileSystemOptions = {}): tf.io.IOHandler {
   const where = () => {
     const dir = p.resolve(path.endsWith('.json') ? p.dirname(path) : path);
     const jsonPath = path.endsWith('.json') ? p.resolve(path) : p.join(dir, MODEL_JSON);
@@ -40,75 +56,115 @@ export function fileSystem(path: string): tf.io.IOHandler {
       };
     },
     async load(): Promise<tf.io.ModelArtifacts> {
-      const { dir, jsonPath } = where();
-      let text: string;
-      try {
-        text = fs.readFileSync(jsonPath, 'utf8');
-      } catch (e) {
-        throw new Error(`fileSystem: cannot read ${jsonPath}: ${(e as Error).message}`);
-      }
-      let json: tf.io.ModelJSON;
-      try {
-        json = JSON.parse(text) as tf.io.ModelJSON;
-      } catch (e) {
-        throw new Error(`fileSystem: ${jsonPath} is not valid JSON: ${(e as Error).message}`);
-      }
-      if (json === null || typeof json !== 'object' || Array.isArray(json)) {
-        throw new Error(
-          `fileSystem: ${jsonPath} is not a TF.js model.json (it holds ${json === null ? 'null' : Array.isArray(json) ? 'an array' : `a ${typeof json}`})`,
-        );
-      }
-      if (!json.modelTopology) throw new Error(`fileSystem: ${jsonPath} has no 'modelTopology'`);
-      const groups: unknown = json.weightsManifest;
-      const wellFormed = (g: unknown) =>
-        typeof g === 'object' &&
-        g !== null &&
-        Array.isArray((g as { paths?: unknown }).paths) &&
-        Array.isArray((g as { weights?: unknown }).weights);
-      if (groups !== undefined && !(Array.isArray(groups) && groups.every(wellFormed))) {
-        throw new Error(
-          `fileSystem: ${jsonPath}: 'weightsManifest' must be an array of { paths: [...], weights: [...] }`,
-        );
+      const jsonPath = jsonToLoad(path);
+      const dir = p.dirname(jsonPath);
+      const json = parseModelJson(jsonPath, (await readInput(jsonPath)).toString('utf8'));
+      if (isGraphModel(json)) {
+        if (options.expect === 'layers-model') throw graphModelError(jsonPath);
+      } else {
+        checkLayersModelJson(jsonPath, json);
       }
       return tf.io.getModelArtifactsForJSON(json, async (manifest) => {
         const specs: tf.io.WeightsManifestEntry[] = [];
         const buffers: Uint8Array[] = [];
         for (const group of manifest) {
           specs.push(...group.weights);
-          for (const rel of group.paths) {
-            const file = p.resolve(dir, String(rel));
-            // A manifest names files next to its model.json; one that points
-            // elsewhere (../../etc/passwd, /abs/path) is refused, never read.
-            const inside = p.relative(dir, file);
-            if (inside === '' || inside.startsWith('..') || p.isAbsolute(inside)) {
-              throw new Error(
-                `fileSystem: ${jsonPath} names the weights file '${String(rel).slice(0, 200)}', which is outside the model's folder ${dir}`,
-              );
-            }
-            try {
-              buffers.push(fs.readFileSync(file));
-            } catch (e) {
-              throw new Error(
-                `fileSystem: cannot read weights ${file} named in ${jsonPath}: ${(e as Error).message}`,
-              );
-            }
-          }
+          const files = group.paths.map((rel) => weightsFile(jsonPath, dir, rel));
+          const data: Buffer[] = [];
+          for (const file of files) data.push(await readInput(file, jsonPath));
+          checkGroupSize(jsonPath, group, files, data);
+          buffers.push(...data);
         }
         const all = concatWeightData(
           buffers.map(
             (b) => b.buffer.slice(b.byteOffset, b.byteOffset + b.byteLength) as ArrayBuffer,
           ),
         );
-        const expected = specs.reduce((n, s) => n + s.shape.reduce((p, d) => p * d, 1) * 4, 0);
-        if (all.byteLength < expected) {
-          throw new Error(
-            `fileSystem: weights for ${jsonPath} have ${all.byteLength} bytes, the manifest needs ${expected}`,
-          );
-        }
         return [specs, all.buffer as ArrayBuffer];
       });
     },
   };
+}
+
+/**
+ * The model.json a load reads: `path` itself when it names a .json or any
+ * existing thing that is not a folder (so a device or FIFO is refused by name
+ * rather than looked into), else `path/model.json`.
+ */
+function jsonToLoad(path: string): string {
+  const abs = p.resolve(path);
+  if (path.endsWith('.json')) return abs;
+  let isFolder = true;
+  try {
+    isFolder = fs.statSync(abs).isDirectory();
+  } catch {
+    // Missing: reading `<path>/model.json` says so, naming it.
+  }
+  return isFolder ? p.join(abs, MODEL_JSON) : abs;
+}
+
+/** A file's bytes, only if it is a regular file; errors name it (and the model.json that named it). */
+async function readInput(file: string, namedIn?: string): Promise<Buffer> {
+  try {
+    return await readRegularFile(file);
+  } catch (e) {
+    const from = namedIn ? ` (a weights file named in ${namedIn})` : '';
+    if (e instanceof NotARegularFileError) throw new Error(`fileSystem: ${e.message}${from}`);
+    if (namedIn) {
+      throw new Error(
+        `fileSystem: cannot read weights ${file} named in ${namedIn}: ${(e as Error).message}`,
+      );
+    }
+    throw new Error(`fileSystem: cannot read ${file}: ${(e as Error).message}`);
+  }
+}
+
+/**
+ * A manifest names files next to its model.json; one that points elsewhere
+ * (../../etc/passwd, /abs/path) is refused, never read.
+ */
+function weightsFile(jsonPath: string, dir: string, rel: unknown): string {
+  const file = p.resolve(dir, String(rel));
+  const inside = p.relative(dir, file);
+  if (inside === '' || inside.startsWith('..') || p.isAbsolute(inside)) {
+    throw new Error(
+      `fileSystem: ${jsonPath} names the weights file '${String(rel).slice(0, 200)}', which is outside the model's folder ${dir}`,
+    );
+  }
+  return file;
+}
+
+/**
+ * The files of one manifest group hold exactly its weights, byte for byte: a
+ * longer file is not the one this model.json was saved with, a shorter one
+ * is cut off. Groups with string weights (sized by their own prefixes) are
+ * left to TF.js.
+ */
+function checkGroupSize(
+  jsonPath: string,
+  group: tf.io.WeightsManifestConfig[number],
+  files: readonly string[],
+  data: readonly Uint8Array[],
+): void {
+  let expected = 0;
+  for (const entry of group.weights) {
+    const bytes = entryBytes(jsonPath, entry);
+    if (bytes === undefined) return;
+    expected += bytes;
+  }
+  const actual = data.reduce((n, b) => n + b.byteLength, 0);
+  if (actual === expected) return;
+  const which =
+    files.length === 1
+      ? `'${files[0]}' has ${actual} bytes`
+      : `the weights files ${files.map((f) => `'${f}'`).join(', ')} have ${actual} bytes together`;
+  const off =
+    actual > expected
+      ? `${actual - expected} bytes too many): it is not the weights file this model.json was saved with`
+      : `${expected - actual} bytes missing: truncated?)`;
+  throw new Error(
+    `fileSystem: ${which}, but the weights manifest of '${jsonPath}' lists ${expected} (${off}`,
+  );
 }
 
 const PREFIX = 'file://';

@@ -1,4 +1,5 @@
 import type * as tf from '@tensorflow/tfjs';
+import { assertFiniteWeights } from '../finite-weights.js';
 import { BLOCK_CONVERTERS } from './blocks.js';
 import { type Converter, readWeights, type WeightData } from './context.js';
 import { GraphBuilder, type Value } from './graph.js';
@@ -75,6 +76,8 @@ export async function exportOnnx(
   if (!model.inputs?.length || !model.outputs?.length) {
     throw new Error(`exportOnnx: model '${model.name}' has no inputs or outputs; build it first`);
   }
+  // An ONNX file of NaN weights loads and runs everywhere, answering NaN: refuse it here.
+  await assertFiniteWeights(model, 'exportOnnx');
   const g = new GraphBuilder();
   const dynamic = options.dynamicBatch ?? true;
   const batchOf = (t: tf.SymbolicTensor): Dimension =>

@@ -25,6 +25,29 @@ export interface ModelOptions extends ArchOptions {
   readonly name?: string;
 }
 
+/**
+ * Refuses BN settings no BatchNorm can use, before any layer is built: an
+ * epsilon that is not a finite positive number (x / sqrt(var + eps) then
+ * divides by zero or gives NaN), a momentum outside [0, 1].
+ */
+export function checkBNOptions(name: string, bn: BNOptions | undefined): void {
+  if (bn === undefined) return;
+  const { epsilon, momentum } = bn;
+  if (
+    epsilon !== undefined &&
+    !(typeof epsilon === 'number' && Number.isFinite(epsilon) && epsilon > 0)
+  ) {
+    throw new Error(
+      `createModel('${name}'): bn.epsilon must be a finite number > 0 (PyTorch's default is 1e-5), got ${String(epsilon)}`,
+    );
+  }
+  if (momentum !== undefined && !(typeof momentum === 'number' && momentum >= 0 && momentum <= 1)) {
+    throw new Error(
+      `createModel('${name}'): bn.momentum must be a number from 0 to 1 (TF convention: the running statistics keep this share; PyTorch's momentum=0.1 is 0.9), got ${String(momentum)}`,
+    );
+  }
+}
+
 /** The record options of zoo options. */
 export function archOptions(family: string, o: ModelOptions): ArchOptions {
   if (o.variant !== undefined && o.variant !== 'imagenet' && o.variant !== 'cifar') {

@@ -1,6 +1,6 @@
 import type * as tf from '@tensorflow/tfjs';
 import { withInitSeed } from '../layers/init-seed.js';
-import type { ModelOptions } from './common.js';
+import { checkBNOptions, type ModelOptions } from './common.js';
 import { buildMobileOne, MOBILEONE_SPECS, type MobileOneName } from './mobileone.js';
 import { buildRepVGG, buildSimpleNet, REPVGG_SPECS, type RepVGGName } from './repvgg.js';
 import { buildRepShuffleNetV2, type RepShuffleNetName, SHUFFLENET_SPECS } from './shufflenet.js';
@@ -46,5 +46,6 @@ export function createModel(name: ZooName, opts: ModelOptions = {}): tf.LayersMo
       `createModel: unknown model '${String(name)}'; known: ${listModels().join(', ')}`,
     );
   }
+  checkBNOptions(name, opts.bn);
   return withInitSeed(opts.seed, () => build(opts));
 }

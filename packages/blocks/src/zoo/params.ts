@@ -1,0 +1,61 @@
+/**
+ * Parameter counts of zoo models from their architecture records, without
+ * building them: building the largest RepVGGs initializes over 100M weights,
+ * minutes on a CPU, where counting takes microseconds. What is counted is what
+ * the built model's `countParams()` counts: every weight, BN running
+ * statistics included.
+ */
+import { type ArchOptions, architecture, type BlockRecord } from '@repnets/fuse';
+import { DEFAULT_SE_RATIO, seHidden } from '../layers/se-weights.js';
+import { listModels, type ZooName } from './index.js';
+
+/** Parameters of one zoo model in each form. */
+export interface ZooParams {
+  /** Multi-branch blocks: every branch's conv, four BN vectors per branch, SE, head. */
+  readonly train: number;
+  /** Each block one conv with bias, SE, head. */
+  readonly deploy: number;
+}
+
+/** A conv without bias: k x k x (in / groups) x out. */
+const conv = (b: BlockRecord, k: number) => k * k * (b.inChannels / b.groups) * b.outChannels;
+
+/** gamma, beta, moving mean and moving variance. */
+const bn = (b: BlockRecord) => 4 * b.outChannels;
+
+/** The squeeze-excite's two 1x1 convs with biases. */
+function se(b: BlockRecord): number {
+  if (b.se === 'none') return 0;
+  const hidden = seHidden(b.outChannels, DEFAULT_SE_RATIO);
+  return 2 * b.outChannels * hidden + hidden + b.outChannels;
+}
+
+function trainBlock(b: BlockRecord): number {
+  const { kxk, scale, identity } = b.branches;
+  return (
+    kxk * (conv(b, b.kernelSize) + bn(b)) +
+    (scale ? conv(b, 1) + bn(b) : 0) +
+    (identity ? bn(b) : 0) +
+    se(b)
+  );
+}
+
+const deployBlock = (b: BlockRecord) => conv(b, b.kernelSize) + b.outChannels + se(b);
+
+/**
+ * The parameters of `createModel(name, options)` in train and deploy form,
+ * from the record alone: `zooParams('repvgg_a0').deploy` is 8,309,384 (1000
+ * classes).
+ */
+export function zooParams(name: ZooName, options: ArchOptions = {}): ZooParams {
+  if (!(listModels() as string[]).includes(name)) {
+    throw new Error(
+      `zooParams: unknown model '${String(name)}'; known: ${listModels().join(', ')}`,
+    );
+  }
+  const record = architecture(name, options);
+  const last = record.blocks.at(-1)!;
+  const head = last.outChannels * record.numClasses + record.numClasses;
+  const sum = (f: (b: BlockRecord) => number) => record.blocks.reduce((n, b) => n + f(b), 0);
+  return { train: sum(trainBlock) + head, deploy: sum(deployBlock) + head };
+}
