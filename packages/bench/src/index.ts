@@ -40,6 +40,12 @@ export {
   type LayerCostRule,
   registerLayerCost,
 } from './layer-costs.js';
+export {
+  LOGIT_TOLERANCE,
+  type LogitAgreement,
+  type LogitAgreementOptions,
+  logitAgreement,
+} from './logit-agreement.js';
 export { type MachineInfo, machineInfo } from './machine.js';
 export { type MarkdownOptions, reportMarkdown } from './markdown.js';
 export type { InferenceModel } from './model-like.js';

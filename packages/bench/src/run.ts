@@ -1,3 +1,4 @@
+import { assertFiniteWeights } from '@repnets/blocks';
 import type { Dataset } from '@repnets/train';
 import * as tf from '@tensorflow/tfjs';
 import { accountModel } from './accounting.js';
@@ -46,6 +47,9 @@ export async function runBenchmark(
   deployModel: tf.LayersModel,
   options: BenchmarkOptions = {},
 ): Promise<BenchReport> {
+  // NaN weights time like any others and report NaN logits as a difference: refuse them first.
+  await assertFiniteWeights(trainModel, 'runBenchmark (train form)');
+  await assertFiniteWeights(deployModel, 'runBenchmark (deploy form)');
   const accounts = {
     train: accountModel(trainModel, { inputShape: options.inputShape }),
     deploy: accountModel(deployModel, { inputShape: options.inputShape }),
