@@ -4,7 +4,7 @@
  * `--json`.
  */
 import { type ParseArgsConfig, parseArgs } from 'node:util';
-import type { BackendPreference } from '@repnets/train';
+import { type BackendPreference, closestName } from '@repnets/train';
 
 /** A user mistake: one line on stderr, exit code 2. */
 export class UsageError extends Error {}
@@ -41,6 +41,8 @@ export function parse(
       allowPositionals: true,
     });
   } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'ERR_PARSE_ARGS_UNKNOWN_OPTION')
+      throw new UsageError(`${command}: ${unknownOption(e as Error, options)}`);
     throw new UsageError(
       `${command}: ${(e as Error).message.replace(/^\s*TypeError \[[A-Z_]+\]: /, '')}`,
     );
@@ -57,6 +59,28 @@ export function parse(
     );
   }
   return { values, positionals: parsed.positionals, help: values.help === true };
+}
+
+/**
+ * What parseArgs' "Unknown option '--epoch'. To specify a positional argument
+ * starting with a '-', ..." means here: the closest flag the command knows
+ * (`did you mean --epochs?`), or all of them when none is close.
+ */
+function unknownOption(e: Error, options: Options): string {
+  const flag = /Unknown option '([^']+)'/.exec(e.message)?.[1] ?? '?';
+  const known = [...Object.keys(options), 'help', 'json'];
+  const word = flag.replace(/^-+/, '');
+  // A one-letter short flag: the long one it starts, when only one does.
+  const starting = known.filter((k) => k.startsWith(word));
+  const near =
+    !flag.startsWith('--') && word.length === 1
+      ? starting.length === 1
+        ? starting[0]
+        : undefined
+      : closestName(word, known);
+  return `unknown option '${flag}'; ${
+    near ? `did you mean --${near}?` : `its options are ${known.map((k) => `--${k}`).join(', ')}`
+  }`;
 }
 
 /**

@@ -1,13 +1,16 @@
-import { existsSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { createModel, listModels, reparameterize, type ZooName } from '@repnets/blocks';
 import {
   DATASET_NAMES,
+  DatasetTooSmallError,
   namedDataset,
+  nonFiniteWeight,
   recipeFor,
   selectBackend,
+  TrainingDivergedError,
   train as trainLoop,
 } from '@repnets/train';
+import type { LayersModel } from '@tensorflow/tfjs';
 import {
   backendFlag,
   type Command,
@@ -22,7 +25,7 @@ import {
 import { checkTrainInputSize } from './memory-check.js';
 import { totalStride } from './model-checks.js';
 import { saveModel } from './models.js';
-import { checkWritable } from './paths.js';
+import { claimRunFolder, savedModelComplete } from './run-folder.js';
 
 const USAGE = `repnets train [flags]
   Trains a zoo model, then writes <out>/checkpoints/last.ckpt (resumable), <out>/train
@@ -56,28 +59,38 @@ function workersFlag(v: string | boolean | undefined): number | 'auto' {
   return n;
 }
 
-/** What `repnets train` writes into --out; --overwrite removes exactly these. */
-const RUN_ENTRIES = ['checkpoints', 'train', 'deploy'] as const;
-
 /**
- * Refuses to train into a folder that already holds something, unless the run
- * is resumed or replaced on purpose; and checks that the folder can be
- * written before the backend starts, not after an epoch.
+ * Writes the train form of `net` and its folded deploy form into `forms`
+ * (train, deploy), those of them in `which`; refuses weights that are not all
+ * finite rather than export them.
  */
-function prepareRunFolder(out: string, resume: boolean, overwrite: boolean): void {
-  if (resume && overwrite)
-    throw new UsageError('train: --resume and --overwrite exclude each other');
-  checkWritable('train', 'out', out, 'dir');
-  const entries = existsSync(out) && statSync(out).isDirectory() ? readdirSync(out) : [];
-  if (entries.length > 0 && !resume && !overwrite) {
-    const what = RUN_ENTRIES.filter((e) => entries.includes(e));
-    throw new UsageError(
-      `train: '${out}' is not empty (${what.length ? `a run: ${what.join(', ')}` : `${entries.length} entries`}); continue it with --resume, or replace it with --overwrite`,
+async function writeForms(
+  net: LayersModel,
+  forms: readonly [string, string],
+  which: readonly string[],
+): Promise<{ folded: number }> {
+  const bad = await nonFiniteWeight(net);
+  if (bad) {
+    throw new Error(
+      `train: ${bad.name} holds ${bad.value}: the run diverged; no model is exported (train again with a lower --lr)`,
     );
   }
-  if (overwrite) {
-    for (const e of RUN_ENTRIES) rmSync(join(out, e), { recursive: true, force: true });
+  if (which.includes(forms[0])) await saveModel(net, forms[0]);
+  const { model: deploy, folded } = await reparameterize(net);
+  try {
+    if (which.includes(forms[1])) {
+      const badDeploy = await nonFiniteWeight(deploy);
+      if (badDeploy) {
+        throw new Error(
+          `train: the folded model's ${badDeploy.name} holds ${badDeploy.value} (BN statistics that fold to a non-finite kernel); the deploy form is not exported`,
+        );
+      }
+      await saveModel(deploy, forms[1]);
+    }
+  } finally {
+    deploy.dispose();
   }
+  return { folded: folded.length };
 }
 
 export const train: Command = {
@@ -114,6 +127,10 @@ export const train: Command = {
     const dataset = oneOf(c, 'dataset', values.dataset, DATASET_NAMES) ?? 'mnist';
     if (dataset !== 'mnist' && !values['data-dir'])
       throw new UsageError(`train: --dataset ${dataset} needs --data-dir`);
+    if (dataset === 'mnist' && values['data-dir'] !== undefined)
+      throw new UsageError(
+        'train: --data-dir is read only with --dataset cifar10, cifar100 or folder (MNIST is embedded); add --dataset, or leave --data-dir out',
+      );
     const opt = oneOf(c, 'optimizer', values.optimizer, ['sgd', 'adam', 'adamw'] as const) ?? 'sgd';
     const lr = numFlag(c, 'lr', values.lr);
     const seed = intFlag(c, 'seed', values.seed, 0, 0xffff_ffff) ?? 0;
@@ -129,61 +146,98 @@ export const train: Command = {
     const workers = workersFlag(values.workers);
     const resume = values.resume === true;
     checkTrainInputSize({ model, dataset, imgSize, batchSize });
-    prepareRunFolder(out, resume, values.overwrite === true);
-    // Every flag is checked above, before the (slow) backend start.
-    const choice = await selectBackend(backend);
-    say(`backend: ${choice.backend}`);
-    const data = await namedDataset({
-      dataset,
-      dataDir: values['data-dir'] as string | undefined,
-      imgSize,
-      seed,
-      trainSize,
-      testSize,
-    });
-    const recipe = recipeFor(model, data, { dataset, optimizer: opt, lr, epochs, batchSize, seed });
-    const net = createModel(recipe.model, recipe.modelOptions);
-    const stride = totalStride(net);
-    const input = net.inputs[0]?.shape ?? [];
-    const size = Math.min(
-      input[1] ?? Number.POSITIVE_INFINITY,
-      input[2] ?? Number.POSITIVE_INFINITY,
-    );
-    if (size < stride) {
-      net.dispose();
-      throw new UsageError(
-        `train: ${imgSize ? `--img-size ${imgSize}` : `the data's ${size}x${size} images`} is too small for ${recipe.model}: it shrinks images by ${stride}, so the smallest input it takes is ${stride}${imgSize ? '' : ' (pass --img-size)'}`,
+    const folder = await claimRunFolder(out, resume, values.overwrite === true, say);
+    try {
+      // Every flag is checked above, before the (slow) backend start.
+      const choice = await selectBackend(backend);
+      say(`backend: ${choice.backend}`);
+      const data = await namedDataset({
+        dataset,
+        dataDir: values['data-dir'] as string | undefined,
+        imgSize,
+        seed,
+        trainSize,
+        testSize,
+      }).catch((e: unknown) => {
+        if (!(e instanceof DatasetTooSmallError)) throw e;
+        const flag = e.option === 'trainSize' ? '--train-size' : '--test-size';
+        throw new UsageError(
+          `train: ${flag} ${e.asked} is more than the ${e.available} examples of '${e.dataset}'; ask for at most ${e.available}, or leave ${flag} out to use them all`,
+        );
+      });
+      const recipe = recipeFor(model, data, {
+        dataset,
+        optimizer: opt,
+        lr,
+        epochs,
+        batchSize,
+        seed,
+      });
+      const net = createModel(recipe.model, recipe.modelOptions);
+      const stride = totalStride(net);
+      const input = net.inputs[0]?.shape ?? [];
+      const size = Math.min(
+        input[1] ?? Number.POSITIVE_INFINITY,
+        input[2] ?? Number.POSITIVE_INFINITY,
       );
-    }
-    const result = await trainLoop(
-      net,
-      { train: data.train, test: data.test },
-      {
-        ...recipe.train,
-        checkpointDir: join(out, 'checkpoints'),
-        resume,
-        workers,
-        // What shapes the run beyond train()'s own options: a --resume that
-        // changes one of these is refused, naming the flag.
-        runConfig: {
-          model,
-          dataset,
-          'img-size': imgSize ?? null,
-          'train-size': trainSize ?? null,
-          'test-size': testSize ?? null,
+      if (size < stride) {
+        net.dispose();
+        throw new UsageError(
+          `train: ${imgSize ? `--img-size ${imgSize}` : `the data's ${size}x${size} images`} is too small for ${recipe.model}: it shrinks images by ${stride}, so the smallest input it takes is ${stride}${imgSize ? '' : ' (pass --img-size)'}`,
+        );
+      }
+      const result = await trainLoop(
+        net,
+        { train: data.train, test: data.test },
+        {
+          ...recipe.train,
+          checkpointDir: join(out, 'checkpoints'),
+          resume,
+          workers,
+          // What shapes the run beyond train()'s own options: a --resume that
+          // changes one of these is refused, naming the flag.
+          runConfig: {
+            model,
+            dataset,
+            'img-size': imgSize ?? null,
+            'train-size': trainSize ?? null,
+            'test-size': testSize ?? null,
+          },
+          progress: json ? 'json' : 'auto',
+          output: json ? process.stderr : process.stdout,
         },
-        progress: json ? 'json' : 'auto',
-        output: json ? process.stderr : process.stdout,
-      },
-    );
-    await saveModel(net, join(out, 'train'));
-    const { model: deploy, folded } = await reparameterize(net);
-    await saveModel(deploy, join(out, 'deploy'));
-    const last = result.history.at(-1);
-    say(
-      `folded ${folded.length} blocks; wrote ${join(out, 'train')}, ${join(out, 'deploy')}, ${join(out, 'checkpoints', 'last.ckpt')}`,
-    );
-    if (json)
-      printJson({ model, dataset, backend: choice.backend, epochs: result.epochs, last, out });
+      ).catch((e: unknown) => {
+        if (!(e instanceof TrainingDivergedError)) throw e;
+        // The same stop in the command's words: its flags, and what saves the last finite weights.
+        const ckpt = e.lastCheckpoint?.path;
+        throw new Error(
+          `train: ${e.what}: training diverged; train again with a lower --lr (try --lr ${e.suggestedLr}, with --overwrite). ${e.checkpointNote}${ckpt ? `: repnets export tfjs ${ckpt} --out DIR turns it into models` : ''}`,
+        );
+      });
+      const ckpt = join(out, 'checkpoints', 'last.ckpt');
+      const forms = [join(out, 'train'), join(out, 'deploy')] as const;
+      const last = result.history.at(-1);
+      const summary = { model, dataset, backend: choice.backend, epochs: result.epochs, last, out };
+      // A resumed run that had finished trains nothing: it only brings back the models it lost.
+      const finished = resume && result.startEpoch === result.epochs;
+      const missing = finished ? forms.filter((d) => !savedModelComplete(d)) : [...forms];
+      const epochsDone = `its ${result.epochs} epoch${result.epochs === 1 ? '' : 's'}`;
+      if (missing.length === 0) {
+        say(
+          `nothing to do: the run has finished ${epochsDone} and its models are in ${forms[0]} and ${forms[1]}; ask for more --epochs to continue it`,
+        );
+        if (json) printJson(summary);
+        return;
+      }
+      const written = await writeForms(net, forms, missing);
+      say(
+        finished
+          ? `the run had finished ${epochsDone}; wrote its missing models from ${ckpt}: ${missing.join(', ')}`
+          : `folded ${written.folded} blocks; wrote ${forms[0]}, ${forms[1]}, ${ckpt}`,
+      );
+      if (json) printJson(summary);
+    } finally {
+      folder.release();
+    }
   },
 };

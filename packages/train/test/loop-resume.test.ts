@@ -59,8 +59,14 @@ function capture(): { lines: string[]; options: Partial<TrainOptions> } {
   };
 }
 
+/** The bytes of every weight (only the tensor's own: a restored one may view a larger buffer). */
 const bits = async (m: tf.LayersModel) =>
-  Promise.all(m.weights.map(async (w) => Buffer.from((await w.read().data()).buffer)));
+  Promise.all(
+    m.weights.map(async (w) => {
+      const v = await w.read().data();
+      return Buffer.from(v.buffer, v.byteOffset, v.byteLength);
+    }),
+  );
 
 /** Trains the first epoch of `options` into `dir` and stops. */
 async function firstEpoch(dir: string, more: Partial<TrainOptions> = {}): Promise<void> {
@@ -177,13 +183,41 @@ describe('resume checks the run configuration', () => {
     m.dispose();
   });
 
-  it('refuses a resume with nothing left to train, and one with fewer epochs than its run', async () => {
+  it('a finished run resumed with its own epochs restores its weights and trains nothing', async () => {
+    const dir = join(root, 'finished-same');
+    const path = join(dir, 'last.ckpt');
+    const trained = tinyModel();
+    await train(trained, { train: trainSet }, base(dir, { epochs: 3 }));
+    const before = readFileSync(path);
+    const m = tinyModel(12);
+    const out = capture();
+    let steps = 0;
+    const r = await train(
+      m,
+      { train: trainSet },
+      base(dir, {
+        resume: true,
+        epochs: 3,
+        ...out.options,
+        callbacks: { onStep: () => void steps++ },
+      }),
+    );
+    expect([r.startEpoch, r.epochs, r.steps, r.history.length, steps]).toEqual([3, 3, 9, 3, 0]);
+    expect(await bits(m)).toEqual(await bits(trained));
+    expect(out.lines.join('')).toContain(
+      `the run in ${path} has finished its 3 epochs: nothing left to train; the model holds its weights (ask for more epochs to continue it)\n`,
+    );
+    expect(readFileSync(path).equals(before)).toBe(true);
+    for (const x of [trained, m]) x.dispose();
+  });
+
+  it('refuses a resume with fewer epochs than it finished, and one with fewer epochs than its run', async () => {
     const dir = join(root, 'finished');
     const path = join(dir, 'last.ckpt');
     const m = tinyModel();
     expect((await train(m, { train: trainSet }, base(dir, { epochs: 3 }))).epochs).toBe(3);
-    // Finished: the same or fewer epochs leave nothing to train, and the run says so.
-    for (const epochs of [3, 2, 1]) {
+    // Fewer epochs than it finished: there is no such model, and the run says so.
+    for (const epochs of [2, 1]) {
       await expect(
         train(m, { train: trainSet }, base(dir, { resume: true, epochs })),
       ).rejects.toThrow(

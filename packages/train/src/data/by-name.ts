@@ -42,11 +42,35 @@ export interface NamedDataset {
 }
 
 /**
+ * A trainSize or testSize beyond the split: refused rather than quietly
+ * capped, so that a run never says it used more examples than it saw.
+ */
+export class DatasetTooSmallError extends Error {
+  override readonly name = 'DatasetTooSmallError';
+  constructor(
+    readonly option: 'trainSize' | 'testSize',
+    readonly asked: number,
+    readonly available: number,
+    readonly dataset: string,
+  ) {
+    super(
+      `namedDataset: ${option} ${asked} is more than the ${available} examples of '${dataset}'; ask for at most ${available}, or leave ${option} out to use them all`,
+    );
+  }
+}
+
+/**
  * N examples drawn by seed, in class proportion where the labels are known:
  * the built-in sets are stored sorted by class, so the first N would be one class.
  */
-function sample(ds: Dataset, n: number | undefined, seed: number): Dataset {
-  if (n === undefined || n >= ds.size) return ds;
+function sample(
+  ds: Dataset,
+  n: number | undefined,
+  seed: number,
+  option: 'trainSize' | 'testSize',
+): Dataset {
+  if (n !== undefined && n > ds.size) throw new DatasetTooSmallError(option, n, ds.size, ds.name);
+  if (n === undefined || n === ds.size) return ds;
   const stratify = (ds as { labels?: ArrayLike<number> }).labels !== undefined;
   const [part] = splitDataset(ds, [n, ds.size - n], seed, {
     stratify,
@@ -91,6 +115,28 @@ async function splits(o: NamedDatasetOptions): Promise<{ train: Dataset; test: D
   }
 }
 
+/** Image side and channels of each dataset as stored (image folders: their default size). */
+const STORED: Record<DatasetName, readonly [number, number]> = {
+  mnist: [28, 1],
+  cifar10: [32, 3],
+  cifar100: [32, 3],
+  folder: [64, 3],
+};
+
+/**
+ * The [height, width, channels] that {@link namedDataset} gives a model for
+ * `dataset` at `imgSize`, without loading the data: what rebuilds the model
+ * of a run from its checkpoint.
+ */
+export function namedInputShape(
+  dataset: DatasetName,
+  imgSize?: number,
+): readonly [number, number, number] {
+  const [side, channels] = STORED[dataset];
+  const size = imgSize ?? side;
+  return [size, size, channels];
+}
+
 /** Loads a dataset by name with its usual augmentation. */
 export async function namedDataset(o: NamedDatasetOptions): Promise<NamedDataset> {
   const { train, test } = await splits(o);
@@ -102,8 +148,8 @@ export async function namedDataset(o: NamedDatasetOptions): Promise<NamedDataset
       ? randomCrop(size, { padding: Math.max(1, Math.round(size / 14)) })
       : compose(randomCrop(size, { padding: Math.round(size / 8) }), randomHorizontalFlip());
   return {
-    train: sample(train, o.trainSize, o.seed ?? 0),
-    test: sample(test, o.testSize, o.seed ?? 0),
+    train: sample(train, o.trainSize, o.seed ?? 0, 'trainSize'),
+    test: sample(test, o.testSize, o.seed ?? 0, 'testSize'),
     inputShape: [size, size, c],
     transform: toSize ? compose(toSize, augment) : augment,
     ...(toSize ? { evalTransform: toSize } : {}),

@@ -2,9 +2,11 @@
 export {
   DATASET_NAMES,
   type DatasetName,
+  DatasetTooSmallError,
   type NamedDataset,
   type NamedDatasetOptions,
   namedDataset,
+  namedInputShape,
 } from './by-name.js';
 export {
   type Cifar100Options,

@@ -168,11 +168,34 @@ function parseSize(size: ImageFolderOptions['size']): [number, number] {
   return hw as [number, number];
 }
 
-/** Sorted class folders (hidden ones ignored) and every image under each, in sorted path order. */
+/**
+ * What a path is on disk, through links: device and inode. Two paths with one
+ * identity are one folder or one file (a symlink, a hard link, a bind mount).
+ */
+async function identity(path: string): Promise<string | undefined> {
+  const st = await stat(path, { bigint: true }).catch(() => undefined);
+  return st ? `${st.dev}:${st.ino}` : undefined;
+}
+
+/** Where an identity was first met: its path and its class (-1: the root itself). */
+interface Seen {
+  readonly path: string;
+  readonly cls: number;
+}
+
+/**
+ * Sorted class folders (hidden ones ignored) and every image under each, in
+ * sorted path order. Each real folder is walked once and each real file
+ * listed once, whatever links lead to them: a link back up (a loop) or a
+ * second link to a folder or file already met in the same class is left out
+ * (the first path in sorted order is kept), and one met in another class is
+ * refused, since one image cannot have two labels.
+ */
 async function listFolder(root: string, exts: readonly string[]) {
+  const name = `imagefolder:${root}`;
   const rootStat = await stat(root).catch(() => undefined);
   if (!rootStat?.isDirectory()) {
-    throw new Error(`imagefolder:${root}: ${root} is not a directory. ${LAYOUT}`);
+    throw new Error(`${name}: ${root} is not a directory. ${LAYOUT}`);
   }
   const entries = await readdir(root, { withFileTypes: true });
   const classNames: string[] = [];
@@ -181,21 +204,52 @@ async function listFolder(root: string, exts: readonly string[]) {
   }
   classNames.sort(byCodePoint);
   if (classNames.length === 0) {
-    throw new Error(`imagefolder:${root}: no class folders in ${root}. ${LAYOUT}`);
+    throw new Error(`${name}: no class folders in ${root}. ${LAYOUT}`);
   }
+  const twoLabels = (path: string, kind: 'file' | 'folder', first: Seen) =>
+    new Error(
+      `${name}: ${path} is the same ${kind} as ${first.path}, ${
+        kind === 'folder' && first.path === join(root, classNames[first.cls]!) ? 'the' : 'in'
+      } class '${classNames[first.cls]}': one image cannot have two labels; remove one of them`,
+    );
+  // Every class folder is known before any is walked, so a link from one class into another is seen as such.
+  const folders = new Map<string, Seen>();
+  const rootId = await identity(root);
+  if (rootId) folders.set(rootId, { path: root, cls: -1 });
+  for (const [c, cls] of classNames.entries()) {
+    const path = join(root, cls);
+    const id = await identity(path);
+    if (!id) continue;
+    const first = folders.get(id);
+    if (first) throw twoLabels(path, 'folder', first);
+    folders.set(id, { path, cls: c });
+  }
+  const filesSeen = new Map<string, Seen>();
   const files: string[] = [];
   const labels: number[] = [];
   for (const [c, cls] of classNames.entries()) {
-    const found = (await walk(join(root, cls), exts)).sort(byCodePoint);
-    if (found.length === 0) {
-      throw new Error(
-        `imagefolder:${root}: class folder ${join(root, cls)} has no image files (${exts.join(' ')}). ${LAYOUT}`,
-      );
-    }
+    const found = (await walk(join(root, cls), c, exts, folders, twoLabels)).sort((a, b) =>
+      byCodePoint(a.path, b.path),
+    );
+    const before = files.length;
     for (const f of found) {
-      files.push(f);
+      const first = f.id === undefined ? undefined : filesSeen.get(f.id);
+      if (first && first.cls !== c) throw twoLabels(f.path, 'file', first);
+      if (first) continue;
+      if (f.id !== undefined) filesSeen.set(f.id, { path: f.path, cls: c });
+      files.push(f.path);
       labels.push(c);
     }
+    if (files.length === before) {
+      throw new Error(
+        `${name}: class folder ${join(root, cls)} has no image files (${exts.join(' ')}). ${LAYOUT}`,
+      );
+    }
+  }
+  if (classNames.length < 2) {
+    throw new Error(
+      `${name}: one class folder ('${classNames[0]}') in ${root}: a classifier needs at least two. ${LAYOUT}`,
+    );
   }
   return { classNames, files, labels: Int32Array.from(labels) };
 }
@@ -213,13 +267,36 @@ async function isDir(path: string, e: { isDirectory(): boolean; isSymbolicLink()
   return e.isSymbolicLink() && (await stat(path).catch(() => undefined))?.isDirectory() === true;
 }
 
-async function walk(dir: string, exts: readonly string[]): Promise<string[]> {
-  const out: string[] = [];
-  for (const e of await readdir(dir, { withFileTypes: true })) {
+/**
+ * The image files under `dir` (class `cls`) with their identities, walking
+ * each folder not met before; a folder first met in another class is refused
+ * through `twoLabels`. An unreadable file keeps no identity: decoding it names it.
+ */
+async function walk(
+  dir: string,
+  cls: number,
+  exts: readonly string[],
+  folders: Map<string, Seen>,
+  twoLabels: (path: string, kind: 'folder', first: Seen) => Error,
+): Promise<{ path: string; id: string | undefined }[]> {
+  const out: { path: string; id: string | undefined }[] = [];
+  const entries = (await readdir(dir, { withFileTypes: true })).sort((a, b) =>
+    byCodePoint(a.name, b.name),
+  );
+  for (const e of entries) {
     if (e.name.startsWith('.')) continue;
     const path = join(dir, e.name);
-    if (await isDir(path, e)) out.push(...(await walk(path, exts)));
-    else if (exts.some((x) => e.name.toLowerCase().endsWith(x))) out.push(path);
+    if (await isDir(path, e)) {
+      const id = await identity(path);
+      const first = id === undefined ? undefined : folders.get(id);
+      // The root, or a folder of this class met before: a loop or a second link, walked once.
+      if (first && first.cls !== -1 && first.cls !== cls) throw twoLabels(path, 'folder', first);
+      if (first || id === undefined) continue;
+      folders.set(id, { path, cls });
+      out.push(...(await walk(path, cls, exts, folders, twoLabels)));
+    } else if (exts.some((x) => e.name.toLowerCase().endsWith(x))) {
+      out.push({ path, id: await identity(path) });
+    }
   }
   return out;
 }

@@ -5,6 +5,7 @@
  */
 import { DataLoader } from '../data/loader.js';
 import type { Dataset } from '../data/types.js';
+import type { DivergedAt } from './diverged.js';
 import { evaluate } from './evaluate.js';
 import { MetricSums } from './metrics.js';
 import type { ModelLike } from './model.js';
@@ -21,6 +22,8 @@ export interface EpochRun {
   readonly options: TrainOptions;
   readonly progress: Progress;
   readonly seed: number;
+  /** The error a non-finite loss stops the run with (TrainingDivergedError, knowing the checkpoints). */
+  readonly diverged: (at: DivergedAt) => Error;
 }
 
 /**
@@ -52,9 +55,14 @@ export async function runEpoch(run: EpochRun, epoch: number, step: number): Prom
   for await (const b of source) {
     lr = learningRate(schedule, options.optimizer.lr, step, batches, options.epochs);
     const values = await runner.step(b, lr, epoch + 1, batch + 1);
-    sums.add(values, b.labels.length);
     step++;
     batch++;
+    // The loss is read back every step anyway; a NaN here is in the weights after this update.
+    const loss = values[0]!;
+    if (!Number.isFinite(loss)) {
+      throw run.diverged({ kind: 'loss', epoch: epoch + 1, step, batch, batches, lr, loss });
+    }
+    sums.add(values, b.labels.length);
     const seconds = (performance.now() - t0) / 1000;
     const report: StepReport = {
       epoch: epoch + 1,

@@ -1,5 +1,11 @@
 /** The training loop's platform-free parts; each entry adds its own `train`. */
 export type { Checkpoint, CheckpointMeta, SavedTensor } from './checkpoint.js';
+export {
+  type DivergedAt,
+  type LastFiniteCheckpoint,
+  nonFiniteWeight,
+  TrainingDivergedError,
+} from './diverged.js';
 export { type EvalOptions, type EvalResult, evaluate } from './evaluate.js';
 export { batchMetrics, MetricSums } from './metrics.js';
 export {
@@ -9,6 +15,7 @@ export {
   type OptimizerState,
   type Param,
 } from './optimizers.js';
+export { closestName } from './option-keys.js';
 export {
   type EpochRecord,
   formatDuration,
@@ -24,6 +31,7 @@ export {
   type Recipe,
   type RecipeChoices,
   recipeFor,
+  zooModelOptions,
 } from './recipes.js';
 export { learningRate, type ScheduleConfig } from './schedules.js';
 export type { TrainCallbacks, TrainOptions, TrainResult } from './train-options.js';

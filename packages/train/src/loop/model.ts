@@ -10,6 +10,8 @@ export interface ModelLike {
     kwargs?: Record<string, unknown>,
   ): tf.Tensor | tf.Tensor[] | tf.SymbolicTensor | tf.SymbolicTensor[];
   readonly outputs: tf.SymbolicTensor[];
+  /** The input the data must fit (checked before the first step); a tf.LayersModel has it. */
+  readonly inputs?: tf.SymbolicTensor[];
   /** Needed for workers > 1: the replicas are rebuilt from what it saves. */
   save?(handler: tf.io.IOHandler): Promise<tf.io.SaveResult>;
 }

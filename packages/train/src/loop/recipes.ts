@@ -65,17 +65,10 @@ export interface RecipeChoices {
  */
 export function recipeFor(model: ZooName, data: NamedDataset, choices: RecipeChoices): Recipe {
   const base = mnistRecipe().train;
-  const [size, , channels] = data.inputShape;
   const seed = choices.seed ?? 0;
   return {
     model,
-    modelOptions: {
-      numClasses: data.train.classNames.length,
-      inputSize: size,
-      channels,
-      stemStride: size <= 64 ? 1 : 2,
-      seed,
-    },
+    modelOptions: zooModelOptions(data.inputShape, data.train.classNames.length, seed),
     train: {
       ...base,
       epochs: choices.epochs ?? (choices.dataset === 'mnist' ? base.epochs : 30),
@@ -86,4 +79,19 @@ export function recipeFor(model: ZooName, data: NamedDataset, choices: RecipeCho
       seed,
     },
   };
+}
+
+/**
+ * The options {@link recipeFor} builds a zoo model with for an input of
+ * `inputShape` ([height, width, channels]) and `numClasses`: the stride-1
+ * 'cifar' stem up to 64 px, so small inputs do not shrink to nothing in deep
+ * nets. Also what rebuilds a `repnets train` model from its checkpoint.
+ */
+export function zooModelOptions(
+  inputShape: readonly [number, number, number],
+  numClasses: number,
+  seed = 0,
+): ModelOptions {
+  const [size, , channels] = inputShape;
+  return { numClasses, inputSize: size, channels, stemStride: size <= 64 ? 1 : 2, seed };
 }

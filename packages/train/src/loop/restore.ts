@@ -23,6 +23,8 @@ export interface StartPoint {
   readonly history: EpochRecord[];
   /** Workers of the run the checkpoint was written by; undefined from scratch. */
   readonly workers?: number;
+  /** The checkpoint it resumed from; undefined from scratch. */
+  readonly from?: string;
 }
 
 /**
@@ -122,7 +124,13 @@ export async function restore(
   });
   progress.message(`resumed from ${path} after epoch ${ckpt.epoch} (step ${ckpt.step})`);
   for (const note of notes) progress.message(note);
+  if (ckpt.epoch === options.epochs) {
+    progress.message(
+      `the run in ${path} has finished its ${ckpt.epoch} epoch${ckpt.epoch === 1 ? '' : 's'}: nothing left to train; the model holds its weights (ask for more epochs to continue it)`,
+    );
+  }
   return {
+    from: path,
     seed: ckpt.seed,
     epoch: ckpt.epoch,
     step: ckpt.step,

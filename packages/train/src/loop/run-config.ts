@@ -132,7 +132,8 @@ function differences(
 /**
  * Checks that resuming from `ckpt` continues the run that wrote it, and
  * returns the lines the run should print: throws naming every changed field.
- * `epochs` may grow; `workers` is checked by the loop.
+ * `epochs` may grow, and may equal the epochs a finished run completed (its
+ * weights are restored, nothing is trained); `workers` is checked by the loop.
  */
 export function checkSameRun(
   path: string,
@@ -144,9 +145,9 @@ export function checkSameRun(
   const fail = (why: string): never => {
     throw new Error(`train: checkpoint '${path}' does not fit this run: ${why}`);
   };
-  if (asked.epochs <= ckpt.epoch) {
+  if (asked.epochs < ckpt.epoch) {
     fail(
-      `the checkpoint has finished ${ckpt.epoch} epochs; epochs ${asked.epochs} leaves nothing to train (ask for more to continue it)`,
+      `the checkpoint has finished ${ckpt.epoch} epochs; epochs ${asked.epochs} leaves nothing to train (ask for ${ckpt.epoch} to restore its weights, or more to continue it)`,
     );
   }
   const written = run.config;

@@ -6,6 +6,7 @@ import type { Dataset, Transform } from '../data/types.js';
 import type { WorkersOption } from '../parallel/shards.js';
 import { checkShape, record, scalar } from './json-shape.js';
 import type { OptimizerConfig } from './optimizers.js';
+import { checkOptimizer, checkSchedule } from './option-keys.js';
 import type { EpochRecord, ProgressMode, ProgressSink, StepReport } from './progress.js';
 import type { ScheduleConfig } from './schedules.js';
 
@@ -126,6 +127,8 @@ export function checkOptions(
       );
     }
   }
+  checkOptimizer(o.optimizer);
+  checkSchedule(o.schedule);
   if (o.resume === true && !o.checkpointDir) bad('resume: true needs checkpointDir', o.resume);
   if (o.runConfig !== undefined) {
     const p = checkShape(record(scalar), o.runConfig, 'runConfig');

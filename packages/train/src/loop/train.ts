@@ -12,6 +12,14 @@
 import * as tf from '@tensorflow/tfjs';
 import { warnIfUnchosenCpu } from '../backend/slow-cpu.js';
 import type { Dataset } from '../data/types.js';
+import { checkDataFits } from './data-fit.js';
+import {
+  type DivergedAt,
+  firstNonFinite,
+  type LastFiniteCheckpoint,
+  TrainingDivergedError,
+  weightsOf,
+} from './diverged.js';
 import { runEpoch } from './epoch.js';
 import { type ModelLike, numClassesOf } from './model.js';
 import { Optimizer } from './optimizers.js';
@@ -42,6 +50,7 @@ export async function trainOn(
       `train: checkpointDir and resume need a file system, and there is none ${platform.name}; save the model from callbacks.onEpochEnd instead (model.save('indexeddb://name'))`,
     );
   }
+  await checkDataFits(model, data, options);
   warnIfUnchosenCpu(tf.getBackend());
   const progress = new Progress(options.progress ?? 'auto', options.output ?? platform.output());
   const params = trainParams(model, options);
@@ -50,7 +59,37 @@ export async function trainOn(
   try {
     const start = await startPoint(files, model, optimizer, options, data.train.size, progress);
     const { seed, history } = start;
+    if (start.from) {
+      const bad = await firstNonFinite(weightsOf(model));
+      if (bad) {
+        throw new Error(
+          `train: checkpoint '${start.from}' holds non-finite values (${bad.name} holds ${bad.value}): its run had diverged; resume from an earlier checkpoint or start again with a lower learning rate`,
+        );
+      }
+    }
+    if (start.epoch >= options.epochs) {
+      // A finished run resumed with its own epochs: its weights are restored, nothing is left to train.
+      return {
+        history,
+        epochs: start.epoch,
+        steps: start.step,
+        stopped: false,
+        startEpoch: start.epoch,
+        tensorsAtEpochStart: [],
+      };
+    }
     const config = weightConfig(options, seed, data.train.size);
+    // What a divergence leaves: the checkpoint resumed from, then each one this run writes.
+    let lastFinite: LastFiniteCheckpoint | undefined = start.from
+      ? { path: start.from, epoch: start.epoch }
+      : undefined;
+    const diverged = (at: DivergedAt) =>
+      new TrainingDivergedError(
+        at,
+        options.optimizer.lr,
+        lastFinite,
+        files !== undefined && options.checkpointDir !== undefined,
+      );
     const started = await startRunner(
       platform,
       model,
@@ -70,12 +109,27 @@ export async function trainOn(
     for (; epoch < options.epochs && !stopped; epoch++) {
       tensorsAtEpochStart.push(tf.memory().numTensors);
       await options.callbacks?.onEpochStart?.(epoch + 1);
-      const record = await runEpoch({ runner, model, data, options, progress, seed }, epoch, step);
+      const record = await runEpoch(
+        { runner, model, data, options, progress, seed, diverged },
+        epoch,
+        step,
+      );
       step = record.steps;
       history.push(record);
       progress.epoch(record, options.epochs);
+      // A finite loss can still leave a non-finite weight (BN running statistics, the last
+      // update of the epoch) or optimizer slot (Adam's v overflows and freezes a weight):
+      // never checkpoint it over the last finite one.
+      const bad = await firstNonFinite([
+        ...weightsOf(model),
+        ...[...optimizer.state().slots].map(([n, t]) => [`the optimizer slot '${n}'`, t] as const),
+      ]);
+      if (bad) {
+        throw diverged({ kind: 'weight', epoch: epoch + 1, tensor: bad.name, value: bad.value });
+      }
       const state = { epoch: epoch + 1, step, seed, config, workers: started.workers, history };
-      await writeCheckpoint(files, model, optimizer, options, state);
+      const written = await writeCheckpoint(files, model, optimizer, options, state);
+      if (written) lastFinite = { path: written, epoch: epoch + 1 };
       if ((await options.callbacks?.onEpochEnd?.(record)) === false) stopped = true;
     }
     return {

@@ -38,15 +38,18 @@ async function snapshot(
   );
 }
 
-/** Writes the checkpoint of `state`; does nothing without files or `checkpointDir`. */
+/**
+ * Writes the checkpoint of `state` and resolves to the path of `last.ckpt`;
+ * does nothing (undefined) without files or `checkpointDir`.
+ */
 export async function writeCheckpoint(
   files: CheckpointFiles | undefined,
   model: ModelLike,
   optimizer: Optimizer,
   options: TrainOptions,
   state: RunState,
-): Promise<void> {
-  if (!files || !options.checkpointDir) return;
+): Promise<string | undefined> {
+  if (!files || !options.checkpointDir) return undefined;
   const { epoch, step, seed, config, workers, history } = state;
   const ckpt: Checkpoint = {
     format: CHECKPOINT_FORMAT,
@@ -64,11 +67,13 @@ export async function writeCheckpoint(
       ),
     },
   };
-  await files.save(files.join(options.checkpointDir, 'last.ckpt'), ckpt);
+  const last = files.join(options.checkpointDir, 'last.ckpt');
+  await files.save(last, ckpt);
   if (options.keepEpochCheckpoints) {
     await files.save(
       files.join(options.checkpointDir, `epoch-${String(epoch).padStart(3, '0')}.ckpt`),
       ckpt,
     );
   }
+  return last;
 }

@@ -65,5 +65,22 @@ export function resolveWorkers(
       `train: workers: ${option} is more than the batch size ${batchSize}: some replicas would get no examples`,
     );
   }
+  if (option > cores) {
+    // Run, not refused: the worker count is part of what repeats a run bit for bit,
+    // so a run trained with more workers than this machine has cores can still be
+    // repeated or resumed here. It only costs time, said with what it cost when measured.
+    return {
+      workers: option,
+      note: `workers: ${option} is more than the ${cores} cores here: the replicas take turns on them, so each step is slower than with ${cores} workers (measured: ${OVERSUBSCRIBED_COST}); keep it only to repeat a run trained with ${option} workers bit for bit`,
+    };
+  }
   return { workers: option };
 }
+
+/**
+ * What twice as many workers as cores cost when measured: bench/workers.ts,
+ * the MNIST recipe's model, batch 64, wasm, on the 2-core development machine
+ * (2026-12-07, two runs under other load: 1.17x and 1.32x the time per image).
+ */
+export const OVERSUBSCRIBED_COST =
+  'twice as many workers as cores took 1.2 to 1.3 times as long per image, bench/workers.ts';
