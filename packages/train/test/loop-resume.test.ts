@@ -1,9 +1,10 @@
 /**
  * Resume continues the run that wrote the checkpoint, or says why not: every
  * option that shapes the weights and the caller's runConfig are stored and
- * compared; epochs may grow, and a checkpoint with nothing left to train is
- * refused. Checkpoints of earlier versions resume with a note. Temporary files
- * of killed saves are removed at the start.
+ * compared; epochs may grow, a finished run resumed with its own epochs
+ * restores its weights and trains nothing, and fewer epochs than it finished
+ * are refused. Checkpoints of earlier versions resume with a note. Temporary
+ * files of killed saves are removed at the start.
  */
 import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
