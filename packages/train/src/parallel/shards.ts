@@ -80,7 +80,7 @@ export function resolveWorkers(
 /**
  * What twice as many workers as cores cost when measured: bench/workers.ts,
  * the MNIST recipe's model, batch 64, wasm, on the 2-core development machine
- * (2026-12-07, two runs under other load: 1.17x and 1.32x the time per image).
+ * (2026-12-07, three runs under other load: 1.17x, 1.32x and 1.22x the time per image).
  */
 export const OVERSUBSCRIBED_COST =
   'twice as many workers as cores took 1.2 to 1.3 times as long per image, bench/workers.ts';
