@@ -1,5 +1,7 @@
 import { join } from 'node:path';
 import {
+  LOGIT_TOLERANCE,
+  logitAgreement,
   RUNTIME_CHOICES,
   reportTable,
   runBenchmark,
@@ -7,7 +9,7 @@ import {
   summaryLines,
   writeReport,
 } from '@repnets/bench';
-import { reparameterize } from '@repnets/blocks';
+import { assertFiniteWeights, reparameterize } from '@repnets/blocks';
 import { selectBackend } from '@repnets/train';
 import { backendFlag, type Command, humanOut, intFlag, oneOf, parse, printJson } from './common.js';
 import { notTheSameNetwork } from './model-checks.js';
@@ -70,6 +72,8 @@ export const bench: Command = {
     const choice = await selectBackend(backend);
     say(`backend: ${choice.backend}`);
     const trainModel = await loadModel(positionals[0]!);
+    // A diverged model times like any other; its report would compare NaN with NaN.
+    await assertFiniteWeights(trainModel, `bench: '${positionals[0]}'`);
     if (!isTrainForm(trainModel)) {
       throw new Error(
         `bench: '${positionals[0]}' has no multi-branch blocks; pass the train-form model first`,
@@ -83,6 +87,17 @@ export const bench: Command = {
       throw new Error(
         `bench: '${positionals[1]}' is not the folded form of '${positionals[0]}': ${unrelated}`,
       );
+    }
+    if (positionals[1]) {
+      await assertFiniteWeights(deployModel, `bench: '${positionals[1]}'`);
+      // Same layers, other weights (another run, another epoch): only the answers tell.
+      const a = await logitAgreement(trainModel, deployModel);
+      if (!a.agree) {
+        const n = (v: number) => String(Number(v.toPrecision(3)));
+        throw new Error(
+          `bench: '${positionals[1]}' is not the folded form of '${positionals[0]}': their logits differ by up to ${n(a.maxAbsDiff)} on ${a.images} random images, beyond the ${n(a.tolerance)} rounding allows (${LOGIT_TOLERANCE.toExponential()} of the largest logit, at least ${LOGIT_TOLERANCE.toExponential()}); bench the train model alone (it folds it), or pass the deploy model folded from it`,
+        );
+      }
     }
     const report = await runBenchmark(trainModel, deployModel, {
       batch,

@@ -144,6 +144,17 @@ export const fuse: Command = {
     const { tensors, metadata } = await loadSafetensorsFile(input);
     const model = values.model as string | undefined;
     const result = fuseStateDict(tensors as never, model ? { model } : {});
+    if (result.strippedPrefix) {
+      // Read as timm reads it; one line on stderr, so --json output stays clean.
+      const { prefix, keys } = result.strippedPrefix;
+      const which =
+        keys === tensors.size
+          ? `every key of '${input}' starts`
+          : `${keys} of the ${tensors.size} keys of '${input}' start`;
+      process.stderr.write(
+        `repnets: fuse: ${which} with '${prefix}' (saved from DataParallel): read without it, as timm does\n`,
+      );
+    }
     if (!FAMILY[from]!(result.layout)) {
       throw new Error(
         `fuse: '${input}' has the ${result.layout} key layout, not ${from}'s; use --from ${result.layout.split('-')[0]}`,

@@ -1,7 +1,13 @@
 /** Reading and writing TF.js models for the CLI (file:// through @repnets/blocks). */
 import { existsSync, statSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { isReparameterizable, MODEL_JSON, modelFolderFilesOf, WEIGHTS_BIN } from '@repnets/blocks';
+import {
+  isReparameterizable,
+  loadLayersModelFile,
+  MODEL_JSON,
+  modelFolderFilesOf,
+  WEIGHTS_BIN,
+} from '@repnets/blocks';
 import type { AtomicFile } from '@repnets/fuse/node';
 import * as tf from '@tensorflow/tfjs';
 
@@ -21,7 +27,8 @@ export async function loadModel(path: string): Promise<tf.LayersModel> {
     throw new Error(`no TF.js model at '${path}' (expected a model.json or a folder holding one)`);
   // Commands that do not pick a backend (info, export) still need one initialized.
   await tf.ready();
-  return tf.loadLayersModel(`file://${json}`);
+  // Every check of a model folder (regular files, sizes, dtypes, layer classes, no graph model).
+  return loadLayersModelFile(json);
 }
 
 export async function saveModel(model: tf.LayersModel, dir: string): Promise<void> {

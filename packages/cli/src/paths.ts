@@ -11,13 +11,12 @@ import {
   existsSync,
   openSync,
   readdirSync,
-  readFileSync,
   realpathSync,
   rmSync,
   statSync,
 } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
-import { parseTempName } from '@repnets/fuse/node';
+import { parseTempName, readRegularFileSync } from '@repnets/fuse/node';
 import { UsageError } from './common.js';
 
 /** An absolute path with every existing part resolved through symlinks. */
@@ -93,8 +92,9 @@ export function checkWritable(
 export function modelFiles(jsonPath: string): string[] {
   const files = [jsonPath];
   try {
+    // Only a regular file, only its size: a FIFO or /dev/zero here would never end.
     const manifest = (
-      JSON.parse(readFileSync(jsonPath, 'utf8')) as {
+      JSON.parse(readRegularFileSync(jsonPath).toString('utf8')) as {
         weightsManifest?: { paths?: unknown[] }[];
       }
     ).weightsManifest;

@@ -20,7 +20,7 @@ describe('repnets CLI', () => {
     const unknown = await repnets('fly');
     expect(unknown.code).toBe(2);
     expect(unknown.err).toMatch(
-      /^repnets: unknown command 'fly'; one of train, fuse, export, bench, info\n/,
+      /^repnets: unknown command 'fly'; one of train, fuse, export, bench, info, models\n/,
     );
     const badFlag = await repnets('train', '--epochs', 'many');
     expect(badFlag.code).toBe(2);
@@ -33,7 +33,7 @@ describe('repnets CLI', () => {
     const noFrom = await repnets('fuse', 'x.safetensors', '--out', 'y');
     expect(noFrom.code).toBe(2);
     expect(noFrom.err).toMatch(/--from timm\|official\|repnets is required/);
-    for (const c of ['train', 'fuse', 'export', 'bench', 'info']) {
+    for (const c of ['train', 'fuse', 'export', 'bench', 'info', 'models']) {
       const h = await repnets(c, '--help');
       expect(h.code, c).toBe(0);
       expect(h.out, c).toMatch(new RegExp(`repnets ${c}`));
