@@ -268,6 +268,35 @@ describe('repnets models', () => {
   });
 });
 
+describe('weights that are not numbers (a diverged run)', () => {
+  it('fuse --from repnets, export onnx and bench refuse them naming the layer and weight', async () => {
+    const nan = join(dir, 'nan-train');
+    const model = createModel('simplenet', {
+      numClasses: 4,
+      inputSize: 16,
+      stemStride: 1,
+      seed: 3,
+    });
+    const head = model.getLayer('head_fc');
+    const [kernel, bias] = head.getWeights();
+    const values = kernel!.dataSync().slice();
+    values[2] = Number.NaN;
+    head.setWeights([tf.tensor(values, kernel!.shape), bias!]);
+    await model.save(`file://${nan}`);
+    const words = "layer 'head_fc' holds NaN in its weight 'head_fc/kernel' (value 2 of";
+    for (const args of [
+      ['fuse', nan, '--from', 'repnets', '--out', join(dir, 'nan-deploy')],
+      ['export', 'onnx', nan, '--out', join(dir, 'nan.onnx')],
+      ['bench', nan, '--backend', 'cpu', '--runs', '10'],
+    ]) {
+      const r = await cli(120, ...args);
+      expect(r.code, r.err).toBe(1);
+      expect(oneLine(r.err, 1)).toContain(words);
+      expect(oneLine(r.err, 1)).toMatch(/train again with a lower learning rate/);
+    }
+  }, 300_000);
+});
+
 describe('bench A B', () => {
   it('refuses two models whose logits disagree far beyond rounding, with the numbers', async () => {
     const r = await cli(120, 'bench', train, otherDeploy, '--backend', 'cpu', '--runs', '10');
