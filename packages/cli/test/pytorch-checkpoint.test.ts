@@ -104,13 +104,13 @@ describe('README: Bring a PyTorch checkpoint', () => {
     ]);
   });
 
-  it('info: the layout, blocks and form of the train-form checkpoint', async () => {
+  it('info: the layout, published model, blocks and form of the train-form checkpoint', async () => {
     const r = await repnetsIn(dir, ...step('info'));
     expect(r.code, r.err).toBe(0);
-    expect(r.out).toMatch(/^kind {2,}safetensors$/m);
-    expect(r.out).toMatch(/^layout {2,}timm-repvgg$/m);
-    expect(r.out).toMatch(/^blocks {2,}22$/m);
-    expect(r.out).toMatch(/^form {2,}train$/m);
+    expect(r.out).toMatch(/^kind {2,}safetensors state dict$/m);
+    expect(r.out).toMatch(/^layout {2,}timm-repvgg \(timm byobnet RepVGG\)$/m);
+    expect(r.out).toMatch(/^model {2,}repvgg_a0 \(a published timm-repvgg model\)$/m);
+    expect(r.out).toMatch(/^form {2,}train \(22 blocks to fold: repvgg\)$/m);
   });
 
   it('fuse: timm deploy keys in the .safetensors and a TF.js deploy model', async () => {
