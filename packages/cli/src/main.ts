@@ -5,7 +5,7 @@
  * only defines the commands and `main`, so importing it runs nothing.
  */
 import '@tensorflow/tfjs-backend-wasm';
-import { releaseBackend } from '@repnets/train';
+import { closestName, releaseBackend } from '@repnets/train';
 import { bench } from './bench.js';
 import { type Command, UsageError } from './common.js';
 import { exportCommand } from './export.js';
@@ -35,10 +35,13 @@ export async function main(argv: readonly string[]): Promise<number> {
       return name ? 0 : 2;
     }
     const command = COMMANDS.find((c) => c.name === name);
-    if (!command)
+    if (!command) {
+      const names = COMMANDS.map((c) => c.name);
+      const near = closestName(name, names);
       throw new UsageError(
-        `unknown command '${name}'; one of ${COMMANDS.map((c) => c.name).join(', ')}`,
+        `unknown command '${name}'; ${near ? `did you mean '${near}'? ` : ''}one of ${names.join(', ')}`,
       );
+    }
     await command.run(rest);
     return 0;
   } catch (e) {

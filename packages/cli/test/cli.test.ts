@@ -22,6 +22,9 @@ describe('repnets CLI', () => {
     expect(unknown.err).toMatch(
       /^repnets: unknown command 'fly'; one of train, fuse, export, bench, info, models\n/,
     );
+    const slip = await repnets('trian');
+    expect(slip.code).toBe(2);
+    expect(slip.err).toMatch(/^repnets: unknown command 'trian'; did you mean 'train'\? one of /);
     const badFlag = await repnets('train', '--epochs', 'many');
     expect(badFlag.code).toBe(2);
     expect(badFlag.err).toMatch(/^repnets: train: --epochs must be an integer >= 1, got 'many'/);
