@@ -5,6 +5,14 @@
  * loops and no @repnets/fuse code: the reference the folded models answer to.
  */
 import type { StateTensor } from '@repnets/fuse';
+import {
+  type BNValues,
+  branchGain,
+  conditionedBN,
+  fanInKernel,
+  rms,
+  smallBias,
+} from './conditioned-weights.js';
 import { rng } from './random-bn.js';
 import type { TorchLayout } from './torch-layouts.js';
 
@@ -21,14 +29,19 @@ export type TensorRole =
   | 'bn.running_mean'
   | 'bn.running_var'
   | 'bn.num_batches_tracked'
-  | 'bias';
+  | 'se.bias'
+  | 'classifier.weight'
+  | 'classifier.bias';
 
 export interface TorchTensorSpec {
   readonly key: string;
   readonly shape: readonly number[];
   readonly role: TensorRole;
-  /** Parallel branches of the block a conv weight belongs to (1 elsewhere). */
-  readonly branches: number;
+  /**
+   * For BN tensors, the per-branch gain that keeps the block's output second
+   * moment equal to its input's (./conditioned-weights.ts); 1 elsewhere.
+   */
+  readonly gain: number;
 }
 
 /**
@@ -38,36 +51,38 @@ export interface TorchTensorSpec {
  */
 export function torchTensors(layout: TorchLayout, numClasses: number): TorchTensorSpec[] {
   const out: TorchTensorSpec[] = [];
-  const add = (key: string, shape: number[], role: TensorRole, branches = 1) =>
-    out.push({ key, shape, role, branches });
-  const bn = (m: string, c: number) => {
-    for (const f of ['weight', 'bias', 'running_mean', 'running_var'] as const)
-      add(`${m}.${f}`, [c], `bn.${f}`);
-    add(`${m}.num_batches_tracked`, [], 'bn.num_batches_tracked');
-  };
+  const add = (key: string, shape: number[], role: TensorRole, gain = 1) =>
+    out.push({ key, shape, role, gain });
   for (const b of layout.blocks) {
     const { outChannels: o, inChannels: i, groups, kernelSize: k } = b.record;
     const branches = b.kxk.length + (b.scale ? 1 : 0) + (b.identity ? 1 : 0);
+    // Every block of the four layouts ends in a ReLU.
+    const gain = branchGain(branches, true, b.se !== undefined);
+    const bn = (m: string) => {
+      for (const f of ['weight', 'bias', 'running_mean', 'running_var'] as const)
+        add(`${m}.${f}`, [o], `bn.${f}`, gain);
+      add(`${m}.num_batches_tracked`, [], 'bn.num_batches_tracked');
+    };
     const convBN = (m: string, kk: number) => {
-      add(`${m}.conv.weight`, [o, i / groups, kk, kk], 'conv', branches);
-      bn(`${m}.bn`, o);
+      add(`${m}.conv.weight`, [o, i / groups, kk, kk], 'conv');
+      bn(`${m}.bn`);
     };
     const se = () => {
       if (!b.se) return;
       add(`${b.se.down}.weight`, [b.se.hidden, o, 1, 1], 'conv');
-      add(`${b.se.down}.bias`, [b.se.hidden], 'bias');
+      add(`${b.se.down}.bias`, [b.se.hidden], 'se.bias');
       add(`${b.se.up}.weight`, [o, b.se.hidden, 1, 1], 'conv');
-      add(`${b.se.up}.bias`, [o], 'bias');
+      add(`${b.se.up}.bias`, [o], 'se.bias');
     };
     if (layout.source === 'official') se();
-    if (b.identity) bn(b.identity, o);
+    if (b.identity) bn(b.identity);
     for (const m of b.kxk) convBN(m, k);
     if (b.scale) convBN(b.scale, 1);
     if (layout.source === 'timm') se();
   }
   const features = layout.blocks.at(-1)!.record.outChannels;
-  add(`${layout.classifier}.weight`, [numClasses, features], 'conv');
-  add(`${layout.classifier}.bias`, [numClasses], 'bias');
+  add(`${layout.classifier}.weight`, [numClasses, features], 'classifier.weight');
+  add(`${layout.classifier}.bias`, [numClasses], 'classifier.bias');
   return out;
 }
 
@@ -95,39 +110,71 @@ export function torchDeployShapes(layout: TorchLayout, numClasses: number): Map<
   return out;
 }
 
+/** A batch of images as TF.js takes it: NHWC float32 and its shape. */
+export interface NHWCBatch {
+  readonly data: Float32Array;
+  readonly shape: readonly [number, number, number, number];
+}
+
 /**
  * A train-form checkpoint of `layout` with random weights and non-trivial BN
- * statistics (mean in [-0.5, 0.5], var in [0.5, 1.5], gamma in [0.5, 1.5],
- * beta in [-0.5, 0.5]). Weights are He-scaled and split over a block's
- * branches, so activations stay of order one through 50 blocks.
+ * statistics, well conditioned (./conditioned-weights.ts): kernels of
+ * variance 1 / fan-in; per branch variance in [0.5, 1.5], mean and beta
+ * random, gamma a random multiple of sqrt(var + eps); each block's gammas and
+ * betas then scaled so its output has unit RMS on `calibration`. The
+ * logits stay of order one through 50 blocks, and an error in any block
+ * shows in them.
  */
 export function torchCheckpoint(
   layout: TorchLayout,
   numClasses: number,
   seed: number,
+  calibration: NHWCBatch,
 ): Map<string, StateTensor> {
   const r = rng(seed);
   const sd = new Map<string, StateTensor>();
+  // A BN module's four tensors are drawn together: gamma depends on the variance.
+  const modules = new Map<string, BNValues>();
+  const FIELD = {
+    'bn.weight': 'gamma',
+    'bn.bias': 'beta',
+    'bn.running_mean': 'mean',
+    'bn.running_var': 'variance',
+  } as const;
   for (const t of torchTensors(layout, numClasses)) {
-    if (t.role === 'bn.num_batches_tracked') {
-      sd.set(t.key, { shape: [...t.shape], data: new Float64Array([100]), dtype: 'I64' });
-      continue;
+    const n = size(t.shape);
+    let data: Float32Array;
+    switch (t.role) {
+      case 'bn.num_batches_tracked':
+        sd.set(t.key, { shape: [...t.shape], data: new Float64Array([100]), dtype: 'I64' });
+        continue;
+      case 'bn.weight':
+      case 'bn.bias':
+      case 'bn.running_mean':
+      case 'bn.running_var': {
+        const m = t.key.slice(0, t.key.lastIndexOf('.'));
+        let bn = modules.get(m);
+        if (bn === undefined) {
+          bn = conditionedBN(r, n, t.gain, TORCH_BN_EPS);
+          modules.set(m, bn);
+        }
+        data = bn[FIELD[t.role]];
+        break;
+      }
+      case 'conv':
+      case 'classifier.weight':
+        data = fanInKernel(r, n, size(t.shape.slice(1)));
+        break;
+      case 'se.bias':
+        data = smallBias(r, n, 0.5);
+        break;
+      case 'classifier.bias':
+        data = smallBias(r, n);
+        break;
     }
-    const fanIn = size(t.shape.slice(1));
-    const bound = Math.sqrt(6 / fanIn / t.branches);
-    const value: Record<Exclude<TensorRole, 'bn.num_batches_tracked'>, () => number> = {
-      conv: () => (2 * r() - 1) * bound,
-      'bn.weight': () => 0.5 + r(),
-      'bn.bias': () => r() - 0.5,
-      'bn.running_mean': () => r() - 0.5,
-      'bn.running_var': () => 0.5 + r(),
-      bias: () => r() - 0.5,
-    };
-    sd.set(t.key, {
-      shape: [...t.shape],
-      data: Float32Array.from({ length: size(t.shape) }, value[t.role]),
-    });
+    sd.set(t.key, { shape: [...t.shape], data });
   }
+  calibrateCheckpoint(sd, layout, calibration.data, calibration.shape);
   return sd;
 }
 
@@ -229,6 +276,86 @@ function squeezeExcite(
   }
 }
 
+/** The NHWC float32 batch TF.js takes, as the float64 NCHW activations of the forward. */
+function fromNHWC(nhwc: Float32Array, shape: readonly [number, number, number, number]): Act {
+  const [n, h, w, c] = shape;
+  const x: Act = { n, c, h, w, data: new Float64Array(n * c * h * w) };
+  for (let b = 0; b < n; b++)
+    for (let y = 0; y < h; y++)
+      for (let xx = 0; xx < w; xx++)
+        for (let ch = 0; ch < c; ch++)
+          x.data[((b * c + ch) * h + y) * w + xx] = nhwc[((b * h + y) * w + xx) * c + ch]!;
+  return x;
+}
+
+type Block = TorchLayout['blocks'][number];
+
+/** A block's branch sum (its conv+BN branches and identity BN), before SE and ReLU. */
+function branchSum(sd: ReadonlyMap<string, StateTensor>, block: Block, x: Act): Act {
+  const { outChannels: out, kernelSize: k, stride, groups } = block.record;
+  let sum: Act | undefined;
+  const branch = (m: string, kk: number) => {
+    const y = conv(x, tensor(sd, `${m}.conv.weight`), out, kk, stride, groups);
+    sum ??= { ...y, data: new Float64Array(y.data.length) };
+    addBN(sd, `${m}.bn`, y, sum.data);
+  };
+  for (const m of block.kxk) branch(m, k);
+  if (block.scale) branch(block.scale, 1);
+  if (block.identity) addBN(sd, block.identity, x, sum!.data);
+  return sum!;
+}
+
+/** SE (when the block has one) and ReLU, in place on the branch sum. */
+function finishBlock(sd: ReadonlyMap<string, StateTensor>, block: Block, sum: Act): Act {
+  if (block.se) squeezeExcite(sd, block.se, sum);
+  for (let i = 0; i < sum.data.length; i++) sum.data[i] = Math.max(0, sum.data[i]!);
+  return sum;
+}
+
+/** Every BN module of a block: its conv+BN branches' and its identity. */
+const bnModules = (block: Block) => [
+  ...block.kxk.map((m) => `${m}.bn`),
+  ...(block.scale ? [`${block.scale}.bn`] : []),
+  ...(block.identity ? [block.identity] : []),
+];
+
+/**
+ * Scales each block's BN gammas and betas (together, every statistic as
+ * drawn) so its output (after SE and ReLU) has unit RMS on the batch: the
+ * float64 forward, block by block. The branch sum is linear in those gammas
+ * and betas, so it is computed once per block and scaled; an SE gate moves
+ * with the scale, so SE blocks take a few steps.
+ */
+export function calibrateCheckpoint(
+  sd: ReadonlyMap<string, StateTensor>,
+  layout: TorchLayout,
+  nhwc: Float32Array,
+  shape: readonly [number, number, number, number],
+): void {
+  let x = fromNHWC(nhwc, shape);
+  for (const block of layout.blocks) {
+    const sum = branchSum(sd, block, x);
+    const scaled = (s: number) =>
+      finishBlock(sd, block, { ...sum, data: sum.data.map((v) => v * s) });
+    let s = 1;
+    let out = scaled(s);
+    for (let step = 0; step < 8; step++) {
+      const size = rms(out.data);
+      if (size === 0 || Math.abs(size - 1) < 1e-3) break;
+      s /= size;
+      out = scaled(s);
+    }
+    for (const m of bnModules(block)) {
+      for (const f of ['weight', 'bias']) {
+        const d = tensor(sd, `${m}.${f}`);
+        for (let i = 0; i < d.length; i++) d[i] = d[i]! * s;
+      }
+    }
+    // The block's output with the scaled gammas and betas, up to their float32 rounding.
+    x = out;
+  }
+}
+
 /**
  * The train-form network of `sd` in eval mode, in float64: per block the sum
  * of its conv+BN branches and identity BN, its SE, ReLU; then global average
@@ -241,28 +368,9 @@ export function torchForward(
   nhwc: Float32Array,
   shape: readonly [number, number, number, number],
 ): Float64Array {
-  const [n, h, w, c] = shape;
-  let x: Act = { n, c, h, w, data: new Float64Array(n * c * h * w) };
-  for (let b = 0; b < n; b++)
-    for (let y = 0; y < h; y++)
-      for (let xx = 0; xx < w; xx++)
-        for (let ch = 0; ch < c; ch++)
-          x.data[((b * c + ch) * h + y) * w + xx] = nhwc[((b * h + y) * w + xx) * c + ch]!;
-  for (const block of layout.blocks) {
-    const { outChannels: out, kernelSize: k, stride, groups } = block.record;
-    let sum: Act | undefined;
-    const branch = (m: string, kk: number) => {
-      const y = conv(x, tensor(sd, `${m}.conv.weight`), out, kk, stride, groups);
-      sum ??= { ...y, data: new Float64Array(y.data.length) };
-      addBN(sd, `${m}.bn`, y, sum.data);
-    };
-    for (const m of block.kxk) branch(m, k);
-    if (block.scale) branch(block.scale, 1);
-    if (block.identity) addBN(sd, block.identity, x, sum!.data);
-    if (block.se) squeezeExcite(sd, block.se, sum!);
-    for (let i = 0; i < sum!.data.length; i++) sum!.data[i] = Math.max(0, sum!.data[i]!);
-    x = sum!;
-  }
+  const n = shape[0];
+  let x = fromNHWC(nhwc, shape);
+  for (const block of layout.blocks) x = finishBlock(sd, block, branchSum(sd, block, x));
   const weight = tensor(sd, `${layout.classifier}.weight`);
   const bias = tensor(sd, `${layout.classifier}.bias`);
   const classes = bias.length;
