@@ -93,6 +93,7 @@ export {
   type LayoutName,
 } from './interop/layouts.js';
 export {
+  type AssumedStride,
   type BlockInfo,
   type DeployedBlockEntry,
   type MobileOneBlockEntry,
@@ -102,6 +103,7 @@ export {
   type ReparamBlock,
   type RepVGGBlockEntry,
   type SqueezeExcite,
+  type StrideSource,
   type StrippedPrefix,
 } from './interop/parse.js';
 export type { StateDict, StateTensor } from './interop/state-dict.js';

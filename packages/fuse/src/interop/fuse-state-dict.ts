@@ -16,6 +16,7 @@ import {
   type ParseStateDictOptions,
   parseStateDict,
   type ReparamBlock,
+  type StrideSource,
   type StrippedPrefix,
   withoutDataParallelPrefix,
 } from './parse.js';
@@ -32,6 +33,11 @@ export interface FusedBlock extends BlockInfo {
 export interface FuseStateDictResult {
   readonly layout: LayoutName;
   readonly model?: ArchConfig;
+  /**
+   * Where the strides came from and which were assumed (see
+   * {@link StrideSource}): they decide the built model, never the folded weights.
+   */
+  readonly strides: StrideSource;
   /** Set when the keys had DataParallel's `module.` prefix: stripped, and the result's keys are without it. */
   readonly strippedPrefix?: StrippedPrefix;
   /**
@@ -108,6 +114,7 @@ export function fuseStateDict(
   return {
     layout: parsed.layout,
     ...(parsed.model !== undefined ? { model: parsed.model } : {}),
+    strides: parsed.strides,
     ...(stripped !== undefined ? { strippedPrefix: stripped } : {}),
     stateDict: out,
     folded,

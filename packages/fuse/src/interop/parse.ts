@@ -86,9 +86,19 @@ export interface ParseStateDictOptions {
    * used (reported as `model`); only a state dict that matches none (a
    * custom width or depth) falls back to geometry inferred from the tensors
    * (see the README): groups from the channel chain, stride 2 for the stem
-   * and each stage's first block unless it has an identity branch.
+   * (unless `stemStride` says otherwise) and each stage's first block unless
+   * it has an identity branch. The result's `strides` says which it was.
    */
   readonly model?: string | ArchConfig;
+  /**
+   * The stem's stride, 1 or 2: no tensor holds it. Without it the stem has the
+   * stride of `model` or of the published record matched (2, as published),
+   * and inferred geometry assumes 2 (what `strides.stemStrideFrom: 'assumed'`
+   * says). A network trained at 28-32 px with the zoo's `stemStride: 1` (a
+   * CIFAR RepVGG, `repvgg_compact`) needs 1 here. It overrides the stem of a
+   * given `model` too: `defineRepVGG` configs have no stem stride of their own.
+   */
+  readonly stemStride?: 1 | 2;
   /** BatchNorm epsilon (state dicts do not store it); PyTorch's default, 1e-5. */
   readonly eps?: number;
   /**
@@ -106,6 +116,34 @@ export interface StrippedPrefix {
   readonly keys: number;
 }
 
+/** A block whose stride no tensor shows, and the stride it was given. */
+export interface AssumedStride {
+  readonly name: string;
+  readonly stride: number;
+}
+
+/** Where a parse's strides came from: a state dict stores none. */
+export interface StrideSource {
+  /**
+   * `model`: options.model; `published`: the record of the published model
+   * the keys and shapes match; `inferred`: no record (a custom width or
+   * depth), so the stem and each stage's first block without an identity
+   * branch are taken as stride 2.
+   */
+  readonly from: 'model' | 'published' | 'inferred';
+  /** The stride the stem was given. */
+  readonly stemStride: number;
+  /** `option`: options.stemStride; `record`: the model's or published record's; `assumed`: inferred, 2. */
+  readonly stemStrideFrom: 'option' | 'record' | 'assumed';
+  /**
+   * Inferred only: every block whose stride nothing stated (a block with an
+   * identity branch is stride 1 for certain), in network order; empty when
+   * a record gave the strides. The stem is here unless options.stemStride
+   * stated it.
+   */
+  readonly assumed: readonly AssumedStride[];
+}
+
 export interface ParsedStateDict {
   readonly layout: LayoutName;
   /**
@@ -116,6 +154,8 @@ export interface ParsedStateDict {
   readonly strippedPrefix?: StrippedPrefix;
   readonly family: BlockFamily;
   readonly model?: ArchConfig;
+  /** Where the blocks' strides came from, and which were assumed. */
+  readonly strides: StrideSource;
   /** Blocks in network order: stem, then each stage's blocks. */
   readonly blocks: readonly ReparamBlock[];
   /** Tensors outside every block (head, `final_conv`, unknown keys when not strict), in source order. */
@@ -193,7 +233,12 @@ function resolveLayout(op: string, sd: StateDict, layout: LayoutName | undefined
   throw new FuseError(op, 'stateDict', `has no recognizable layout: ${layoutHint(sd.keys())}`);
 }
 
-function resolveModel(op: string, model: string | ArchConfig | undefined, scheme: KeyScheme) {
+function resolveModel(
+  op: string,
+  model: string | ArchConfig | undefined,
+  scheme: KeyScheme,
+  stemStride: number | undefined,
+): ArchConfig | undefined {
   if (model === undefined) return undefined;
   const config = typeof model === 'string' ? archConfig(model) : model;
   if (config === null || typeof config !== 'object' || !Array.isArray(config.blocks)) {
@@ -210,7 +255,22 @@ function resolveModel(op: string, model: string | ArchConfig | undefined, scheme
       `'${config.name}' is a ${config.family} model, but layout '${scheme.layout}' holds ${scheme.family} blocks`,
     );
   }
-  return config;
+  if (stemStride === undefined) return config;
+  const blocks = config.blocks.map((b) => (isStem(b) ? { ...b, stride: stemStride } : b));
+  return { ...config, blocks };
+}
+
+const isStem = (b: BlockPosition) => b.stage === 0 && b.index === 0;
+
+/** options.stemStride, checked: 1 or 2, as the architecture records allow. */
+function checkStemStride(op: string, v: unknown): 1 | 2 | undefined {
+  if (v === undefined || v === 1 || v === 2) return v;
+  const shown = typeof v === 'string' ? `'${v.slice(0, 20)}'` : String(v);
+  throw new FuseError(
+    op,
+    'options.stemStride',
+    `is ${shown}, expected 1 or 2 (the stem's stride, which no tensor of a state dict holds)`,
+  );
 }
 
 const key4 = (t: StateTensor | undefined) =>
@@ -220,7 +280,8 @@ const key4 = (t: StateTensor | undefined) =>
  * The geometry of a block from its tensors: out channels and kernel from the
  * weights, in channels from the identity branch (in == out) or else from the
  * block before it (these networks are plain chains), groups = in / weight.shape[1],
- * stride 2 for the stem and each stage's first block unless it has an identity.
+ * stride 2 for each stage's first block unless it has an identity, `stemStride`
+ * for the stem.
  */
 function inferSpec(
   scheme: KeyScheme,
@@ -228,6 +289,7 @@ function inferSpec(
   parts: ReadonlyMap<string, { part: Part; branch: number }>,
   prev: { channels: number; name: string } | undefined,
   other: string[],
+  stemStride: number,
 ): BlockSpec {
   const { name } = block;
   const get = (rest: string) => block.tensors.get(`${name}.${rest}`);
@@ -299,7 +361,7 @@ function inferSpec(
     inChannels,
     outChannels: out,
     kernelSize: k,
-    stride: identity ? 1 : block.index === 0 ? 2 : 1,
+    stride: identity ? 1 : block.index === 0 ? (block.stage === 0 ? stemStride : 2) : 1,
     groups,
     convBranches: scheme.family === 'repvgg' ? 1 : branches,
     scaleBranch: scheme.family === 'repvgg' ? true : k > 1,
@@ -330,7 +392,13 @@ function publishedModel(
     // Cheap first: the same block count before a full check of every key.
     if (config.family !== family || config.blocks.length !== blocks.size) continue;
     try {
-      return parseAs('parseStateDict', sd, layout, { ...options, layout, model: config });
+      return parseAs(
+        'parseStateDict',
+        sd,
+        layout,
+        { ...options, layout, model: config },
+        'published',
+      );
     } catch (e) {
       if (!(e instanceof StateDictError)) throw e;
     }
@@ -433,6 +501,18 @@ function buildBlock(
   return { ...info, kind: 'mobileone', params };
 }
 
+/**
+ * Squeeze-excites of width 0, one line for all blocks: official RepVGG's
+ * `c // 16` and apple's `int(c * 0.0625)` give 0 below 16 channels, a module
+ * PyTorch builds and saves but no deploy layer here can hold. The first
+ * block's keys are named with their shapes, the others by block.
+ */
+function emptySEs(layout: LayoutName, blocks: readonly { name: string; keys: string[] }[]): string {
+  const [first, ...rest] = blocks;
+  const others = rest.length > 0 ? `; the same in ${rest.map((b) => b.name).join(', ')}` : '';
+  return `a squeeze-excite of width 0 (${first!.keys.join(', ')}${others}): ${layout}'s SE width is 0 below 16 channels, and no deploy layer holds an SE of width 0; only blocks of at least 16 channels can carry one`;
+}
+
 const DATA_PARALLEL = 'module.';
 
 /**
@@ -507,28 +587,32 @@ export function parseStateDict(
   options: ParseStateDictOptions = {},
 ): ParsedStateDict {
   const op = 'parseStateDict';
+  checkStemStride(op, options.stemStride);
   const { stateDict: sd, stripped } = withoutDataParallelPrefix(op, toStateDict(op, stateDict));
   const layout = resolveLayout(op, sd, options.layout);
   const parsed =
     (options.model === undefined ? publishedModel(sd, layout, options) : undefined) ??
-    parseAs(op, sd, layout, options, () => fixHints(sd, layout, options));
+    parseAs(op, sd, layout, options, 'model', () => fixHints(sd, layout, options));
   return stripped !== undefined ? { ...parsed, strippedPrefix: stripped } : parsed;
 }
 
 /**
  * The parse of a checked state dict in a known layout (against `options.model`
- * when given, else by inference); `hints`, when given, says what would make a
- * failing one fit, to lead the error.
+ * when given, else by inference); `source` says whether that model was asked
+ * for or is the published record matched; `hints`, when given, says what would
+ * make a failing one fit, to lead the error.
  */
 function parseAs(
   op: string,
   sd: StateDict,
   layout: LayoutName,
   options: ParseStateDictOptions,
+  source: 'model' | 'published',
   hints?: () => string[],
 ): ParsedStateDict {
   const scheme = KEY_SCHEMES[layout];
-  const model = resolveModel(op, options.model, scheme);
+  const stemStride = checkStemStride(op, options.stemStride);
+  const model = resolveModel(op, options.model, scheme, stemStride);
   const eps = options.eps ?? 1e-5;
   if (typeof eps !== 'number' || !Number.isFinite(eps) || eps <= 0) {
     throw new FuseError(op, 'options.eps', `is ${String(eps)}, expected a finite number > 0`);
@@ -567,6 +651,9 @@ function parseAs(
   }
 
   const built: Array<() => ReparamBlock> = [];
+  const assumed: AssumedStride[] = [];
+  const emptySE: { name: string; keys: string[] }[] = [];
+  let stem: number | undefined;
   let prev: { channels: number; name: string } | undefined;
   for (const pos of order) {
     const name = scheme.blockName(pos);
@@ -586,7 +673,11 @@ function parseAs(
       if (r !== null) parts.set(key, r);
       else unknown.push(key);
     }
-    const spec = fromModel ?? inferSpec(scheme, block, parts, prev, found.other);
+    const spec = fromModel ?? inferSpec(scheme, block, parts, prev, found.other, stemStride ?? 2);
+    if (isStem(spec)) stem = spec.stride;
+    // Inferred strides are certain only where an identity branch needs stride 1.
+    if (fromModel === undefined && !spec.identity && !(isStem(spec) && stemStride !== undefined))
+      assumed.push({ name, stride: spec.stride });
     const partSet = new Set([...parts.values()].map((r) => r.part));
     const deployed =
       partSet.has('deploy') && !['convs', 'scale', 'identity'].some((p) => partSet.has(p as Part));
@@ -598,6 +689,7 @@ function parseAs(
     // SE tensors stay in the deploy form; everything else of the block is replaced.
     const sePrefix = `${name}.${scheme.se.module}.`;
     const sourceKeys: string[] = [];
+    const empty: string[] = [];
     for (const e of expected) {
       const t = block.tensors.get(e.key);
       if (t === undefined) {
@@ -608,11 +700,17 @@ function parseAs(
       if (e.counter === true) continue;
       if (!sameShape(t.shape, e.shape)) {
         found.mismatched.push({ key: e.key, shape: t.shape, expected: e.shape });
+      } else if (t.shape.includes(0)) {
+        empty.push(`${e.key} ${shapeText(t.shape)}`);
       } else if (!(t.data instanceof Float32Array)) {
         found.other.push(
           `${e.key} holds integer data${t.dtype ? ` (${t.dtype})` : ''}, but a conv or BatchNorm tensor must be float`,
         );
       }
+    }
+    if (empty.length > 0) {
+      if (spec.se && r === 0) emptySE.push({ name, keys: empty });
+      else found.other.push(`${empty.join(', ')}: empty (a zero dimension)`);
     }
     for (const key of block.tensors.keys()) {
       if (expectedKeys.has(key)) continue;
@@ -624,6 +722,7 @@ function parseAs(
     prev = { channels: spec.outChannels, name };
   }
 
+  if (emptySE.length > 0) found.other.push(emptySEs(layout, emptySE));
   if (
     found.missing.length + found.unexpected.length + found.mismatched.length + found.other.length >
     0
@@ -634,10 +733,18 @@ function parseAs(
         : `the ${layout} layout`;
     throw new StateDictError(op, what, found, hints?.() ?? []);
   }
+  const strides: StrideSource = {
+    from: model !== undefined ? source : 'inferred',
+    stemStride: stem ?? stemStride ?? 2,
+    stemStrideFrom:
+      stemStride !== undefined ? 'option' : model !== undefined ? 'record' : 'assumed',
+    assumed,
+  };
   return {
     layout,
     family: scheme.family,
     ...(model !== undefined ? { model } : {}),
+    strides,
     blocks: built.map((b) => b()),
     passThrough: new Map([...sd].filter(([key]) => passThrough.has(key))),
   };
