@@ -1,13 +1,16 @@
 /**
  * Input sizes whose memory cannot exist, refused before any work: `train
  * --img-size 5000` would otherwise fill the machine's memory for half a minute
- * with no output, and `--img-size 100000` end in a typed-array error from deep
- * inside TF.js. The estimate is `estimateMemory` of @repnets/fuse (from the
- * block records); here it is compared with what this machine and this Node
- * can hold.
+ * with no output, `--img-size 100000` end in a typed-array error from deep
+ * inside TF.js, and a size that fits the machine but not the wasm heap end in
+ * `RuntimeError: Aborted()` after the first step has started. The estimate is
+ * `estimateMemory` of @repnets/fuse (from the block records); here it is
+ * compared with the limits of the backend that runs it (backend-limits.ts):
+ * on wasm each worker's heap against its shard of the batch, and the machine
+ * for all workers together.
  */
-import { constants } from 'node:buffer';
-import { totalmem } from 'node:os';
+
+import { availableParallelism } from 'node:os';
 import {
   architecture,
   estimateMemory,
@@ -15,47 +18,56 @@ import {
   type MemoryEstimateOptions,
   type NetworkShape,
 } from '@repnets/fuse';
-import { type DatasetName, mnistRecipe } from '@repnets/train';
+import { type DatasetName, mnistRecipe, resolveWorkers, type WorkersOption } from '@repnets/train';
+import { backendLimits, type MemoryLimits, machineLimits } from './backend-limits.js';
 import { UsageError } from './common.js';
 
-/**
- * The most elements one Float32Array can have in this Node, and so one TF.js
- * tensor's data. `buffer.constants.MAX_LENGTH` is V8's typed-array limit: a
- * count of elements of any type up to Node 21 (2^32 on 64-bit; measured:
- * `new Float32Array(2 ** 32 + 1)` throws), a count of bytes from Node 22
- * (2^53 - 1), so float32 elements are capped at a quarter of that.
- */
-export function float32ArrayLimit(): number {
-  return Math.min(constants.MAX_LENGTH, Math.floor(Number.MAX_SAFE_INTEGER / 4));
+export {
+  float32ArrayLimit,
+  type MemoryLimits,
+  machineLimits,
+  WASM_HEAP_MAX_BYTES,
+  WASM_HEAP_OVERHEAD,
+} from './backend-limits.js';
+
+/** What one size needs: per replica (its shard, on its own heap where it has one) and in all. */
+interface Need {
+  /** The estimate for one replica's shard. */
+  readonly replica: MemoryEstimate;
+  /** What a replica's memory must hold: the estimate, times the heap's overhead where there is one. */
+  readonly replicaBytes: number;
+  /** Every replica, and the training thread's copy of the model when the replicas are workers. */
+  readonly totalBytes: number;
 }
 
-/** What a batch is compared with. */
-export interface MemoryLimits {
-  /** All of it: the machine's memory (`os.totalmem()`). */
-  readonly bytes: number;
-  /** The largest single tensor, in float32 elements. */
-  readonly tensorElements: number;
-}
+const gibibytes = (bytes: number) => `${(bytes / 2 ** 30).toFixed(1)} GiB`;
 
-export const machineLimits = (): MemoryLimits => ({
-  bytes: totalmem(),
-  tensorElements: float32ArrayLimit(),
-});
-
-/** Why an estimate does not fit, in words; `undefined` when it fits. */
-function overLimit(e: MemoryEstimate, limits: MemoryLimits): string | undefined {
-  if (e.bytes > limits.bytes)
-    return `more than this machine's ${(limits.bytes / 2 ** 30).toFixed(1)} GiB of memory (os.totalmem())`;
-  if (e.largestTensor.elements > limits.tensorElements) {
-    const t = e.largestTensor;
+/** Why a need does not fit, in words (the first limit it passes); `undefined` when it fits. */
+function overLimit(n: Need, limits: MemoryLimits, replicas: number): string | undefined {
+  // A heap of its own holds every tensor of a replica: it binds before one tensor's size does.
+  if (limits.heap && n.replicaBytes > limits.heap.bytes)
+    return `more than ${limits.heap.what}${replicas > 1 ? ' each worker has' : ''}`;
+  const t = n.replica.largestTensor;
+  if (t.elements > limits.tensorElements) {
     const what = t.name === 'input' ? 'the input batch' : `${t.name}'s output`;
-    return `and its largest tensor (${what}, ${t.shape.join('x')}) has ${t.elements} values, more than one typed array holds (${limits.tensorElements} values)`;
+    return `and its largest tensor (${what}, ${t.shape.join('x')}) has ${t.elements} values, more than ${limits.tensorHolder ?? 'one typed array'} holds (${limits.tensorElements} values)`;
+  }
+  if (n.totalBytes > limits.bytes) {
+    const together =
+      replicas > 1
+        ? `its ${replicas} workers need about ${gigabytes(n.totalBytes)} together, `
+        : '';
+    const note = limits.machineNote ? `; ${limits.machineNote}` : '';
+    return `${together}more than this machine's ${gibibytes(limits.bytes)} of memory (os.totalmem()${note})`;
   }
   return undefined;
 }
 
+/** Two decimals below 10 GB, where a need is compared with a 4.29 GB heap. */
 const gigabytes = (bytes: number) =>
-  bytes >= 1e12 ? `${(bytes / 1e12).toFixed(1)} TB` : `${(bytes / 1e9).toFixed(1)} GB`;
+  bytes >= 1e12
+    ? `${(bytes / 1e12).toFixed(1)} TB`
+    : `${(bytes / 1e9).toFixed(bytes < 1e10 ? 2 : 1)} GB`;
 
 /** How much the blocks shrink an input side: the product of their strides. */
 const totalStride = (net: NetworkShape) => net.blocks.reduce((s, b) => s * b.stride, 1);
@@ -85,26 +97,45 @@ export interface InputSizeCheck {
   readonly options: MemoryEstimateOptions;
   /** Default: {@link machineLimits}. */
   readonly limits?: MemoryLimits;
+  /** Replicas (worker threads) the batch is split over, each training its shard; default 1. */
+  readonly replicas?: number;
+  /** The backend that runs it, for messages ('wasm'). */
+  readonly backend?: string;
 }
 
 /**
  * Refuses (a usage error, one line) an input size whose batch does not fit:
- * the estimate, what it was compared with, and the largest --img-size that fits.
+ * the estimate, which limit it passes, and the largest --img-size that fits.
  */
 export function checkInputSize(c: InputSizeCheck): void {
   const limits = c.limits ?? machineLimits();
-  const estimate = (size: number) => estimateMemory(c.networkAt(size), c.options);
-  const e = estimate(c.size);
-  const why = overLimit(e, limits);
+  const replicas = Math.max(1, c.replicas ?? 1);
+  const shard = Math.ceil(c.options.batch / replicas);
+  const need = (size: number): Need => {
+    const net = c.networkAt(size);
+    const replica = estimateMemory(net, { ...c.options, batch: shard });
+    const overhead = limits.heap?.overhead ?? 1;
+    const replicaBytes = replica.bytes * overhead;
+    // With workers, the training thread keeps the model and its optimizer state too.
+    const model =
+      replicas > 1 ? estimateMemory(net, { ...c.options, batch: 0 }).bytes * overhead : 0;
+    return { replica, replicaBytes, totalBytes: replicas * replicaBytes + model };
+  };
+  const n = need(c.size);
+  const why = overLimit(n, limits, replicas);
   if (why === undefined) return;
-  const largest = largestFitting(c.size, (n) => overLimit(estimate(n), limits) === undefined);
+  const largest = largestFitting(c.size, (s) => overLimit(need(s), limits, replicas) === undefined);
   // Below its total stride a network has nothing left to classify: no size to offer.
   const usable = largest > 0 && largest >= totalStride(c.networkAt(largest));
   const fix = usable
     ? `the largest --img-size that fits is ${largest}`
     : `no --img-size the network takes fits${c.options.batch > 1 ? '; lower --batch-size' : ''}`;
+  const on =
+    c.backend === undefined
+      ? ''
+      : ` on ${c.backend}${replicas > 1 ? ` (${replicas} workers, up to ${shard} images each)` : ''}`;
   throw new UsageError(
-    `${c.command}: ${c.what} needs about ${gigabytes(e.bytes)} ${c.purpose}, ${why}; ${fix}`,
+    `${c.command}: ${c.what} needs about ${gigabytes(n.replicaBytes)}${replicas > 1 ? ' per worker' : ''} ${c.purpose}${on}, ${why}; ${fix}`,
   );
 }
 
@@ -125,9 +156,11 @@ export function trainNetworkAt(model: string, dataset: DatasetName, size: number
 }
 
 /**
- * `repnets train`'s check: refuses an --img-size whose training batch cannot
- * fit, before the backend starts. Without --img-size the data's own size (28
- * or 32 px for the built-in datasets) is used and nothing is checked.
+ * `repnets train`'s check, once the backend is chosen and before any data is
+ * read: refuses an --img-size whose training step cannot fit that backend
+ * (on wasm and cpu split over the workers @repnets/train's `resolveWorkers`
+ * gives the run). Without --img-size the data's own size (28 or 32 px for the
+ * built-in datasets) is used and nothing is checked.
  */
 export function checkTrainInputSize(o: {
   readonly model: string;
@@ -135,10 +168,23 @@ export function checkTrainInputSize(o: {
   readonly imgSize: number | undefined;
   /** Default: the recipes' batch size, as `recipeFor` uses it. */
   readonly batchSize: number | undefined;
+  /** The backend selectBackend chose. */
+  readonly backend: string;
+  /** --workers as given (default 'auto'). */
+  readonly workers?: WorkersOption;
+  /** Default: this machine's (availableParallelism()). */
+  readonly cores?: number;
+  /** Default: {@link backendLimits} of `backend`. */
   readonly limits?: MemoryLimits;
 }): void {
   if (o.imgSize === undefined) return;
   const batch = o.batchSize ?? mnistRecipe().train.batchSize;
+  const { workers } = resolveWorkers(
+    o.workers ?? 'auto',
+    o.backend,
+    batch,
+    o.cores ?? availableParallelism(),
+  );
   checkInputSize({
     command: 'train',
     what: `--img-size ${o.imgSize} with --batch-size ${batch}`,
@@ -146,6 +192,8 @@ export function checkTrainInputSize(o: {
     size: o.imgSize,
     networkAt: (size) => trainNetworkAt(o.model, o.dataset, size),
     options: { batch, purpose: 'train' },
-    ...(o.limits ? { limits: o.limits } : {}),
+    limits: o.limits ?? backendLimits(o.backend),
+    replicas: workers,
+    backend: o.backend,
   });
 }

@@ -145,11 +145,12 @@ export const train: Command = {
     const batchSize = intFlag(c, 'batch-size', values['batch-size']);
     const workers = workersFlag(values.workers);
     const resume = values.resume === true;
-    checkTrainInputSize({ model, dataset, imgSize, batchSize });
     const folder = await claimRunFolder(out, resume, values.overwrite === true, say);
     try {
-      // Every flag is checked above, before the (slow) backend start.
+      // Every flag is checked above, before the backend starts, but --img-size's memory: its
+      // limit is the backend's (wasm: one heap per worker), checked before any data is read.
       const choice = await selectBackend(backend);
+      checkTrainInputSize({ model, dataset, imgSize, batchSize, backend: choice.backend, workers });
       say(`backend: ${choice.backend}`);
       const data = await namedDataset({
         dataset,
