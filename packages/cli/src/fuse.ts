@@ -19,12 +19,16 @@ import {
   refuseOverwritingInputs,
   savedModelFiles,
 } from './paths.js';
+import { assumedStrideLine } from './stride-note.js';
 
 const USAGE = `repnets fuse <checkpoint> --from timm|official|repnets --out PATH [flags]
   timm, official: a PyTorch train-form state dict as .safetensors (timm byobnet RepVGG /
     MobileOne, DingXiaoH/RepVGG, apple/ml-mobileone; detected from its keys). Writes the
     deploy-form state dict in the same framework's own key layout to PATH (.safetensors).
       --model NAME     architecture (e.g. repvgg_a0, mobileone_s0) to check strides and groups
+      --stem-stride 1|2  the stem's stride, which a state dict does not store: 1 for a
+                       network trained at 28-32 px with a stride-1 stem (default: the
+                       matched published model's or --model's, else assumed 2, said so)
       --tfjs DIR       also write a RepNets deploy model (TF.js) there
       --img-size N     input size of that model (default 224)
       --dtype f32|f16  tensor type of the written file (default f32)
@@ -79,6 +83,7 @@ export const fuse: Command = {
         tfjs: { type: 'string' },
         'img-size': { type: 'string' },
         dtype: { type: 'string' },
+        'stem-stride': { type: 'string' },
         overwrite: { type: 'boolean', default: false },
       },
       1,
@@ -92,6 +97,12 @@ export const fuse: Command = {
     const say = humanOut(json);
     const overwrite = values.overwrite === true;
     const input = positionals[0]!;
+    const stemStride = oneOf('fuse', 'stem-stride', values['stem-stride'], ['1', '2'] as const);
+    if (from === 'repnets' && stemStride !== undefined) {
+      throw new UsageError(
+        'fuse: --stem-stride is read only with --from timm or official: a RepNets model stores its own strides; leave it out',
+      );
+    }
 
     if (from === 'repnets') {
       checkWritable('fuse', 'out', out, 'dir');
@@ -143,7 +154,10 @@ export const fuse: Command = {
     );
     const { tensors, metadata } = await loadSafetensorsFile(input);
     const model = values.model as string | undefined;
-    const result = fuseStateDict(tensors as never, model ? { model } : {});
+    const result = fuseStateDict(tensors as never, {
+      ...(model ? { model } : {}),
+      ...(stemStride !== undefined ? { stemStride: stemStride === '1' ? 1 : 2 } : {}),
+    });
     if (result.strippedPrefix) {
       // Read as timm reads it; one line on stderr, so --json output stays clean.
       const { prefix, keys } = result.strippedPrefix;
@@ -200,6 +214,10 @@ export const fuse: Command = {
     );
     if (tfjsDir !== undefined)
       say(`RepNets deploy model (TF.js, ${tfParams} params) written to ${tfjsDir}`);
+    // The folded weights do not depend on strides; the TF.js model and the JSON
+    // report do, and a stem assumed stride 2 that was 1 is another network.
+    const assumed = assumedStrideLine(input, result.strides);
+    if (assumed !== null && (tfjsDir !== undefined || json)) process.stderr.write(`${assumed}\n`);
     if (json) {
       printJson({
         from,
@@ -207,6 +225,7 @@ export const fuse: Command = {
         input,
         out,
         alreadyDeployed: deployed,
+        strides: result.strides,
         blocks: result.folded.map((b) => ({
           name: b.name,
           from: b.from,

@@ -6,6 +6,7 @@ import { fileKind, loadSafetensorsFile } from '@repnets/fuse/node';
 import { loadCheckpoint } from '@repnets/train';
 import { type Command, humanOut, parse, printJson } from './common.js';
 import { isTrainForm, loadModel, modelJsonPath } from './models.js';
+import { stridesInWords } from './stride-note.js';
 
 const USAGE = `repnets info <file> [--json]
   A TF.js model (model.json or its folder): form, input, layers, params, FLOPs, memory-access cost.
@@ -105,6 +106,7 @@ async function describeStateDict(path: string): Promise<Description> {
         ? `${parsed.model.name} (a published ${layout} model)`
         : 'no published model matches (a custom width or depth: geometry inferred)',
     ]);
+    lines.push(['strides', stridesInWords(parsed.strides, parsed.model)]);
     lines.push([
       'form',
       form === 'deploy'
@@ -133,6 +135,7 @@ async function describeStateDict(path: string): Promise<Description> {
             blocks: parsed.blocks.length,
             form,
             blockKinds,
+            strides: parsed.strides,
             ...(parsed.strippedPrefix ? { strippedPrefix: parsed.strippedPrefix } : {}),
           }
         : {}),
