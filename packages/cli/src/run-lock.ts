@@ -4,7 +4,9 @@
  * start holds `<out>/.repnets-train.lock` (created exclusively, `wx`, holding
  * its pid and host) until it ends, and a second is refused naming that pid.
  * A lock whose process no longer runs (killed, crashed, machine rebooted) is
- * stale: it is taken over, and the run says so in one line.
+ * stale: it is taken over, and the run says so in one line. SIGINT, SIGTERM
+ * and SIGHUP release it before they end the process as they always did, so
+ * only a kill that runs no code (SIGKILL, a crash) leaves a stale lock.
  */
 
 import { linkSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
@@ -18,7 +20,7 @@ interface Holder {
   readonly host: string;
 }
 
-/** A lock this process holds; `release` is idempotent and also runs if the process exits first. */
+/** A lock this process holds; `release` is idempotent and also runs if the process exits first or a signal ends it. */
 export interface RunLock {
   readonly path: string;
   release(): void;
@@ -143,12 +145,19 @@ function takeOverStale(path: string, text: string): boolean {
   return true;
 }
 
+/**
+ * Signals whose default action ends the process: Ctrl-C, a supervisor's stop,
+ * a closed terminal. None of them runs 'exit' handlers.
+ */
+const ENDING_SIGNALS = ['SIGINT', 'SIGTERM', 'SIGHUP'] as const;
+
 function holding(path: string, mine: string): RunLock {
   let held = true;
   const release = () => {
     if (!held) return;
     held = false;
     process.off('exit', release);
+    for (const s of ENDING_SIGNALS) process.off(s, onSignal);
     try {
       // Only our own lock: never one that another process holds by now.
       if (readFileSync(path, 'utf8') === mine) rmSync(path, { force: true });
@@ -156,7 +165,21 @@ function holding(path: string, mine: string): RunLock {
       // Gone already.
     }
   };
+  /**
+   * Gives the lock up, then lets the signal do what it did before anyone
+   * listened: with our listener gone Node restores the default action, so the
+   * process (worker threads and all) ends at once, killed by that signal, as
+   * a shell or supervisor expects. Where the program has listeners of its own
+   * (main() run in-process by an app), the signal is theirs: the lock stays
+   * until the run ends or the process exits.
+   */
+  const onSignal = (signal: NodeJS.Signals) => {
+    if (process.listenerCount(signal) > 1) return;
+    release();
+    process.kill(process.pid, signal);
+  };
   // process.exit() and a fatal error skip the caller's finally; 'exit' still runs.
   process.on('exit', release);
+  for (const s of ENDING_SIGNALS) process.on(s, onSignal);
   return { path, release };
 }
