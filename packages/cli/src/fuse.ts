@@ -1,3 +1,4 @@
+import { statSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { MODEL_JSON, modelFromFused, reparameterize, WEIGHTS_BIN } from '@repnets/blocks';
 import {
@@ -21,7 +22,9 @@ import {
 } from './paths.js';
 import { assumedStrideLine } from './stride-note.js';
 
-const USAGE = `repnets fuse <checkpoint> --from timm|official|repnets --out PATH [flags]
+const USAGE = `repnets fuse <checkpoint> --out PATH [--from timm|official|repnets] [flags]
+  --from is what the checkpoint is; without it, a .safetensors file is a PyTorch state dict
+  (layout detected from its keys) and a folder or .json a RepNets TF.js model.
   timm, official: a PyTorch train-form state dict as .safetensors (timm byobnet RepVGG /
     MobileOne, DingXiaoH/RepVGG, apple/ml-mobileone; detected from its keys). Writes the
     deploy-form state dict in the same framework's own key layout to PATH (.safetensors).
@@ -38,6 +41,27 @@ const USAGE = `repnets fuse <checkpoint> --from timm|official|repnets --out PATH
                        weights.bin, nothing else)
   --json               print what was folded as JSON
   All outputs are written or none: on any failure the previous files stay as they were.`;
+
+/**
+ * What a checkpoint given without --from is, by its name: a .safetensors file
+ * is a PyTorch state dict whose layout the parser detects from its keys; a
+ * folder or .json is a RepNets TF.js model. Anything else needs --from.
+ */
+function sourceOf(input: string): 'detect' | 'repnets' {
+  if (input.endsWith('.safetensors')) return 'detect';
+  if (input.endsWith('.json') || isDirectory(input)) return 'repnets';
+  throw new UsageError(
+    `fuse: cannot tell what '${input}' is from its name: pass --from timm|official (a PyTorch .safetensors state dict) or --from repnets (a RepNets TF.js model)`,
+  );
+}
+
+function isDirectory(path: string): boolean {
+  try {
+    return statSync(path).isDirectory();
+  } catch {
+    return false;
+  }
+}
 
 const FAMILY: Record<string, (l: LayoutName) => boolean> = {
   timm: (l) => l.startsWith('timm-'),
@@ -89,19 +113,27 @@ export const fuse: Command = {
       1,
     );
     if (help) return void console.log(USAGE);
-    const from = oneOf('fuse', 'from', values.from, ['timm', 'official', 'repnets'] as const);
-    if (!from) throw new UsageError('fuse: --from timm|official|repnets is required');
+    const input = positionals[0]!;
+    const from =
+      oneOf('fuse', 'from', values.from, ['timm', 'official', 'repnets'] as const) ??
+      sourceOf(input);
     const out = values.out as string | undefined;
     if (!out) throw new UsageError('fuse: --out PATH is required');
     const json = values.json === true;
     const say = humanOut(json);
     const overwrite = values.overwrite === true;
-    const input = positionals[0]!;
     const stemStride = oneOf('fuse', 'stem-stride', values['stem-stride'], ['1', '2'] as const);
-    if (from === 'repnets' && stemStride !== undefined) {
-      throw new UsageError(
-        'fuse: --stem-stride is read only with --from timm or official: a RepNets model stores its own strides; leave it out',
+    if (from === 'repnets') {
+      // A RepNets model stores its own architecture, strides and input size, and is
+      // written as a TF.js folder: these flags would be ignored, so they are refused.
+      const ignored = ['model', 'stem-stride', 'tfjs', 'img-size', 'dtype'].filter(
+        (f) => values[f] !== undefined,
       );
+      if (ignored.length > 0) {
+        throw new UsageError(
+          `fuse: ${ignored.map((f) => `--${f}`).join(', ')} ${ignored.length === 1 ? 'is' : 'are'} read only for a PyTorch state dict (--from timm|official): a RepNets model stores its own architecture and is written as a TF.js folder to --out; leave ${ignored.length === 1 ? 'it' : 'them'} out`,
+        );
+      }
     }
 
     if (from === 'repnets') {
@@ -169,7 +201,7 @@ export const fuse: Command = {
         `repnets: fuse: ${which} with '${prefix}' (saved from DataParallel): read without it, as timm does\n`,
       );
     }
-    if (!FAMILY[from]!(result.layout)) {
+    if (from !== 'detect' && !FAMILY[from]!(result.layout)) {
       throw new Error(
         `fuse: '${input}' has the ${result.layout} key layout, not ${from}'s; use --from ${result.layout.split('-')[0]}`,
       );
@@ -220,7 +252,7 @@ export const fuse: Command = {
     if (assumed !== null && (tfjsDir !== undefined || json)) process.stderr.write(`${assumed}\n`);
     if (json) {
       printJson({
-        from,
+        from: from === 'detect' ? result.layout.split('-')[0] : from,
         layout: result.layout,
         input,
         out,

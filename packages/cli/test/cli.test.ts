@@ -33,9 +33,9 @@ describe('repnets CLI', () => {
     expect(badWorkers.err).toMatch(
       /^repnets: train: --workers must be 'auto' or an integer >= 1, got '0'/,
     );
-    const noFrom = await repnets('fuse', 'x.safetensors', '--out', 'y');
+    const noFrom = await repnets('fuse', 'x.pth', '--out', 'y');
     expect(noFrom.code).toBe(2);
-    expect(noFrom.err).toMatch(/--from timm\|official\|repnets is required/);
+    expect(noFrom.err).toMatch(/cannot tell what 'x\.pth' is from its name: pass --from/);
     for (const c of ['train', 'fuse', 'export', 'bench', 'info', 'models']) {
       const h = await repnets(c, '--help');
       expect(h.code, c).toBe(0);
