@@ -222,18 +222,15 @@ export const train: Command = {
       // A resumed run that had finished trains nothing: it only brings back the models it lost.
       const finished = resume && result.startEpoch === result.epochs;
       const missing = finished ? forms.filter((d) => !savedModelComplete(d)) : [...forms];
-      const epochsDone = `its ${result.epochs} epoch${result.epochs === 1 ? '' : 's'}`;
       if (missing.length === 0) {
-        say(
-          `nothing to do: the run has finished ${epochsDone} and its models are in ${forms[0]} and ${forms[1]}; ask for more --epochs to continue it`,
-        );
+        say(`nothing to do: its models are in ${forms[0]} and ${forms[1]}`);
         if (json) printJson(summary);
         return;
       }
       const written = await writeForms(net, forms, missing);
       say(
         finished
-          ? `the run had finished ${epochsDone}; wrote its missing models from ${ckpt}: ${missing.join(', ')}`
+          ? `wrote its missing models from ${ckpt}: ${missing.join(', ')}`
           : `folded ${written.folded} blocks; wrote ${forms[0]}, ${forms[1]}, ${ckpt}`,
       );
       if (json) printJson(summary);

@@ -294,7 +294,8 @@ describe('--resume resumes the same run or says why not', () => {
     // As many epochs as it finished: nothing to train, its models are there, nothing changes.
     const none = await repnets('train', ...base, '--backend', 'wasm', '--out', out, '--resume');
     expect(none.code, none.err).toBe(0);
-    expect(none.out).toMatch(/nothing to do: the run has finished its 1 epoch/);
+    expect(none.out).toMatch(/has finished its 1 epoch: nothing left to train/);
+    expect(none.out).toMatch(/nothing to do: its models are in /);
     expect(snapshot(out)).toEqual(before);
     const r = await repnets(
       'train',
