@@ -19,7 +19,12 @@ import {
   statSync,
 } from 'node:fs';
 import { basename, join, normalize } from 'node:path';
-import { parseTempName, removeStaleTempFiles } from '@repnets/fuse/node';
+import {
+  checkRegularFile,
+  NotARegularFileError,
+  parseTempName,
+  removeStaleTempFiles,
+} from '@repnets/fuse/node';
 import { UsageError } from './common.js';
 import { checkWritable } from './paths.js';
 import { LOCK_NAME, lockRunFolder } from './run-lock.js';
@@ -111,6 +116,11 @@ interface RunFolderContents {
   readonly own: string[];
   /** A file at one of the names repnets train writes that it did not write. */
   readonly foreign?: { readonly file: string; readonly what: string };
+  /**
+   * Something at one of those names that is not a regular file (a FIFO, a
+   * device, a socket, a folder; through links): what resuming would read.
+   */
+  readonly notAFile?: { readonly file: string; readonly error: NotARegularFileError };
   /** The entries at the top of `out`, sorted, without the lock. */
   readonly entries: string[];
 }
@@ -124,13 +134,26 @@ export function runFolderContents(out: string): RunFolderContents {
       : [];
   const own: string[] = [];
   let foreign: RunFolderContents['foreign'];
+  let notAFile: RunFolderContents['notAFile'];
   for (const o of OWN) {
     const path = join(out, o.file);
     if (!existsSync(path) && !isSymlink(path)) continue;
+    const error = notARegularFile(path);
+    if (error) notAFile ??= { file: o.file, error };
     if (o.mine(out)) own.push(o.file);
     else foreign ??= { file: o.file, what: o.what };
   }
-  return { own, foreign, entries };
+  return { own, foreign, notAFile, entries };
+}
+
+/** Why `path` (which exists, or is a link) is not a regular file, through links; undefined if it is one or a dangling link. */
+function notARegularFile(path: string): NotARegularFileError | undefined {
+  try {
+    checkRegularFile(path);
+    return undefined;
+  } catch (e) {
+    return e instanceof NotARegularFileError ? e : undefined;
+  }
 }
 
 const isSymlink = (path: string) => {
@@ -156,9 +179,16 @@ export async function prepareRunFolder(
   resume: boolean,
   overwrite: boolean,
 ): Promise<void> {
-  const { own, foreign, entries } = runFolderContents(out);
+  const { own, foreign, notAFile, entries } = runFolderContents(out);
   if (entries.length === 0) return;
   const flag = resume ? '--resume' : overwrite ? '--overwrite' : undefined;
+  if (flag && notAFile) {
+    // Said for what it is: a FIFO there is no "other program's checkpoint", and reading it would block.
+    const reads = resume && notAFile.file === 'checkpoints/last.ckpt';
+    throw new UsageError(
+      `train: ${notAFile.error.message}; ${flag} would ${reads ? 'read' : 'replace'} it: move it away or pick another --out`,
+    );
+  }
   if (!flag) {
     throw new UsageError(
       own.length > 0

@@ -3,8 +3,9 @@
  * The files stay in memory as read (bytes, a quarter of float32's memory; no
  * conversion pass at load); `get` makes HWC floats from one record.
  */
-import { readFile, stat } from 'node:fs/promises';
+import { stat } from 'node:fs/promises';
 import { basename, join } from 'node:path';
+import { NotARegularFileError, readRegularFile } from '@repnets/fuse/node';
 import { arrayDataset } from './memory.js';
 import { concatDatasets } from './split.js';
 import type { Dataset, Example } from './types.js';
@@ -107,9 +108,10 @@ function layoutHelp(l: Layout): string {
   );
 }
 
-async function isFile(path: string): Promise<boolean> {
+/** Whether something is at `path` (through links): a file, or what readExpected will refuse by name. */
+async function exists(path: string): Promise<boolean> {
   return stat(path).then(
-    (s) => s.isFile(),
+    () => true,
     () => false,
   );
 }
@@ -118,7 +120,7 @@ async function isFile(path: string): Promise<boolean> {
 async function findRoot(dir: string, l: Layout): Promise<string> {
   const probe = l.train[0]!;
   for (const root of [dir, join(dir, l.subfolder)]) {
-    if (await isFile(join(root, probe))) return root;
+    if (await exists(join(root, probe))) return root;
   }
   const dirExists = await stat(dir).then(
     (s) => s.isDirectory(),
@@ -130,11 +132,20 @@ async function findRoot(dir: string, l: Layout): Promise<string> {
   );
 }
 
+/**
+ * The bytes of one of the format's files, read only if it is a regular file
+ * and no further than its size: a FIFO would block the read until a writer
+ * came, /dev/zero would never end.
+ */
 async function readExpected(root: string, file: string, l: Layout): Promise<Buffer> {
   const path = join(root, file);
   try {
-    return await readFile(path);
+    return await readRegularFile(path);
   } catch (e) {
+    if (e instanceof NotARegularFileError)
+      throw new Error(`${l.title}: ${e.message}: put the file from ${l.archive} there`, {
+        cause: e,
+      });
     const code = (e as NodeJS.ErrnoException).code;
     if (code !== 'ENOENT')
       throw new Error(`${l.title}: cannot read ${path}: ${String(e)}`, { cause: e });

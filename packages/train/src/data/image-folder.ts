@@ -3,8 +3,10 @@
  * sorted order, images decoded and resized by sharp (an optional peer
  * dependency, imported only when a folder dataset is made).
  */
+import type { Stats } from 'node:fs';
 import { readdir, stat } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
+import { fileKind, NotARegularFileError, readRegularFile } from '@repnets/fuse/node';
 import { checkIndex, errorMessage } from './errors.js';
 import type { Dataset, Example } from './types.js';
 
@@ -85,7 +87,10 @@ export async function imageFolderDataset(
   const { classNames, files: listed, labels: listedLabels } = await listFolder(root, exts);
 
   const decode = async (file: string): Promise<Uint8Array> => {
-    const { data, info } = await sharp(file, { failOn: 'error', autoOrient: true })
+    // Read here, not by sharp: only a regular file, never past its size (a file
+    // swapped for a FIFO after listing would block sharp's read for good).
+    const bytes = await readRegularFile(file);
+    const { data, info } = await sharp(bytes, { failOn: 'error', autoOrient: true })
       .resize(width, height, { fit, background: { r: 0, g: 0, b: 0 } })
       .removeAlpha()
       .toColourspace(channels === 1 ? 'b-w' : 'srgb')
@@ -228,9 +233,12 @@ async function listFolder(root: string, exts: readonly string[]) {
   const files: string[] = [];
   const labels: number[] = [];
   for (const [c, cls] of classNames.entries()) {
-    const found = (await walk(join(root, cls), c, exts, folders, twoLabels)).sort((a, b) =>
-      byCodePoint(a.path, b.path),
-    );
+    const found = (
+      await walk(join(root, cls), c, exts, folders, twoLabels).catch((e: unknown) => {
+        if (!(e instanceof NotARegularFileError)) throw e;
+        throw new Error(`${name}: ${e.message}: move it out of the class folder`, { cause: e });
+      })
+    ).sort((a, b) => byCodePoint(a.path, b.path));
     const before = files.length;
     for (const f of found) {
       const first = f.id === undefined ? undefined : filesSeen.get(f.id);
@@ -270,7 +278,10 @@ async function isDir(path: string, e: { isDirectory(): boolean; isSymbolicLink()
 /**
  * The image files under `dir` (class `cls`) with their identities, walking
  * each folder not met before; a folder first met in another class is refused
- * through `twoLabels`. An unreadable file keeps no identity: decoding it names it.
+ * through `twoLabels`. A name with an image extension that is not a regular
+ * file (a FIFO, a device such as /dev/zero, a socket; through links too) is
+ * refused with a NotARegularFileError: reading it could block or never end.
+ * An unreadable file keeps no identity: decoding it names it.
  */
 async function walk(
   dir: string,
@@ -295,7 +306,10 @@ async function walk(
       folders.set(id, { path, cls });
       out.push(...(await walk(path, cls, exts, folders, twoLabels)));
     } else if (exts.some((x) => e.name.toLowerCase().endsWith(x))) {
-      out.push({ path, id: await identity(path) });
+      const st = await stat(path, { bigint: true }).catch(() => undefined);
+      if (st && !st.isFile())
+        throw new NotARegularFileError(path, fileKind(st as unknown as Stats));
+      out.push({ path, id: st ? `${st.dev}:${st.ino}` : undefined });
     }
   }
   return out;
