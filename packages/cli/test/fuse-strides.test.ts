@@ -198,7 +198,7 @@ describe('repnets fuse of a state dict no published model matches', () => {
     const r = await fuse('model.json', '--from', 'repnets', '--out', 'd', '--stem-stride', '1');
     expect(r.code).toBe(2);
     expect(oneLine(r.err, 2)).toMatch(
-      /fuse: --stem-stride is read only with --from timm or official/,
+      /fuse: --stem-stride is read only for a PyTorch state dict \(--from timm\|official\): a RepNets model stores its own architecture/,
     );
   });
 });
