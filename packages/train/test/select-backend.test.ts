@@ -79,7 +79,10 @@ describe('selectBackend', () => {
         { name: 'webgpu', ok: true, detail: expect.any(String), brief: expect.any(String) },
       ]);
       expectAttemptContract(choice.tried[0]!);
-      expect(choice.reason).toContain(webgpu.adapter!.description);
+      // The reason names the adapter in a few words; the detail keeps its whole description.
+      const { name, software } = webgpu.adapter!;
+      expect(choice.reason).toBe(`webgpu (${name}${software ? ' (software)' : ''})`);
+      expect(choice.tried[0]!.detail).toContain(webgpu.adapter!.description);
       const y = tf.square(tf.tensor1d([1, 2, 3]));
       expect(Array.from(await y.data())).toEqual([1, 4, 9]);
     },

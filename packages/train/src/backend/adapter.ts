@@ -2,6 +2,8 @@
 
 export interface AdapterReport {
   readonly description: string;
+  /** A few words for the one-line reason: the device's own name, without driver versions. */
+  readonly name: string;
   /** True for CPU implementations (lavapipe/llvmpipe, SwiftShader): slower than wasm for training. */
   readonly software: boolean;
 }
@@ -25,5 +27,18 @@ export function describeAdapter(adapter: {
     adapter.isFallbackAdapter === true ||
     info.isFallbackAdapter === true ||
     /llvmpipe|lavapipe|swiftshader|software/i.test(description);
-  return { description, software };
+  return { description, name: shortName(info), software };
+}
+
+/**
+ * The adapter's name without its driver and version strings: Dawn on lavapipe
+ * says 'llvmpipe: Mesa 25.0.7-2~bpo12+1 (LLVM 15.0.6)', a GPU 'NVIDIA H200'.
+ */
+function shortName(info: Record<string, unknown>): string {
+  const first = ['description', 'device', 'vendor']
+    .map((k) => String(info[k] ?? '').trim())
+    .find(Boolean);
+  if (!first) return 'unnamed adapter';
+  const name = first.split(/[:(]/)[0]!.trim() || first;
+  return name.length > 40 ? `${name.slice(0, 39)}…` : name;
 }

@@ -86,10 +86,10 @@ const PROBES: Record<BackendName, Probe> = {
     }
     if (!(await tf.setBackend('webgpu')))
       throw new Error(`setBackend('webgpu') failed on ${adapter.description}`);
-    const device = `${adapter.description}${adapter.software ? ' (software)' : ''}`;
+    const software = adapter.software ? ' (software)' : '';
     return {
-      detail: `${device}; read tensors with await data(), not dataSync()`,
-      brief: device,
+      detail: `${adapter.description}${software}; read tensors with await data(), not dataSync()`,
+      brief: `${adapter.name}${software}`,
     };
   },
   async webgl() {

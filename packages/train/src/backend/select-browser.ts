@@ -76,7 +76,7 @@ const PROBES: Record<BackendName, Probe> = {
     const adapter = await gpu.requestAdapter();
     if (!adapter)
       throw new Unavailable(NO_ADAPTER_BRIEF, 'navigator.gpu.requestAdapter() returned no adapter');
-    const { description, software } = describeAdapter(adapter);
+    const { description, name, software } = describeAdapter(adapter);
     if (auto && software) {
       throw new Unavailable(
         'only a software WebGPU adapter',
@@ -84,8 +84,8 @@ const PROBES: Record<BackendName, Probe> = {
       );
     }
     await start('webgpu', ` on ${description}`);
-    const device = `${description}${software ? ' (software)' : ''}`;
-    return { detail: device, brief: device };
+    const kind = software ? ' (software)' : '';
+    return { detail: `${description}${kind}`, brief: `${name}${kind}` };
   },
   async webgl() {
     await start('webgl');
