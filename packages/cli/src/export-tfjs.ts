@@ -63,7 +63,7 @@ function rebuild(path: string, ckpt: Checkpoint): { net: tf.LayersModel; model: 
   const shape = namedInputShape(dataset, imgSize);
   const probe = createModel(model, zooModelOptions(shape, 2));
   const head = probe.layers.at(-1)!.weights.at(-1);
-  const at = probe.weights.findIndex((w) => w === head);
+  const at = head ? probe.weights.indexOf(head) : -1;
   const classes = ckpt.weights[at]?.shape[0];
   probe.dispose();
   if (classes === undefined || ckpt.weights.length === 0) {
