@@ -17,36 +17,17 @@ import { dirname, resolve } from 'node:path';
 import {
   type AtomicWriteData,
   AtomicWriteError,
-  checkChunk,
   chunksOf,
   syncDirectory,
   tempPathFor,
   type WriteFileAtomicOptions,
+  writeNewFileSynced,
 } from './atomic-write.js';
 
 /** One file of a {@link writeFilesAtomic} call. */
 export interface AtomicFile {
   readonly path: string;
   readonly data: AtomicWriteData;
-}
-
-async function writeSynced(path: string, data: AtomicWriteData, mode: number): Promise<void> {
-  const chunks = chunksOf(data);
-  const handle = await fsp.open(path, 'wx', mode);
-  try {
-    let position = 0;
-    for (let i = 0; i < chunks.length; i++) {
-      const chunk = checkChunk(chunks[i], i);
-      for (let done = 0; done < chunk.byteLength; ) {
-        const { bytesWritten } = await handle.write(chunk, done, chunk.byteLength - done, position);
-        done += bytesWritten;
-        position += bytesWritten;
-      }
-    }
-    await handle.sync();
-  } finally {
-    await handle.close();
-  }
 }
 
 const code = (e: unknown) => (e as NodeJS.ErrnoException | undefined)?.code;
@@ -116,7 +97,7 @@ export async function writeFilesAtomic(
       }
       const temp = tempPathFor(f.path);
       staged.push({ path: f.path, temp });
-      await writeSynced(temp, f.data, options.mode ?? 0o666);
+      await writeNewFileSynced(temp, chunksOf(f.data), options.mode ?? 0o666);
     }
   } catch (e) {
     await undoStaging();

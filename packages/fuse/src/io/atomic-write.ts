@@ -94,7 +94,7 @@ export function chunksOf(data: AtomicWriteData): readonly Uint8Array[] {
   );
 }
 
-export function checkChunk(chunk: unknown, i: number): Uint8Array {
+function checkChunk(chunk: unknown, i: number): Uint8Array {
   if (chunk instanceof Uint8Array) return chunk;
   throw new TypeError(
     `data[${i}] must be a Uint8Array, got ${chunk === null ? 'null' : typeof chunk}`,
@@ -148,6 +148,33 @@ function syncDirectorySync(dir: string): void {
 }
 
 /**
+ * Creates `path` (which must not exist yet: a temporary name of
+ * {@link tempPathFor}), writes `chunks` to it in order and flushes it to disk.
+ * The first step of every atomic write, single-file or several at once.
+ */
+export async function writeNewFileSynced(
+  path: string,
+  chunks: readonly Uint8Array[],
+  mode: number,
+): Promise<void> {
+  const handle = await fsp.open(path, 'wx', mode);
+  try {
+    let position = 0;
+    for (let i = 0; i < chunks.length; i++) {
+      const chunk = checkChunk(chunks[i], i);
+      for (let done = 0; done < chunk.byteLength; ) {
+        const { bytesWritten } = await handle.write(chunk, done, chunk.byteLength - done, position);
+        done += bytesWritten;
+        position += bytesWritten;
+      }
+    }
+    await handle.sync();
+  } finally {
+    await handle.close();
+  }
+}
+
+/**
  * Writes `data` to `path` atomically: to a temporary file in the same directory
  * (see {@link tempPathFor}), fsync, rename over `path`, fsync of the directory
  * (skipped where the platform does not allow it). On any failure the temporary
@@ -166,26 +193,7 @@ export async function writeFileAtomic(
     const chunks = chunksOf(data);
     if (options.mkdir ?? true) await fsp.mkdir(dir, { recursive: true });
     tmp = tempPathFor(path);
-    const handle = await fsp.open(tmp, 'wx', options.mode ?? 0o666);
-    try {
-      let position = 0;
-      for (let i = 0; i < chunks.length; i++) {
-        const chunk = checkChunk(chunks[i], i);
-        for (let done = 0; done < chunk.byteLength; ) {
-          const { bytesWritten } = await handle.write(
-            chunk,
-            done,
-            chunk.byteLength - done,
-            position,
-          );
-          done += bytesWritten;
-          position += bytesWritten;
-        }
-      }
-      await handle.sync();
-    } finally {
-      await handle.close();
-    }
+    await writeNewFileSynced(tmp, chunks, options.mode ?? 0o666);
     await fsp.rename(tmp, path);
     tmp = undefined;
     await syncDirectory(dir);
