@@ -1,26 +1,10 @@
-import {
-  existsSync,
-  mkdirSync,
-  mkdtempSync,
-  readdirSync,
-  readFileSync,
-  rmSync,
-  statSync,
-  writeFileSync,
-} from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { AtomicWriteError, writeFilesAtomic } from '../src/io/node.js';
+import { freshDirs } from './helpers/fresh-dirs.js';
 
-const root = mkdtempSync(join(tmpdir(), 'repnets-atomic-all-'));
-afterAll(() => rmSync(root, { recursive: true, force: true }));
-let n = 0;
-const freshDir = () => {
-  const d = join(root, `d${n++}`);
-  mkdirSync(d);
-  return d;
-};
+const freshDir = freshDirs('repnets-atomic-all-');
 
 /** Every path under `dir` (files and folders) with a file's text: the whole state of the disk there. */
 function tree(dir: string): Record<string, string> {

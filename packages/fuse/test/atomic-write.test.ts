@@ -1,16 +1,7 @@
 import { randomBytes } from 'node:crypto';
-import {
-  existsSync,
-  mkdirSync,
-  mkdtempSync,
-  readdirSync,
-  readFileSync,
-  rmSync,
-  writeFileSync,
-} from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import {
   AtomicWriteError,
   parseTempName,
@@ -20,15 +11,9 @@ import {
   writeFileAtomic,
   writeFileAtomicSync,
 } from '../src/io/node.js';
+import { freshDirs } from './helpers/fresh-dirs.js';
 
-const root = mkdtempSync(join(tmpdir(), 'repnets-atomic-'));
-afterAll(() => rmSync(root, { recursive: true, force: true }));
-let n = 0;
-const freshDir = () => {
-  const d = join(root, `d${n++}`);
-  mkdirSync(d);
-  return d;
-};
+const freshDir = freshDirs('repnets-atomic-');
 const temps = (dir: string) => readdirSync(dir).filter((f) => f.endsWith('.tmp'));
 
 /** Chunks whose element `at` runs `act` when the writer reaches it (then yields `chunk`). */
