@@ -6,7 +6,6 @@ import { describe, expect, it } from 'vitest';
 import {
   defineRepVGG,
   detectLayout,
-  FuseError,
   fuseStateDict,
   type LayoutName,
   parseStateDict,
@@ -19,16 +18,7 @@ import {
   trainCheckpoint,
 } from './helpers/checkpoints.js';
 import { rng } from './helpers/random.js';
-
-function thrown(f: () => unknown): FuseError {
-  try {
-    f();
-  } catch (e) {
-    if (e instanceof FuseError) return e;
-    throw e;
-  }
-  throw new Error('expected a FuseError');
-}
+import { thrown } from './helpers/thrown.js';
 
 function stateDictError(f: () => unknown): StateDictError {
   const e = thrown(f);

@@ -7,7 +7,6 @@
 import { describe, expect, it } from 'vitest';
 import {
   archConfig,
-  FuseError,
   fuseStateDict,
   type LayoutName,
   parseStateDict,
@@ -17,19 +16,10 @@ import {
 } from '../src/index.js';
 import { tinyMobileOne, tinyRepVGG, trainCheckpoint } from './helpers/checkpoints.js';
 import { rng } from './helpers/random.js';
+import { thrown } from './helpers/thrown.js';
 
 const prefixed = (sd: ReadonlyMap<string, StateTensor>, prefix = 'module.') =>
   new Map([...sd].map(([k, t]) => [`${prefix}${k}`, t]));
-
-function thrown(f: () => unknown): FuseError {
-  try {
-    f();
-  } catch (e) {
-    if (e instanceof FuseError) return e;
-    throw e;
-  }
-  throw new Error('expected a FuseError');
-}
 
 /** A train-form state dict of a published model (0.5 everywhere: variances stay positive). */
 function published(layout: LayoutName, name: string): Map<string, StateTensor> {
