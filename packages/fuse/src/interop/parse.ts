@@ -611,7 +611,8 @@ function parseAs(
   hints?: () => string[],
 ): ParsedStateDict {
   const scheme = KEY_SCHEMES[layout];
-  const stemStride = checkStemStride(op, options.stemStride);
+  // Checked once by parseStateDict, the one way in (publishedModel tries each record through here).
+  const stemStride = options.stemStride;
   const model = resolveModel(op, options.model, scheme, stemStride);
   const eps = options.eps ?? 1e-5;
   if (typeof eps !== 'number' || !Number.isFinite(eps) || eps <= 0) {
