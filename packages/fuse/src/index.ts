@@ -13,6 +13,7 @@ export {
   architecture,
   BASE_WIDTHS,
   type BlockDimensions,
+  type BlockGeometry,
   type BlockKind,
   type BlockRecord,
   type BranchRoles,

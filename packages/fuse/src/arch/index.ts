@@ -68,6 +68,7 @@ export {
   type Activation,
   ArchError,
   type ArchOptions,
+  type BlockGeometry,
   type BlockKind,
   type BlockRecord,
   type BranchRoles,

@@ -29,16 +29,10 @@
  * (see `splitCopies`). Squeeze-excite and pooling are small next to the block
  * outputs and are left out.
  */
-import type { BranchRoles } from './records.js';
+import type { BlockGeometry, BranchRoles } from './records.js';
 
 /** What the estimate reads of a block: a {@link BlockRecord} or a fused checkpoint block. */
-export interface BlockDimensions {
-  readonly name: string;
-  readonly inChannels: number;
-  readonly outChannels: number;
-  readonly kernelSize: number;
-  readonly stride: number;
-  readonly groups: number;
+export interface BlockDimensions extends BlockGeometry {
   /** The train-form branches; without them the block is one conv (deploy form). */
   readonly branches?: BranchRoles;
 }

@@ -24,7 +24,21 @@ export interface BranchRoles {
   readonly identity: boolean;
 }
 
-export interface BlockRecord {
+/**
+ * The conv geometry of a block, whatever describes it: a {@link BlockRecord},
+ * a block parsed from a checkpoint, what a memory estimate reads.
+ */
+export interface BlockGeometry {
+  readonly name: string;
+  readonly inChannels: number;
+  readonly outChannels: number;
+  /** Odd, square kernel of the kxk branches and of the folded conv. */
+  readonly kernelSize: number;
+  readonly stride: number;
+  readonly groups: number;
+}
+
+export interface BlockRecord extends BlockGeometry {
   /** The layer's name in a zoo model, e.g. 'stage0', 'stage1_block0', 'stage2_unit3_dw'. */
   readonly name: string;
   readonly kind: BlockKind;
@@ -32,12 +46,6 @@ export interface BlockRecord {
   readonly stage: number;
   /** Index of the block within its stage. */
   readonly index: number;
-  readonly inChannels: number;
-  readonly outChannels: number;
-  /** Odd, square kernel of the kxk branches and of the folded conv. */
-  readonly kernelSize: number;
-  readonly stride: number;
-  readonly groups: number;
   readonly branches: BranchRoles;
   readonly se: SEPlacement;
   readonly activation: Activation;

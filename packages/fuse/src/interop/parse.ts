@@ -5,6 +5,7 @@
  * carry.
  */
 
+import type { BlockGeometry } from '../arch/index.js';
 import type { BatchNorm } from '../batchnorm.js';
 import type { ConvBN } from '../conv-bn.js';
 import { FuseError } from '../errors.js';
@@ -39,14 +40,9 @@ export interface SqueezeExcite {
 }
 
 /** What every block carries, whatever form it is in. */
-export interface BlockInfo extends BlockPosition {
+export interface BlockInfo extends BlockPosition, BlockGeometry {
   /** Module path in the source, e.g. `stages.0.1` (timm) or `stage1.1` (official). */
   readonly name: string;
-  readonly inChannels: number;
-  readonly outChannels: number;
-  readonly kernelSize: number;
-  readonly stride: number;
-  readonly groups: number;
   /** Symmetric zero padding, (kernelSize - 1) / 2, in train and deploy form alike. */
   readonly padding: number;
   /** Applied to the branch sum (or the deploy conv) before the ReLU, in all four sources. */
