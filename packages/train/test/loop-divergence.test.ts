@@ -10,7 +10,13 @@ import { createModel } from '@repnets/blocks';
 import * as tf from '@tensorflow/tfjs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Transform } from '../src/data/types.js';
-import { loadCheckpoint, TrainingDivergedError, type TrainOptions, train } from '../src/index.js';
+import {
+  loadCheckpoint,
+  saveCheckpoint,
+  TrainingDivergedError,
+  type TrainOptions,
+  train,
+} from '../src/index.js';
 import { H, tinyData } from './helpers/tiny-data.js';
 
 const root = join(import.meta.dirname, '.tmp', 'divergence');
@@ -125,6 +131,31 @@ describe('a non-finite loss stops the run', () => {
       /^train: after epoch 2 the weight '.*moving_mean.*' holds NaN: training diverged; lower the learning rate \(try 0\.005\) or clip gradients \(clipGradNorm\)\. The last finite checkpoint is .*last\.ckpt \(epoch 1\)$/,
     );
     expect(sha(ckpt)).toBe(afterEpoch1);
+    m.dispose();
+  });
+});
+
+describe('resuming a run that diverged', () => {
+  it('a checkpoint holding a non-finite weight is refused, naming it, before any step', async () => {
+    const dir = join(root, 'nan-resume');
+    const ckpt = join(dir, 'last.ckpt');
+    const first = tinyModel();
+    await train(first, { train: trainSet }, base(dir, { epochs: 1 }));
+    first.dispose();
+    const saved = await loadCheckpoint(ckpt);
+    saved.weights[1]!.values[0] = Number.POSITIVE_INFINITY;
+    await saveCheckpoint(ckpt, saved);
+    const m = tinyModel();
+    let steps = 0;
+    const err = await train(
+      m,
+      { train: trainSet },
+      base(dir, { resume: true, callbacks: { onStep: () => void steps++ } }),
+    ).catch((e: Error) => e);
+    expect((err as Error).message).toBe(
+      `train: checkpoint '${ckpt}' holds non-finite values (the weight '${m.weights[1]!.name}' holds Infinity): its run had diverged; resume from an earlier checkpoint or start again with a lower learning rate`,
+    );
+    expect(steps).toBe(0);
     m.dispose();
   });
 });

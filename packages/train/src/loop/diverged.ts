@@ -37,7 +37,7 @@ export type DivergedAt =
     };
 
 /** A learning rate ten times lower, with three significant digits: what the message suggests. */
-export const lowerLr = (lr: number) => Number((lr / 10).toPrecision(3));
+const lowerLr = (lr: number) => Number((lr / 10).toPrecision(3));
 
 /**
  * Training diverged. `what` says where, `checkpointNote` what survived;
@@ -93,30 +93,35 @@ export class TrainingDivergedError extends Error {
 }
 
 /**
- * The first of `tensors` (a model's weights with BN running statistics, an
- * optimizer's slots) holding a NaN or an infinity, with that value;
- * undefined when all are finite.
+ * The first of `named` (a model's weights with BN running statistics, an
+ * optimizer's slots, as read back) holding a NaN or an infinity, with that
+ * value; undefined when all are finite.
  */
-export async function firstNonFinite(
-  tensors: Iterable<readonly [string, tf.Tensor]>,
-): Promise<{ name: string; value: number } | undefined> {
-  for (const [name, t] of tensors) {
-    const values = (await t.data()) as Float32Array;
-    for (const v of values) {
-      if (!Number.isFinite(v)) return { name, value: v };
+export function firstNonFinite(
+  named: Iterable<readonly [string, ArrayLike<number>]>,
+): { name: string; value: number } | undefined {
+  for (const [name, values] of named) {
+    for (let i = 0; i < values.length; i++) {
+      if (!Number.isFinite(values[i]!)) return { name, value: values[i]! };
     }
   }
   return undefined;
 }
 
-/** A model's weights as {@link firstNonFinite} takes them, each named "the weight '<name>'". */
-export const weightsOf = (model: Pick<ModelLike, 'weights'>) =>
-  model.weights.map((lv) => [`the weight '${lv.name}'`, lv.read()] as const);
+/** The label {@link firstNonFinite} gives a model's weight. */
+export const weightLabel = (lv: Pick<tf.LayerVariable, 'name'>) => `the weight '${lv.name}'`;
 
 /**
  * The first weight of `model` (BN running statistics included) that holds a
  * NaN or an infinity, named "the weight '<name>'", with that value; undefined
  * when all are finite. What a caller checks before exporting a model.
  */
-export const nonFiniteWeight = (model: Pick<ModelLike, 'weights'>) =>
-  firstNonFinite(weightsOf(model));
+export async function nonFiniteWeight(
+  model: Pick<ModelLike, 'weights'>,
+): Promise<{ name: string; value: number } | undefined> {
+  for (const lv of model.weights) {
+    const bad = firstNonFinite([[weightLabel(lv), await lv.read().data()]]);
+    if (bad) return bad;
+  }
+  return undefined;
+}

@@ -17,8 +17,9 @@ import {
   type DivergedAt,
   firstNonFinite,
   type LastFiniteCheckpoint,
+  nonFiniteWeight,
   TrainingDivergedError,
-  weightsOf,
+  weightLabel,
 } from './diverged.js';
 import { runEpoch } from './epoch.js';
 import { type ModelLike, numClassesOf } from './model.js';
@@ -30,7 +31,7 @@ import { startPoint } from './restore.js';
 import { weightConfig } from './run-config.js';
 import { type StepRunner, startRunner } from './step-runner.js';
 import { checkOptions, type TrainOptions, type TrainResult } from './train-options.js';
-import { writeCheckpoint } from './write-checkpoint.js';
+import { readRun, writeCheckpoint } from './write-checkpoint.js';
 
 /**
  * The loop itself, on a platform: `train` of the Node entry runs it with
@@ -60,7 +61,7 @@ export async function trainOn(
     const start = await startPoint(files, model, optimizer, options, data.train.size, progress);
     const { seed, history } = start;
     if (start.from) {
-      const bad = await firstNonFinite(weightsOf(model));
+      const bad = await nonFiniteWeight(model);
       if (bad) {
         throw new Error(
           `train: checkpoint '${start.from}' holds non-finite values (${bad.name} holds ${bad.value}): its run had diverged; resume from an earlier checkpoint or start again with a lower learning rate`,
@@ -119,16 +120,17 @@ export async function trainOn(
       progress.epoch(record, options.epochs);
       // A finite loss can still leave a non-finite weight (BN running statistics, the last
       // update of the epoch) or optimizer slot (Adam's v overflows and freezes a weight):
-      // never checkpoint it over the last finite one.
-      const bad = await firstNonFinite([
-        ...weightsOf(model),
-        ...[...optimizer.state().slots].map(([n, t]) => [`the optimizer slot '${n}'`, t] as const),
+      // never checkpoint it over the last finite one. Read back once, for the check and the checkpoint.
+      const values = await readRun(model, optimizer);
+      const bad = firstNonFinite([
+        ...values.weights.map((w, i) => [weightLabel(model.weights[i]!), w.values] as const),
+        ...values.slots.map((s) => [`the optimizer slot '${s.name}'`, s.values] as const),
       ]);
       if (bad) {
         throw diverged({ kind: 'weight', epoch: epoch + 1, tensor: bad.name, value: bad.value });
       }
       const state = { epoch: epoch + 1, step, seed, config, workers: started.workers, history };
-      const written = await writeCheckpoint(files, model, optimizer, options, state);
+      const written = await writeCheckpoint(files, values, options, state);
       if (written) lastFinite = { path: written, epoch: epoch + 1 };
       if ((await options.callbacks?.onEpochEnd?.(record)) === false) stopped = true;
     }

@@ -1,7 +1,7 @@
 /**
  * The checkpoint written after every epoch: `last.ckpt` in `checkpointDir`
- * (and `epoch-NNN.ckpt` with keepEpochCheckpoints), holding copies of the
- * weights and optimizer slots taken when it is written.
+ * (and `epoch-NNN.ckpt` with keepEpochCheckpoints), holding the weights and
+ * optimizer slots as read back at the epoch's end.
  */
 import type * as tf from '@tensorflow/tfjs';
 import type { Checkpoint, SavedTensor } from './checkpoint.js';
@@ -26,26 +26,49 @@ export interface RunState {
   readonly history: readonly EpochRecord[];
 }
 
-async function snapshot(
+/**
+ * The weights and optimizer slots as read back once at an epoch's end: what
+ * the divergence check looks at and what the checkpoint stores.
+ */
+export interface RunValues {
+  /** In the model's weight order, named as checkpoints name them ({@link weightName}). */
+  readonly weights: SavedTensor[];
+  readonly slots: SavedTensor[];
+  /** The optimizer's step count, which its slots go with. */
+  readonly optimizerStep: number;
+}
+
+async function readBack(
   vars: readonly { name: string; tensor: tf.Tensor }[],
 ): Promise<SavedTensor[]> {
   return Promise.all(
     vars.map(async (v) => ({
       name: v.name,
       shape: v.tensor.shape.slice(),
-      values: Float32Array.from((await v.tensor.data()) as Float32Array),
+      values: (await v.tensor.data()) as Float32Array,
     })),
   );
 }
 
+/** Reads every weight of `model` and every slot of `optimizer` back from the backend. */
+export async function readRun(model: ModelLike, optimizer: Optimizer): Promise<RunValues> {
+  return {
+    weights: await readBack(
+      model.weights.map((lv, i) => ({ name: weightName(lv, i), tensor: lv.read() })),
+    ),
+    slots: await readBack([...optimizer.state().slots].map(([name, tensor]) => ({ name, tensor }))),
+    optimizerStep: optimizer.steps,
+  };
+}
+
 /**
- * Writes the checkpoint of `state` and resolves to the path of `last.ckpt`;
- * does nothing (undefined) without files or `checkpointDir`.
+ * Writes the checkpoint of `state` with `values` (read by {@link readRun}) and
+ * resolves to the path of `last.ckpt`; does nothing (undefined) without files
+ * or `checkpointDir`.
  */
 export async function writeCheckpoint(
   files: CheckpointFiles | undefined,
-  model: ModelLike,
-  optimizer: Optimizer,
+  values: RunValues,
   options: TrainOptions,
   state: RunState,
 ): Promise<string | undefined> {
@@ -57,15 +80,8 @@ export async function writeCheckpoint(
     step,
     seed,
     run: { config, runConfig: options.runConfig ?? {}, workers, history },
-    weights: await snapshot(
-      model.weights.map((lv, i) => ({ name: weightName(lv, i), tensor: lv.read() })),
-    ),
-    optimizer: {
-      step: optimizer.steps,
-      slots: await snapshot(
-        [...optimizer.state().slots].map(([name, tensor]) => ({ name, tensor })),
-      ),
-    },
+    weights: values.weights,
+    optimizer: { step: values.optimizerStep, slots: values.slots },
   };
   const last = files.join(options.checkpointDir, 'last.ckpt');
   await files.save(last, ckpt);
