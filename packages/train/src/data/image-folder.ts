@@ -3,7 +3,7 @@
  * sorted order, images decoded and resized by sharp (an optional peer
  * dependency, imported only when a folder dataset is made).
  */
-import type { Stats } from 'node:fs';
+import type { BigIntStats, Stats } from 'node:fs';
 import { readdir, stat } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { fileKind, NotARegularFileError, readRegularFile } from '@repnets/fuse/node';
@@ -173,13 +173,29 @@ function parseSize(size: ImageFolderOptions['size']): [number, number] {
   return hw as [number, number];
 }
 
+/** What is at `path`, through links; undefined when it cannot be read. */
+const statThrough = (path: string) => stat(path, { bigint: true }).catch(() => undefined);
+
 /**
- * What a path is on disk, through links: device and inode. Two paths with one
- * identity are one folder or one file (a symlink, a hard link, a bind mount).
+ * What a path is on disk: device and inode. Two paths with one identity are
+ * one folder or one file (a symlink, a hard link, a bind mount).
  */
-async function identity(path: string): Promise<string | undefined> {
-  const st = await stat(path, { bigint: true }).catch(() => undefined);
-  return st ? `${st.dev}:${st.ino}` : undefined;
+const identity = (st: BigIntStats) => `${st.dev}:${st.ino}`;
+
+/**
+ * A directory entry's stats through links, read only when the entry may be a
+ * folder (a folder, or a link that may lead to one: like torchvision's
+ * followlinks=True, a link to a folder counts as a folder) or `wanted` (an
+ * image name); undefined when not read or unreadable. One stat per entry.
+ */
+async function entryStats(
+  path: string,
+  e: { isDirectory(): boolean; isSymbolicLink(): boolean },
+  wanted: boolean,
+): Promise<{ folder: boolean; st: BigIntStats | undefined }> {
+  if (!e.isDirectory() && !e.isSymbolicLink() && !wanted) return { folder: false, st: undefined };
+  const st = await statThrough(path);
+  return { folder: e.isDirectory() || st?.isDirectory() === true, st };
 }
 
 /** Where an identity was first met: its path and its class (-1: the root itself). */
@@ -198,16 +214,18 @@ interface Seen {
  */
 async function listFolder(root: string, exts: readonly string[]) {
   const name = `imagefolder:${root}`;
-  const rootStat = await stat(root).catch(() => undefined);
+  const rootStat = await statThrough(root);
   if (!rootStat?.isDirectory()) {
     throw new Error(`${name}: ${root} is not a directory. ${LAYOUT}`);
   }
-  const entries = await readdir(root, { withFileTypes: true });
-  const classNames: string[] = [];
-  for (const e of entries) {
-    if (!e.name.startsWith('.') && (await isDir(join(root, e.name), e))) classNames.push(e.name);
+  const classes: { name: string; st: BigIntStats | undefined }[] = [];
+  for (const e of await readdir(root, { withFileTypes: true })) {
+    if (e.name.startsWith('.')) continue;
+    const { folder, st } = await entryStats(join(root, e.name), e, false);
+    if (folder) classes.push({ name: e.name, st });
   }
-  classNames.sort(byCodePoint);
+  classes.sort((a, b) => byCodePoint(a.name, b.name));
+  const classNames = classes.map((c) => c.name);
   if (classNames.length === 0) {
     throw new Error(`${name}: no class folders in ${root}. ${LAYOUT}`);
   }
@@ -218,13 +236,11 @@ async function listFolder(root: string, exts: readonly string[]) {
       } class '${classNames[first.cls]}': one image cannot have two labels; remove one of them`,
     );
   // Every class folder is known before any is walked, so a link from one class into another is seen as such.
-  const folders = new Map<string, Seen>();
-  const rootId = await identity(root);
-  if (rootId) folders.set(rootId, { path: root, cls: -1 });
-  for (const [c, cls] of classNames.entries()) {
+  const folders = new Map<string, Seen>([[identity(rootStat), { path: root, cls: -1 }]]);
+  for (const [c, { name: cls, st }] of classes.entries()) {
+    if (!st) continue;
     const path = join(root, cls);
-    const id = await identity(path);
-    if (!id) continue;
+    const id = identity(st);
     const first = folders.get(id);
     if (first) throw twoLabels(path, 'folder', first);
     folders.set(id, { path, cls: c });
@@ -269,12 +285,6 @@ function byCodePoint(a: string, b: string): number {
   return a < b ? -1 : a > b ? 1 : 0;
 }
 
-async function isDir(path: string, e: { isDirectory(): boolean; isSymbolicLink(): boolean }) {
-  if (e.isDirectory()) return true;
-  // Like torchvision (followlinks=True), a link to a folder counts as a folder.
-  return e.isSymbolicLink() && (await stat(path).catch(() => undefined))?.isDirectory() === true;
-}
-
 /**
  * The image files under `dir` (class `cls`) with their identities, walking
  * each folder not met before; a folder first met in another class is refused
@@ -297,19 +307,21 @@ async function walk(
   for (const e of entries) {
     if (e.name.startsWith('.')) continue;
     const path = join(dir, e.name);
-    if (await isDir(path, e)) {
-      const id = await identity(path);
-      const first = id === undefined ? undefined : folders.get(id);
+    const image = exts.some((x) => e.name.toLowerCase().endsWith(x));
+    const { folder, st } = await entryStats(path, e, image);
+    if (folder) {
+      if (!st) continue;
+      const id = identity(st);
+      const first = folders.get(id);
       // The root, or a folder of this class met before: a loop or a second link, walked once.
       if (first && first.cls !== -1 && first.cls !== cls) throw twoLabels(path, 'folder', first);
-      if (first || id === undefined) continue;
+      if (first) continue;
       folders.set(id, { path, cls });
       out.push(...(await walk(path, cls, exts, folders, twoLabels)));
-    } else if (exts.some((x) => e.name.toLowerCase().endsWith(x))) {
-      const st = await stat(path, { bigint: true }).catch(() => undefined);
+    } else if (image) {
       if (st && !st.isFile())
         throw new NotARegularFileError(path, fileKind(st as unknown as Stats));
-      out.push({ path, id: st ? `${st.dev}:${st.ino}` : undefined });
+      out.push({ path, id: st && identity(st) });
     }
   }
   return out;
