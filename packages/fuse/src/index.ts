@@ -69,6 +69,7 @@ export {
   type ArchConfig,
   archConfig,
   type BlockSpec,
+  blockSpecOf,
   defineMobileOne,
   defineRepVGG,
   type MobileOneArchOptions,

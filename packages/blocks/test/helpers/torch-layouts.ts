@@ -16,7 +16,13 @@
  *   (`reduce`/`expand`), `rbr_skip`, `rbr_conv.N`, `rbr_scale`, deploy
  *   `reparam_conv`; `linear`.
  */
-import type { ArchConfig, BlockRecord, NetworkFamily, NetworkRecord } from '@repnets/fuse';
+import {
+  type ArchConfig,
+  type BlockRecord,
+  blockSpecOf,
+  type NetworkFamily,
+  type NetworkRecord,
+} from '@repnets/fuse';
 
 export type TorchSource = 'timm' | 'official';
 export const TORCH_SOURCES: readonly TorchSource[] = ['timm', 'official'];
@@ -166,25 +172,14 @@ export function torchLayout(
 /**
  * The record as the `model` option of fuseStateDict takes it (an ArchConfig),
  * for widths no published model has: the geometry comes from the record, not
- * from inference.
+ * from inference. The mapping of record fields is fuse's own; the keys and
+ * shapes checked against it are spelled here.
  */
 export function fuseModelOf(record: NetworkRecord, family: TorchFamily): ArchConfig {
   return {
     name: record.name,
     family,
     inChannels: record.input.channels,
-    blocks: record.blocks.map((b) => ({
-      stage: b.stage,
-      index: b.index,
-      inChannels: b.inChannels,
-      outChannels: b.outChannels,
-      kernelSize: b.kernelSize,
-      stride: b.stride,
-      groups: b.groups,
-      convBranches: b.branches.kxk,
-      scaleBranch: b.branches.scale,
-      identity: b.branches.identity,
-      se: b.se !== 'none',
-    })),
+    blocks: record.blocks.map(blockSpecOf),
   };
 }

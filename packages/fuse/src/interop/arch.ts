@@ -77,8 +77,12 @@ export type MobileOneArchOptions = Omit<MobileOneLayout, 'stemStride'> & {
   readonly inChannels?: number;
 };
 
-/** A record block in the shape the checkpoint adapters check against. */
-function spec(b: BlockRecord): BlockSpec {
+/**
+ * A record block in the shape the checkpoint adapters check against: for an
+ * ArchConfig of a record no published model has (other widths, a zoo model of
+ * ours), `{ name, family, inChannels, blocks: record.blocks.map(blockSpecOf) }`.
+ */
+export function blockSpecOf(b: BlockRecord): BlockSpec {
   return {
     stage: b.stage,
     index: b.index,
@@ -110,14 +114,14 @@ export function defineRepVGG(o: RepVGGArchOptions): ArchConfig {
   const blocks = asFuseError('defineRepVGG', () =>
     repvggBlocks(o.name, inChannels, { ...o, se: o.se ? 'pre' : 'none' }),
   );
-  return { name: o.name, family: 'repvgg', inChannels, blocks: blocks.map(spec) };
+  return { name: o.name, family: 'repvgg', inChannels, blocks: blocks.map(blockSpecOf) };
 }
 
 /** A MobileOne architecture: stem, then stages of depthwise 3x3 + pointwise 1x1 block pairs. */
 export function defineMobileOne(o: MobileOneArchOptions): ArchConfig {
   const inChannels = o.inChannels ?? 3;
   const blocks = asFuseError('defineMobileOne', () => mobileoneBlocks(o.name, inChannels, o));
-  return { name: o.name, family: 'mobileone', inChannels, blocks: blocks.map(spec) };
+  return { name: o.name, family: 'mobileone', inChannels, blocks: blocks.map(blockSpecOf) };
 }
 
 const REPVGG: Readonly<Record<string, RepVGGArch>> = REPVGG_ARCHS;
@@ -166,6 +170,6 @@ export function archConfig(name: string): ArchConfig {
     name: key,
     family: r.family === 'mobileone' ? 'mobileone' : 'repvgg',
     inChannels: r.input.channels,
-    blocks: r.blocks.map(spec),
+    blocks: r.blocks.map(blockSpecOf),
   };
 }
