@@ -58,5 +58,5 @@ export { registerWasmTrainingKernels, WASM_TRAINING_KERNELS } from './engine/was
 export { setWasmTrainingSimd, wasmTrainingSimdActive } from './engine/wasm/simd-heap-kernels.js';
 export * from './loop/index.js';
 export { train } from './loop/train-browser.js';
-export { resolveWorkers, shardBounds, type WorkersOption } from './parallel/shards.js';
+export { resolveWorkers, type WorkersOption } from './parallel/shards.js';
 export { deriveRng, permutation, type Rng, rngFromState } from './random.js';
