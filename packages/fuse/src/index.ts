@@ -18,6 +18,7 @@ export {
   type BlockRecord,
   type BranchRoles,
   blockNamed,
+  blockWeights,
   estimateMemory,
   type MemoryEstimate,
   type MemoryEstimateOptions,

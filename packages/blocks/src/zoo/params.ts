@@ -5,7 +5,7 @@
  * the built model's `countParams()` counts: every weight, BN running
  * statistics included.
  */
-import { type ArchOptions, architecture, type BlockRecord } from '@repnets/fuse';
+import { type ArchOptions, architecture, type BlockRecord, blockWeights } from '@repnets/fuse';
 import { DEFAULT_SE_RATIO, seHidden } from '../layers/se-weights.js';
 import { listModels, type ZooName } from './index.js';
 
@@ -17,30 +17,16 @@ export interface ZooParams {
   readonly deploy: number;
 }
 
-/** A conv without bias: k x k x (in / groups) x out. */
-const conv = (b: BlockRecord, k: number) => k * k * (b.inChannels / b.groups) * b.outChannels;
-
-/** gamma, beta, moving mean and moving variance. */
-const bn = (b: BlockRecord) => 4 * b.outChannels;
-
-/** The squeeze-excite's two 1x1 convs with biases. */
+/** The squeeze-excite's two 1x1 convs with biases (its width is the layers' choice, not fuse's). */
 function se(b: BlockRecord): number {
   if (b.se === 'none') return 0;
   const hidden = seHidden(b.outChannels, DEFAULT_SE_RATIO);
   return 2 * b.outChannels * hidden + hidden + b.outChannels;
 }
 
-function trainBlock(b: BlockRecord): number {
-  const { kxk, scale, identity } = b.branches;
-  return (
-    kxk * (conv(b, b.kernelSize) + bn(b)) +
-    (scale ? conv(b, 1) + bn(b) : 0) +
-    (identity ? bn(b) : 0) +
-    se(b)
-  );
-}
-
-const deployBlock = (b: BlockRecord) => conv(b, b.kernelSize) + b.outChannels + se(b);
+/** Convs and BNs as fuse counts them from the record, plus the squeeze-excite. */
+const trainBlock = (b: BlockRecord) => blockWeights(b, 'train') + se(b);
+const deployBlock = (b: BlockRecord) => blockWeights(b, 'deploy') + se(b);
 
 /**
  * The parameters of `createModel(name, options)` in train and deploy form,

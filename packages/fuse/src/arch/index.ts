@@ -93,3 +93,4 @@ export {
   shufflenetRecord,
   shufflenetUnits,
 } from './shufflenet.js';
+export { blockWeights } from './weight-count.js';

@@ -30,6 +30,7 @@
  * outputs and are left out.
  */
 import type { BlockGeometry, BranchRoles } from './records.js';
+import { blockWeights } from './weight-count.js';
 
 /** What the estimate reads of a block: a {@link BlockRecord} or a fused checkpoint block. */
 export interface BlockDimensions extends BlockGeometry {
@@ -118,18 +119,6 @@ function splitCopies(b: BlockDimensions, form: 'train' | 'deploy'): number {
   return pathsOf(b, form).convs;
 }
 
-/** Weights of a block in the form that runs (BN: gamma, beta, mean, variance). */
-function weightsPerBlock(b: BlockDimensions, form: 'train' | 'deploy'): number {
-  const perConv = (k: number) => b.outChannels * (b.inChannels / b.groups) * k * k;
-  if (form === 'deploy' || b.branches === undefined) return perConv(b.kernelSize) + b.outChannels;
-  const bns = b.branches.kxk + (b.branches.scale ? 1 : 0) + (b.branches.identity ? 1 : 0);
-  return (
-    b.branches.kxk * perConv(b.kernelSize) +
-    (b.branches.scale ? perConv(1) : 0) +
-    bns * 4 * b.outChannels
-  );
-}
-
 /**
  * The memory one batch of `net` needs for `options.purpose` (see the module
  * comment for what is counted). Sizes follow the blocks' symmetric padding:
@@ -165,7 +154,7 @@ export function estimateMemory(net: NetworkShape, options: MemoryEstimateOptions
       height * width * b.kernelSize * b.kernelSize * (b.inChannels / b.groups + 1),
     );
     peak = Math.max(peak, previous + created);
-    weights += weightsPerBlock(b, form);
+    weights += blockWeights(b, form);
     if (batch * out > largest.elements)
       largest = {
         name: b.name,
