@@ -9,7 +9,12 @@ import { mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSyn
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { makeSpecialFiles, runModuleInChild, type SpecialFiles } from '@repnets/devkit';
+import {
+  makeSpecialFiles,
+  runModuleInChild,
+  SPECIAL_FILE_WORDS,
+  type SpecialFiles,
+} from '@repnets/devkit';
 import * as tf from '@tensorflow/tfjs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createModel, loadLayersModelFile, reparameterize } from '../src/index.js';
@@ -39,15 +44,9 @@ describe.skipIf(!posix)('files that are not regular files are refused, never rea
 
   beforeAll(async () => {
     special = await makeSpecialFiles(join(root, 'special'), 'model', '.json');
-    const WORDS: Record<string, string> = {
-      'character device': 'a character device',
-      FIFO: 'a FIFO (named pipe)',
-      folder: 'a folder',
-      socket: 'a socket',
-    };
     // model.json itself, given by path.
     for (const [kind, path] of Object.entries(special.paths)) {
-      cases.push([`model.json is ${kind}`, path, `'${path}' is ${WORDS[kind]}`]);
+      cases.push([`model.json is ${kind}`, path, `'${path}' is ${SPECIAL_FILE_WORDS[kind]}`]);
     }
     // A model folder whose model.json is a FIFO; one whose model.json links to /dev/zero.
     const fifoDir = join(root, 'fifo-json');

@@ -5,6 +5,7 @@ export {
   type ChildResult,
   makeSpecialFiles,
   runModuleInChild,
+  SPECIAL_FILE_WORDS,
   type SpecialFiles,
 } from './special-files.js';
 export { machine, reportJson, type Summary, summarize } from './stats.js';

@@ -18,6 +18,18 @@ export interface SpecialFiles {
 }
 
 /**
+ * Each kind of {@link SpecialFiles.paths} as the refusals name it, article
+ * included (`'<path>' is a FIFO (named pipe), not a regular file`): the words
+ * the tests expect, written once here, apart from the code under test.
+ */
+export const SPECIAL_FILE_WORDS: Readonly<Record<string, string>> = {
+  'character device': 'a character device',
+  FIFO: 'a FIFO (named pipe)',
+  folder: 'a folder',
+  socket: 'a socket',
+};
+
+/**
  * Makes a FIFO, a folder and a listening Unix socket under `dir` (each named
  * `<prefix>.<kind><suffix>`, so a reader that goes by the extension sees them),
  * plus /dev/zero. POSIX only: the caller skips on Windows.

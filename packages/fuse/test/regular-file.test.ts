@@ -8,7 +8,12 @@ import { mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { makeSpecialFiles, runModuleInChild, type SpecialFiles } from '@repnets/devkit';
+import {
+  makeSpecialFiles,
+  runModuleInChild,
+  type SpecialFiles,
+  SPECIAL_FILE_WORDS as WORDS,
+} from '@repnets/devkit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { writeSafetensors } from '../src/index.js';
 import { readRegularFile, readRegularFileSync } from '../src/io/node.js';
@@ -27,14 +32,6 @@ afterAll(async () => {
   await special?.close();
   rmSync(dir, { recursive: true, force: true });
 });
-
-/** What the words of the message call each kind. */
-const WORDS: Record<string, string> = {
-  'character device': 'a character device',
-  FIFO: 'a FIFO (named pipe)',
-  folder: 'a folder',
-  socket: 'a socket',
-};
 
 /** Calls `call` (an expression over the module `m`) in a child; returns the error message or 'ok'. */
 async function inChild(call: string): Promise<string> {
