@@ -6,7 +6,6 @@
 import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
-import { createModel } from '@repnets/blocks';
 import * as tf from '@tensorflow/tfjs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Transform } from '../src/data/types.js';
@@ -17,7 +16,7 @@ import {
   type TrainOptions,
   train,
 } from '../src/index.js';
-import { H, tinyData } from './helpers/tiny-data.js';
+import { tinyData, tinySimpleNet } from './helpers/tiny-data.js';
 
 const root = join(import.meta.dirname, '.tmp', 'divergence');
 rmSync(root, { recursive: true, force: true });
@@ -28,14 +27,7 @@ beforeAll(async () => {
 });
 
 const trainSet = tinyData(48, 1);
-const tinyModel = () =>
-  createModel('simplenet', {
-    numClasses: 4,
-    inputSize: H,
-    channels: 1,
-    widthMultipliers: [0.125, 0.0625],
-    seed: 2,
-  } as never);
+const tinyModel = () => tinySimpleNet({ seed: 2 });
 
 const base = (dir: string, more: Partial<TrainOptions> = {}): TrainOptions => ({
   epochs: 3,

@@ -2,27 +2,19 @@
  * Options train() would ignore, or data it would only fail on deep inside
  * TF.js, are refused before the first step, naming the option or the shape.
  */
-import { createModel } from '@repnets/blocks';
 import * as tf from '@tensorflow/tfjs';
 import { beforeAll, describe, expect, it } from 'vitest';
 import type { Transform } from '../src/data/types.js';
 import { arrayDataset, type TrainOptions, train } from '../src/index.js';
 import { resolveWorkers } from '../src/parallel/shards.js';
-import { H, tinyData } from './helpers/tiny-data.js';
+import { tinyData, tinySimpleNet } from './helpers/tiny-data.js';
 
 beforeAll(async () => {
   await tf.setBackend('cpu');
 });
 
 const trainSet = tinyData(32, 1);
-const tinyModel = (channels = 1) =>
-  createModel('simplenet', {
-    numClasses: 4,
-    inputSize: H,
-    channels,
-    widthMultipliers: [0.125, 0.0625],
-    seed: 1,
-  } as never);
+const tinyModel = (channels = 1) => tinySimpleNet({ channels, seed: 1 });
 
 /** Options that count the steps taken, so "before any step" is checked, not assumed. */
 function counted(more: Partial<TrainOptions> = {}): { options: TrainOptions; steps: () => number } {

@@ -8,7 +8,6 @@ import { mkdirSync, rmSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { createModel } from '@repnets/blocks';
 import { rng } from '@repnets/devkit';
 import * as tf from '@tensorflow/tfjs';
 import '@tensorflow/tfjs-backend-wasm';
@@ -25,7 +24,7 @@ import {
 import { addRange, reduceKernel } from '../src/parallel/reduce-kernel.js';
 import { resolveWorkers, shardBounds } from '../src/parallel/shards.js';
 import { FaultAtCall } from './helpers/fault-layer.js';
-import { H, tinyData } from './helpers/tiny-data.js';
+import { H, tinyData, tinySimpleNet } from './helpers/tiny-data.js';
 
 const root = join(import.meta.dirname, '.tmp', 'parallel');
 rmSync(root, { recursive: true, force: true });
@@ -65,14 +64,7 @@ function batchFreeModel(): tf.LayersModel {
     ],
   });
 }
-const tinyModel = () =>
-  createModel('simplenet', {
-    numClasses: 4,
-    inputSize: H,
-    channels: 1,
-    widthMultipliers: [0.125, 0.0625],
-    seed: 7,
-  } as never);
+const tinyModel = () => tinySimpleNet({ seed: 7 });
 
 const weightsOf = async (model: tf.LayersModel) =>
   Promise.all(model.weights.map(async (w) => Float32Array.from(await w.read().data())));

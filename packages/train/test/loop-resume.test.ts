@@ -9,11 +9,10 @@
 import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { createModel } from '@repnets/blocks';
 import * as tf from '@tensorflow/tfjs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type TrainOptions, train } from '../src/index.js';
-import { H, tinyData } from './helpers/tiny-data.js';
+import { H, tinyData, tinySimpleNet } from './helpers/tiny-data.js';
 
 const root = join(import.meta.dirname, '.tmp', 'resume');
 rmSync(root, { recursive: true, force: true });
@@ -25,14 +24,7 @@ beforeAll(async () => {
 
 const trainSet = tinyData(48, 1);
 /** Seeded: runs compared bit for bit start from the same weights (a resumed one takes them all from the checkpoint). */
-const tinyModel = (seed = 11) =>
-  createModel('simplenet', {
-    numClasses: 4,
-    inputSize: H,
-    channels: 1,
-    widthMultipliers: [0.125, 0.0625],
-    seed,
-  } as never);
+const tinyModel = (seed = 11) => tinySimpleNet({ seed });
 
 const base = (dir: string, more: Partial<TrainOptions> = {}): TrainOptions => ({
   epochs: 2,

@@ -1,6 +1,5 @@
 import { mkdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
-import { createModel } from '@repnets/blocks';
 import { rng } from '@repnets/devkit';
 import * as tf from '@tensorflow/tfjs';
 import '@tensorflow/tfjs-backend-wasm';
@@ -12,7 +11,7 @@ import {
   type TrainOptions,
   train,
 } from '../src/index.js';
-import { H, tinyData } from './helpers/tiny-data.js';
+import { H, tinyData, tinySimpleNet } from './helpers/tiny-data.js';
 
 const root = join(import.meta.dirname, '.tmp', 'train');
 rmSync(root, { recursive: true, force: true });
@@ -22,14 +21,8 @@ beforeAll(() => registerWasmTrainingKernels());
 
 const trainSet = tinyData(48, 1);
 const testSet = tinyData(20, 2);
-const tinyModel = (widths = [0.125, 0.0625], seed?: number, numClasses = 4) =>
-  createModel('simplenet', {
-    numClasses,
-    inputSize: H,
-    channels: 1,
-    widthMultipliers: widths,
-    seed,
-  } as never);
+const tinyModel = (widths?: number[], seed?: number, numClasses?: number) =>
+  tinySimpleNet({ widths, seed, numClasses });
 
 /** A 10-class set (tinyData has 4, where top-5 cannot miss), with its raw arrays kept for checks. */
 const TEN = 10;

@@ -1,4 +1,5 @@
-/** A learnable 4-class set of 8x8 one-channel images for the loop tests. */
+/** A learnable 4-class set of 8x8 one-channel images for the loop tests, and the model they train. */
+import { createModel } from '@repnets/blocks';
 import { rng } from '@repnets/devkit';
 import { arrayDataset } from '../../src/data/index.js';
 
@@ -20,4 +21,21 @@ export function tinyData(n: number, seed: number) {
     shape: [H, H, 1],
     classNames: ['a', 'b', 'c', 'd'],
   });
+}
+
+/**
+ * The loop tests' model: a SimpleNet 1/8 and 1/16 wide for tinyData's 8x8
+ * images, one channel and 4 classes unless told. Seeded where runs are
+ * compared; without a seed, a random draw.
+ */
+export function tinySimpleNet(
+  o: { seed?: number; channels?: number; numClasses?: number; widths?: number[] } = {},
+) {
+  return createModel('simplenet', {
+    numClasses: o.numClasses ?? 4,
+    inputSize: H,
+    channels: o.channels ?? 1,
+    widthMultipliers: o.widths ?? [0.125, 0.0625],
+    seed: o.seed,
+  } as never);
 }
