@@ -1,4 +1,3 @@
-import { statSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { MODEL_JSON, modelFromFused, reparameterize, WEIGHTS_BIN } from '@repnets/blocks';
 import {
@@ -13,6 +12,7 @@ import { type Command, humanOut, intFlag, oneOf, parse, printJson, UsageError } 
 import { removeKilledRunTemps } from './leftovers.js';
 import { checkInputSize } from './memory-check.js';
 import { isTrainForm, loadModel, modelFolderOutputs, modelJsonPath } from './models.js';
+import { isDirectory } from './path-kind.js';
 import {
   checkOutputFolder,
   checkWritable,
@@ -53,14 +53,6 @@ function sourceOf(input: string): 'detect' | 'repnets' {
   throw new UsageError(
     `fuse: cannot tell what '${input}' is from its name: pass --from timm|official (a PyTorch .safetensors state dict) or --from repnets (a RepNets TF.js model)`,
   );
-}
-
-function isDirectory(path: string): boolean {
-  try {
-    return statSync(path).isDirectory();
-  } catch {
-    return false;
-  }
 }
 
 const FAMILY: Record<string, (l: LayoutName) => boolean> = {

@@ -1,5 +1,5 @@
 /** Reading and writing TF.js models for the CLI (file:// through @repnets/blocks). */
-import { existsSync, statSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import {
   isReparameterizable,
@@ -10,12 +10,13 @@ import {
 } from '@repnets/blocks';
 import type { AtomicFile } from '@repnets/fuse/node';
 import * as tf from '@tensorflow/tfjs';
+import { isDirectory } from './path-kind.js';
 
 /** A model.json path, or a directory holding one. */
 export function modelJsonPath(path: string): string | undefined {
   const p = resolve(path);
-  if (existsSync(p) && statSync(p).isDirectory()) {
-    const json = join(p, 'model.json');
+  if (isDirectory(p)) {
+    const json = join(p, MODEL_JSON);
     return existsSync(json) ? json : undefined;
   }
   return p.endsWith('.json') && existsSync(p) ? p : undefined;

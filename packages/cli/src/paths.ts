@@ -13,11 +13,12 @@ import {
   readdirSync,
   realpathSync,
   rmSync,
-  statSync,
+  type Stats,
 } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { parseTempName, readRegularFileSync } from '@repnets/fuse/node';
 import { UsageError } from './common.js';
+import { isDirectory, statOf } from './path-kind.js';
 
 /** An absolute path with every existing part resolved through symlinks. */
 function canonical(path: string): string {
@@ -33,11 +34,15 @@ function canonical(path: string): string {
   return join(realpathSync(head), ...tail);
 }
 
-/** The closest part of `path` that exists (the path itself when it does). */
-function existingAncestor(path: string): string {
+/** The closest part of `path` that exists (the path itself when it does), and what it is. */
+function existingAncestor(path: string): { path: string; stats: Stats } {
   let p = resolve(path);
-  while (!existsSync(p)) p = dirname(p);
-  return p;
+  let stats = statOf(p);
+  while (!stats) {
+    p = dirname(p);
+    stats = statOf(p);
+  }
+  return { path: p, stats };
 }
 
 /**
@@ -62,15 +67,16 @@ export function checkWritable(
     );
   }
   const abs = resolve(path);
-  if (existsSync(abs)) {
-    const isDir = statSync(abs).isDirectory();
+  const existing = statOf(abs);
+  if (existing) {
+    const isDir = existing.isDirectory();
     if (kind === 'file' && isDir)
       throw new Error(`${command}: cannot write '${path}': it is a folder`);
     if (kind === 'dir' && !isDir)
       throw new Error(`${command}: cannot write into '${path}': it is a file`);
   }
-  const base = existingAncestor(kind === 'file' && existsSync(abs) ? dirname(abs) : abs);
-  if (!statSync(base).isDirectory()) {
+  const { path: base, stats } = existingAncestor(kind === 'file' && existing ? dirname(abs) : abs);
+  if (!stats.isDirectory()) {
     throw new Error(`${command}: cannot write '${path}': '${base}' is a file, not a folder`);
   }
   const probe = join(base, `.repnets-write-probe-${process.pid}`);
@@ -147,7 +153,7 @@ export function checkOutputFolder(
   writes: readonly string[],
   overwrite: boolean,
 ): void {
-  if (overwrite || !existsSync(dir) || !statSync(dir).isDirectory()) return;
+  if (overwrite || !isDirectory(dir)) return;
   const entries = readdirSync(dir)
     .filter((e) => parseTempName(e) === undefined)
     .sort();

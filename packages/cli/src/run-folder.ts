@@ -8,7 +8,6 @@
 import {
   closeSync,
   existsSync,
-  lstatSync,
   mkdirSync,
   openSync,
   readdirSync,
@@ -16,7 +15,6 @@ import {
   readSync,
   rmdirSync,
   rmSync,
-  statSync,
 } from 'node:fs';
 import { basename, join, normalize } from 'node:path';
 import {
@@ -26,23 +24,15 @@ import {
   removeStaleTempFiles,
 } from '@repnets/fuse/node';
 import { UsageError } from './common.js';
+import { isDirectory, isRegularFileItself, lstatOf } from './path-kind.js';
 import { checkWritable } from './paths.js';
 import { LOCK_NAME, lockRunFolder } from './run-lock.js';
 
 /** The folders a run writes into, in the order messages list them. */
-export const RUN_FOLDERS = ['checkpoints', 'train', 'deploy'] as const;
+const RUN_FOLDERS = ['checkpoints', 'train', 'deploy'] as const;
 
 /** The first bytes of every RepNets checkpoint (@repnets/train's format). */
 const CHECKPOINT_MAGIC = 'RNCKPT01';
-
-/** Whether `path` is a regular file (never opens a FIFO or a device: reading one could hang). */
-const isRegularFile = (path: string) => {
-  try {
-    return lstatSync(path).isFile();
-  } catch {
-    return false;
-  }
-};
 
 function startsWith(path: string, magic: string): boolean {
   const fd = openSync(path, 'r');
@@ -55,11 +45,16 @@ function startsWith(path: string, magic: string): boolean {
   }
 }
 
-/** A TF.js layers model.json's manifest, or undefined when `path` is not one. */
-function tfjsManifest(
-  path: string,
-): { paths: string[]; weights: { shape: number[]; dtype?: string }[] }[] | undefined {
-  if (!isRegularFile(path) || statSync(path).size > 64 * 1024 * 1024) return undefined;
+/** A model.json's weights manifest: its groups of files and the weights they hold. */
+type Manifest = { paths: string[]; weights: { shape: number[]; dtype?: string }[] }[];
+
+/**
+ * A TF.js layers model.json's manifest, or undefined when `path` is not one.
+ * Only a regular file itself (never a FIFO or a device: reading one could hang).
+ */
+function tfjsManifest(path: string): Manifest | undefined {
+  const s = lstatOf(path);
+  if (!s?.isFile() || s.size > 64 * 1024 * 1024) return undefined;
   try {
     const json = JSON.parse(readFileSync(path, 'utf8')) as {
       modelTopology?: unknown;
@@ -72,10 +67,23 @@ function tfjsManifest(
       !Array.isArray(json.weightsManifest)
     )
       return undefined;
-    return json.weightsManifest as ReturnType<typeof tfjsManifest>;
+    return json.weightsManifest as Manifest;
   } catch {
     return undefined;
   }
+}
+
+type Form = 'train' | 'deploy';
+/** The manifest of a form's model.json in one run folder (undefined where it is not a TF.js model). */
+type ManifestOf = (form: Form) => Manifest | undefined;
+
+/** {@link ManifestOf} `out`: each model.json is read once, however often it is asked for. */
+function manifestsIn(out: string): ManifestOf {
+  const read = new Map<Form, Manifest | undefined>();
+  return (form) => {
+    if (!read.has(form)) read.set(form, tfjsManifest(join(out, form, 'model.json')));
+    return read.get(form);
+  };
 }
 
 /**
@@ -83,29 +91,31 @@ function tfjsManifest(
  * is recognized as its own: a checkpoint by its magic, a model.json as a
  * TF.js layers model, a weights.bin as the file its own model.json names.
  */
-const OWN: { readonly file: string; readonly what: string; mine(out: string): boolean }[] = [
+const OWN: {
+  readonly file: string;
+  readonly what: string;
+  mine(out: string, manifestOf: ManifestOf): boolean;
+}[] = [
   {
     file: 'checkpoints/last.ckpt',
     what: 'a RepNets checkpoint',
     mine: (out) => {
       const p = join(out, 'checkpoints', 'last.ckpt');
-      return isRegularFile(p) && startsWith(p, CHECKPOINT_MAGIC);
+      return isRegularFileItself(p) && startsWith(p, CHECKPOINT_MAGIC);
     },
   },
   ...(['train', 'deploy'] as const).flatMap((form) => [
     {
       file: `${form}/model.json`,
       what: 'a TF.js model.json',
-      mine: (out: string) => tfjsManifest(join(out, form, 'model.json')) !== undefined,
+      mine: (_: string, manifestOf: ManifestOf) => manifestOf(form) !== undefined,
     },
     {
       file: `${form}/weights.bin`,
       what: `the weights its ${form}/model.json names`,
-      mine: (out: string) =>
-        isRegularFile(join(out, form, 'weights.bin')) &&
-        (tfjsManifest(join(out, form, 'model.json')) ?? []).some((g) =>
-          g.paths.some((p) => normalize(p) === 'weights.bin'),
-        ),
+      mine: (out: string, manifestOf: ManifestOf) =>
+        isRegularFileItself(join(out, form, 'weights.bin')) &&
+        (manifestOf(form) ?? []).some((g) => g.paths.some((p) => normalize(p) === 'weights.bin')),
     },
   ]),
 ];
@@ -125,22 +135,23 @@ interface RunFolderContents {
   readonly entries: string[];
 }
 
-export function runFolderContents(out: string): RunFolderContents {
-  const entries =
-    existsSync(out) && statSync(out).isDirectory()
-      ? readdirSync(out)
-          .filter((e) => e !== LOCK_NAME)
-          .sort()
-      : [];
+function runFolderContents(out: string): RunFolderContents {
+  const entries = isDirectory(out)
+    ? readdirSync(out)
+        .filter((e) => e !== LOCK_NAME)
+        .sort()
+    : [];
   const own: string[] = [];
   let foreign: RunFolderContents['foreign'];
   let notAFile: RunFolderContents['notAFile'];
+  const manifestOf = manifestsIn(out);
   for (const o of OWN) {
     const path = join(out, o.file);
-    if (!existsSync(path) && !isSymlink(path)) continue;
+    // Nothing there, not even a dangling link.
+    if (lstatOf(path) === undefined) continue;
     const error = notARegularFile(path);
     if (error) notAFile ??= { file: o.file, error };
-    if (o.mine(out)) own.push(o.file);
+    if (o.mine(out, manifestOf)) own.push(o.file);
     else foreign ??= { file: o.file, what: o.what };
   }
   return { own, foreign, notAFile, entries };
@@ -156,14 +167,6 @@ function notARegularFile(path: string): NotARegularFileError | undefined {
   }
 }
 
-const isSymlink = (path: string) => {
-  try {
-    return lstatSync(path).isSymbolicLink();
-  } catch {
-    return false;
-  }
-};
-
 const listed = (names: readonly string[]) =>
   names.length > 5 ? `${names.slice(0, 5).join(', ')}, …` : names.join(', ');
 
@@ -174,11 +177,7 @@ const listed = (names: readonly string[]) =>
  * sits at a name the run writes. `--overwrite` then removes the run's own
  * files (and temporary files its killed saves left), nothing else.
  */
-export async function prepareRunFolder(
-  out: string,
-  resume: boolean,
-  overwrite: boolean,
-): Promise<void> {
+async function prepareRunFolder(out: string, resume: boolean, overwrite: boolean): Promise<void> {
   const { own, foreign, notAFile, entries } = runFolderContents(out);
   if (entries.length === 0) return;
   const flag = resume ? '--resume' : overwrite ? '--overwrite' : undefined;
@@ -214,8 +213,7 @@ export async function prepareRunFolder(
   // A folder the run made goes with it; one that also holds another program's files stays.
   for (const folder of RUN_FOLDERS) {
     const dir = join(out, folder);
-    if (existsSync(dir) && statSync(dir).isDirectory() && readdirSync(dir).length === 0)
-      rmdirSync(dir);
+    if (isDirectory(dir) && readdirSync(dir).length === 0) rmdirSync(dir);
   }
 }
 
@@ -269,7 +267,7 @@ async function removeOwnTemps(dir: string): Promise<void> {
 }
 
 /** The weights a model.json's manifest needs, in bytes (undefined for a dtype we do not know). */
-function manifestBytes(manifest: NonNullable<ReturnType<typeof tfjsManifest>>): number | undefined {
+function manifestBytes(manifest: Manifest): number | undefined {
   const size: Record<string, number> = { float32: 4, int32: 4, bool: 1, uint8: 1, float16: 2 };
   let total = 0;
   for (const g of manifest) {
@@ -294,9 +292,9 @@ export function savedModelComplete(dir: string): boolean {
   let have = 0;
   for (const g of manifest) {
     for (const p of g.paths) {
-      const file = join(dir, p);
-      if (!isRegularFile(file)) return false;
-      have += statSync(file).size;
+      const s = lstatOf(join(dir, p));
+      if (!s?.isFile()) return false;
+      have += s.size;
     }
   }
   return want === undefined || have === want;
