@@ -12,6 +12,8 @@ export const NO_ADAPTER =
   'navigator.gpu has no adapter (no Vulkan/Metal/D3D12 driver; on Linux without a GPU install Mesa >= 25 lavapipe)';
 /** NO_ADAPTER in a few words, for the one-line reason. */
 export const NO_ADAPTER_BRIEF = 'no WebGPU adapter';
+/** Why 'auto' passes over WebGPU on a CPU implementation, in a few words. */
+export const SOFTWARE_ONLY_BRIEF = 'only a software WebGPU adapter';
 
 /** What an adapter says about itself, in one line, and whether it is a CPU implementation. */
 export function describeAdapter(adapter: {

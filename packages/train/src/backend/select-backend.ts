@@ -6,6 +6,7 @@
 import { createRequire } from 'node:module';
 import * as tf from '@tensorflow/tfjs';
 import { registerWasmTrainingKernels } from '../engine/wasm/register.js';
+import { SOFTWARE_ONLY_BRIEF } from './adapter.js';
 import {
   type BackendChoice,
   type BackendName,
@@ -32,10 +33,24 @@ const notInstalled = (e: unknown, pkg: string) =>
   (e as { code?: string })?.code === 'MODULE_NOT_FOUND' &&
   firstLine(e).startsWith(`Cannot find module '${pkg}'`);
 
+/** A package name without its scope, as the short reason says it. */
+const short = (pkg: string) => pkg.replace('@tensorflow/', '');
+
+/** Requires backend package `pkg`, or throws why not: absent, or there but failing to load. */
+function requireBackend(pkg: string): void {
+  try {
+    optionalRequire(pkg);
+  } catch (e) {
+    throw new Unavailable(
+      `${short(pkg)} ${notInstalled(e, pkg) ? 'not installed' : 'failed to load'}`,
+      `${pkg}: ${firstLine(e)}`,
+    );
+  }
+}
+
 /** tfjs-node's failure in a few words: which packages are absent, which are there but would not load. */
 export function tensorflowBrief(outcomes: readonly { pkg: string; installed: boolean }[]): string {
-  const short = (o: { pkg: string }) => o.pkg.replace('@tensorflow/', '');
-  const broken = outcomes.filter((o) => o.installed).map(short);
+  const broken = outcomes.filter((o) => o.installed).map((o) => short(o.pkg));
   if (broken.length === 0) return 'tfjs-node not installed';
   return `${broken.join(' and ')} installed but failed to load`;
 }
@@ -53,7 +68,7 @@ const PROBES: Record<BackendName, Probe> = {
           const device = pkg.endsWith('gpu') ? 'CUDA' : 'CPU';
           return {
             detail: `${pkg} (libtensorflow, ${device})`,
-            brief: `${pkg.replace('@tensorflow/', '')}, ${device}`,
+            brief: `${short(pkg)}, ${device}`,
           };
         }
         errors.push(`${pkg}: setBackend('tensorflow') failed`);
@@ -74,16 +89,7 @@ const PROBES: Record<BackendName, Probe> = {
     }
     const adapter = await ensureWebGPU();
     if (auto && adapter.software) throw softwareOnly(adapter.description);
-    try {
-      optionalRequire('@tensorflow/tfjs-backend-webgpu');
-    } catch (e) {
-      throw new Unavailable(
-        notInstalled(e, '@tensorflow/tfjs-backend-webgpu')
-          ? 'tfjs-backend-webgpu not installed'
-          : 'tfjs-backend-webgpu failed to load',
-        `@tensorflow/tfjs-backend-webgpu: ${firstLine(e)}`,
-      );
-    }
+    requireBackend('@tensorflow/tfjs-backend-webgpu');
     if (!(await tf.setBackend('webgpu')))
       throw new Error(`setBackend('webgpu') failed on ${adapter.description}`);
     const software = adapter.software ? ' (software)' : '';
@@ -99,16 +105,7 @@ const PROBES: Record<BackendName, Probe> = {
     );
   },
   async wasm() {
-    try {
-      optionalRequire('@tensorflow/tfjs-backend-wasm');
-    } catch (e) {
-      throw new Unavailable(
-        notInstalled(e, '@tensorflow/tfjs-backend-wasm')
-          ? 'tfjs-backend-wasm not installed'
-          : 'tfjs-backend-wasm failed to load',
-        `@tensorflow/tfjs-backend-wasm: ${firstLine(e)}`,
-      );
-    }
+    requireBackend('@tensorflow/tfjs-backend-wasm');
     registerWasmTrainingKernels();
     if (!(await tf.setBackend('wasm'))) throw new Error("setBackend('wasm') failed");
     return {
@@ -129,7 +126,7 @@ const PROBES: Record<BackendName, Probe> = {
 
 function softwareOnly(description: string): Error {
   return new Unavailable(
-    'only a software WebGPU adapter',
+    SOFTWARE_ONLY_BRIEF,
     `only a software adapter (${description}), slower than wasm; ask for 'webgpu' by name to use it`,
   );
 }

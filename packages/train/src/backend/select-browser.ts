@@ -7,7 +7,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { getThreadsCount } from '@tensorflow/tfjs-backend-wasm';
 import { registerWasmTrainingKernels } from '../engine/wasm/register.js';
-import { describeAdapter, NO_ADAPTER_BRIEF } from './adapter.js';
+import { describeAdapter, NO_ADAPTER_BRIEF, SOFTWARE_ONLY_BRIEF } from './adapter.js';
 import {
   type BackendAttempt,
   type BackendChoice,
@@ -79,7 +79,7 @@ const PROBES: Record<BackendName, Probe> = {
     const { description, name, software } = describeAdapter(adapter);
     if (auto && software) {
       throw new Unavailable(
-        'only a software WebGPU adapter',
+        SOFTWARE_ONLY_BRIEF,
         `only a software adapter (${description}); ask for 'webgpu' by name to use it`,
       );
     }
