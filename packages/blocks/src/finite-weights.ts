@@ -7,11 +7,11 @@
 import type * as tf from '@tensorflow/tfjs';
 
 /** What to do about weights that diverged. */
-export const DIVERGED_FIX =
+const DIVERGED_FIX =
   'train again with a lower learning rate, or start from a checkpoint saved before the weights diverged';
 
 /** Index of the first NaN or ±Infinity in `values`, or -1. */
-export function firstNonFinite(values: ArrayLike<number>): number {
+function firstNonFinite(values: ArrayLike<number>): number {
   for (let i = 0; i < values.length; i++) {
     if (!Number.isFinite(values[i]!)) return i;
   }

@@ -19,7 +19,7 @@ export interface StateDictProblems {
 const list = (n: number, one: string, many: string) => `${n} ${n === 1 ? one : many}`;
 
 /** Items a message quotes from one list; the error's fields keep them all. */
-export const SHOWN_PER_LIST = 8;
+const SHOWN_PER_LIST = 8;
 
 /** At most {@link SHOWN_PER_LIST} items, then how many more there are. */
 function capped(items: readonly string[], separator: string): string {
