@@ -96,7 +96,7 @@ async function splits(o: NamedDatasetOptions): Promise<{ train: Dataset; test: D
       return cifar100Dataset(needDir());
     case 'folder': {
       const dir = needDir();
-      const size = o.imgSize ?? 64;
+      const [size] = namedInputShape('folder', o.imgSize);
       // torchvision-style train/ and test/ (or val/) folders when present, else a seeded 80/20 split.
       const testDir = ['test', 'val'].map((d) => join(dir, d)).find(existsSync);
       if (existsSync(join(dir, 'train')) && testDir) {
