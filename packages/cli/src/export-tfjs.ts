@@ -7,9 +7,10 @@
  * weights), loads the weights and writes DIR/train and DIR/deploy, as the run
  * itself would have.
  */
-import { existsSync, rmSync } from 'node:fs';
-import { join } from 'node:path';
+import { existsSync } from 'node:fs';
+import { join, resolve } from 'node:path';
 import { createModel, listModels, reparameterize, type ZooName } from '@repnets/blocks';
+import { writeFilesAtomic } from '@repnets/fuse/node';
 import {
   type Checkpoint,
   DATASET_NAMES,
@@ -21,7 +22,7 @@ import {
 } from '@repnets/train';
 import * as tf from '@tensorflow/tfjs';
 import { humanOut, printJson, UsageError } from './common.js';
-import { saveModel } from './models.js';
+import { modelFolderOutputs } from './models.js';
 import { checkWritable, savedModelFiles } from './paths.js';
 
 export const EXPORT_TFJS_USAGE = `repnets export tfjs <checkpoint> --out DIR [--json]
@@ -118,8 +119,6 @@ export async function exportTfjs(
     );
   }
   const { net, model } = rebuild(ckptPath, ckpt);
-  // What this command wrote, to take back on failure: a folder it created, or the files it put in one.
-  const written: { dir: string; created: boolean }[] = [];
   try {
     const { model: deploy } = await reparameterize(net);
     try {
@@ -129,24 +128,14 @@ export async function exportTfjs(
           `export: the folded model's ${folded.name} holds ${folded.value} (BN statistics that fold to a non-finite kernel); nothing is exported`,
         );
       }
-      for (const [m, dir] of [
-        [net, forms.train],
-        [deploy, forms.deploy],
-      ] as const) {
-        const created = !existsSync(dir);
-        await saveModel(m, dir);
-        written.push({ dir, created });
-      }
+      // Both models or neither: on failure no file and no folder of this command stays.
+      await writeFilesAtomic([
+        ...(await modelFolderOutputs(net, resolve(forms.train))),
+        ...(await modelFolderOutputs(deploy, resolve(forms.deploy))),
+      ]);
     } finally {
       deploy.dispose();
     }
-  } catch (e) {
-    // All or nothing; the files checked absent above were this command's.
-    for (const { dir, created } of written) {
-      if (created) rmSync(dir, { recursive: true, force: true });
-      else for (const f of savedModelFiles(dir)) rmSync(f, { force: true });
-    }
-    throw e;
   } finally {
     net.dispose();
   }

@@ -286,6 +286,21 @@ describe('repnets export tfjs CKPT --out DIR', () => {
       expect(exported[f], f).toBe(ran[f]);
   }, 120_000);
 
+  it('writes both models or neither: a deploy folder it cannot make leaves no train model', async () => {
+    const ckpt = join(run, 'checkpoints', 'last.ckpt');
+    const out = join(dir, 'half-exported');
+    mkdirSync(out, { recursive: true });
+    writeFileSync(join(out, 'deploy'), 'a file where the deploy folder goes');
+    const before = snapshot(out);
+    const r = await repnets('export', 'tfjs', ckpt, '--out', out);
+    expect(r.code).toBe(1);
+    expect(oneLine(r.err, 1).startsWith(`repnets: cannot write '${join(out, 'deploy')}`)).toBe(
+      true,
+    );
+    expect(snapshot(out)).toEqual(before);
+    expect(readdirSync(out)).toEqual(['deploy']);
+  }, 120_000);
+
   it('refuses outputs that exist, other flags, and checkpoints it cannot rebuild', async () => {
     const ckpt = join(run, 'checkpoints', 'last.ckpt');
     const taken = await repnets('export', 'tfjs', ckpt, '--out', run);
