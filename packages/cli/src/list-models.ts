@@ -21,7 +21,7 @@ const FAMILY_NAMES: Readonly<Record<string, string>> = {
   simplenet: 'SimpleNet',
 };
 
-export interface ZooEntry {
+interface ZooEntry {
   readonly name: string;
   readonly family: string;
   readonly blocks: number;
@@ -31,7 +31,7 @@ export interface ZooEntry {
   readonly classes: number;
 }
 
-export function zooEntries(): ZooEntry[] {
+function zooEntries(): ZooEntry[] {
   return listModels().map((name) => {
     const record = architecture(name);
     return {

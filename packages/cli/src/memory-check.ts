@@ -18,17 +18,16 @@ import {
   type MemoryEstimateOptions,
   type NetworkShape,
 } from '@repnets/fuse';
-import { type DatasetName, mnistRecipe, resolveWorkers, type WorkersOption } from '@repnets/train';
+import {
+  type DatasetName,
+  mnistRecipe,
+  namedInputShape,
+  resolveWorkers,
+  type WorkersOption,
+  zooModelOptions,
+} from '@repnets/train';
 import { backendLimits, type MemoryLimits, machineLimits } from './backend-limits.js';
 import { UsageError } from './common.js';
-
-export {
-  float32ArrayLimit,
-  type MemoryLimits,
-  machineLimits,
-  WASM_HEAP_MAX_BYTES,
-  WASM_HEAP_OVERHEAD,
-} from './backend-limits.js';
 
 /** What one size needs: per replica (its shard, on its own heap where it has one) and in all. */
 interface Need {
@@ -141,18 +140,15 @@ export function checkInputSize(c: InputSizeCheck): void {
 
 /**
  * The record of what `repnets train` builds for `model` at `size` on
- * `dataset`: the model options of @repnets/train's `recipeFor` (stride-1 stem
- * up to 64 px, the dataset's channels and classes), so that the estimate is
- * of the network that would train. A folder dataset's classes are unknown
- * before it is read; the classifier is small next to the activations.
+ * `dataset`: the model options `recipeFor` of @repnets/train gives it
+ * (`zooModelOptions`: stride-1 stem up to 64 px, the dataset's channels), so
+ * that the estimate is of the network that would train. A folder dataset's
+ * classes are unknown before it is read; the classifier is small next to the
+ * activations.
  */
 export function trainNetworkAt(model: string, dataset: DatasetName, size: number): NetworkShape {
-  return architecture(model, {
-    inputSize: size,
-    channels: dataset === 'mnist' ? 1 : 3,
-    numClasses: dataset === 'cifar100' ? 100 : 10,
-    stemStride: size <= 64 ? 1 : 2,
-  });
+  const classes = dataset === 'cifar100' ? 100 : 10;
+  return architecture(model, zooModelOptions(namedInputShape(dataset, size), classes));
 }
 
 /**

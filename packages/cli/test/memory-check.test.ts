@@ -8,17 +8,16 @@
 import { architecture, estimateMemory } from '@repnets/fuse';
 import { type NamedDataset, recipeFor } from '@repnets/train';
 import { describe, expect, it } from 'vitest';
-import { wasmLimits, webgpuLimits } from '../src/backend-limits.js';
-import { UsageError } from '../src/common.js';
 import {
-  checkInputSize,
-  checkTrainInputSize,
   float32ArrayLimit,
   type MemoryLimits,
-  trainNetworkAt,
   WASM_HEAP_MAX_BYTES,
   WASM_HEAP_OVERHEAD,
-} from '../src/memory-check.js';
+  wasmLimits,
+  webgpuLimits,
+} from '../src/backend-limits.js';
+import { UsageError } from '../src/common.js';
+import { checkInputSize, checkTrainInputSize, trainNetworkAt } from '../src/memory-check.js';
 
 const refusal = (f: () => void): string => {
   try {
