@@ -12,9 +12,10 @@
  * bound of what the step needed.
  */
 import { execFileSync } from 'node:child_process';
-import { mkdirSync, writeFileSync } from 'node:fs';
-import { cpus, totalmem } from 'node:os';
+import { totalmem } from 'node:os';
 import { join } from 'node:path';
+import { machine, reportJson } from '@repnets/devkit';
+import { writeFileAtomicSync } from '@repnets/fuse/node';
 import { WASM_HEAP_MAX_BYTES, WASM_HEAP_OVERHEAD } from '../src/backend-limits.js';
 
 interface Row {
@@ -126,22 +127,12 @@ console.log(
   `wasm, 1 worker, MNIST at the size given; heap limit ${WASM_HEAP_MAX_BYTES} bytes; ` +
     `largest heap/estimate ${worst.toFixed(3)} against WASM_HEAP_OVERHEAD ${WASM_HEAP_OVERHEAD}`,
 );
-mkdirSync('bench-results', { recursive: true });
-writeFileSync(
+writeFileAtomicSync(
   join('bench-results', 'wasm-heap.json'),
-  `${JSON.stringify(
-    {
-      machine: {
-        cpu: cpus()[0]?.model,
-        cores: cpus().length,
-        memory: totalmem(),
-        node: process.version,
-      },
-      heapLimit: WASM_HEAP_MAX_BYTES,
-      overhead: WASM_HEAP_OVERHEAD,
-      rows,
-    },
-    null,
-    2,
-  )}\n`,
+  reportJson({
+    machine: { ...machine(), memory: totalmem() },
+    heapLimit: WASM_HEAP_MAX_BYTES,
+    overhead: WASM_HEAP_OVERHEAD,
+    rows,
+  }),
 );
