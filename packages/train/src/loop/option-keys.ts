@@ -45,16 +45,46 @@ export function closestName(word: string, candidates: readonly string[]): string
   return best && best.d <= Math.max(1, Math.floor(w.length / 3)) ? best.name : undefined;
 }
 
+/**
+ * Every key of `T`, each named once: a key added to the config type and not
+ * here does not compile, so no option of the type is ever refused as unknown.
+ */
+type EveryKey<T> = { readonly [K in keyof T]-?: true };
+const keysOf = <T>(all: EveryKey<T>): readonly string[] => Object.keys(all);
+
+type Sgd = Extract<OptimizerConfig, { type: 'sgd' }>;
+type Adam = Exclude<OptimizerConfig, Sgd>;
+type Schedule<T extends ScheduleConfig['type']> = Extract<ScheduleConfig, { type: T }>;
+
+const ADAM_KEYS = keysOf<Adam>({
+  type: true,
+  lr: true,
+  beta1: true,
+  beta2: true,
+  epsilon: true,
+  weightDecay: true,
+  decayBiasAndNorm: true,
+});
+
 const OPTIMIZER_KEYS: Record<OptimizerConfig['type'], readonly string[]> = {
-  sgd: ['type', 'lr', 'momentum', 'nesterov', 'weightDecay', 'decayBiasAndNorm'],
-  adam: ['type', 'lr', 'beta1', 'beta2', 'epsilon', 'weightDecay', 'decayBiasAndNorm'],
-  adamw: ['type', 'lr', 'beta1', 'beta2', 'epsilon', 'weightDecay', 'decayBiasAndNorm'],
+  sgd: keysOf<Sgd>({
+    type: true,
+    lr: true,
+    momentum: true,
+    nesterov: true,
+    weightDecay: true,
+    decayBiasAndNorm: true,
+  }),
+  adam: ADAM_KEYS,
+  adamw: ADAM_KEYS,
 };
 
+const WARMUP = { warmupEpochs: true, warmupStartLr: true } as const;
+
 const SCHEDULE_KEYS: Record<ScheduleConfig['type'], readonly string[]> = {
-  cosine: ['type', 'warmupEpochs', 'warmupStartLr', 'minLr'],
-  step: ['type', 'stepEpochs', 'gamma', 'warmupEpochs', 'warmupStartLr'],
-  constant: ['type', 'warmupEpochs', 'warmupStartLr'],
+  cosine: keysOf<Schedule<'cosine'>>({ type: true, ...WARMUP, minLr: true }),
+  step: keysOf<Schedule<'step'>>({ type: true, stepEpochs: true, gamma: true, ...WARMUP }),
+  constant: keysOf<Schedule<'constant'>>({ type: true, ...WARMUP }),
 };
 
 const quoted = (names: readonly string[]) =>
