@@ -10,19 +10,12 @@ import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { modelFromStateDict } from '@repnets/blocks';
 import { rng } from '@repnets/devkit';
-import {
-  type ArchConfig,
-  type ArchOptions,
-  architecture,
-  type LayoutName,
-  type StateTensor,
-  trainStateDictShapes,
-  writeSafetensors,
-} from '@repnets/fuse';
+import { writeSafetensors } from '@repnets/fuse';
 import * as tf from '@tensorflow/tfjs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { json, repnetsIn } from './helpers/cli.js';
 import { oneLine } from './helpers/files.js';
+import { archConfigAt, trainCheckpoint } from './helpers/torch-checkpoint.js';
 
 const dir = join(import.meta.dirname, '.tmp', 'fuse-strides');
 const SIZE = 32;
@@ -30,63 +23,16 @@ const CLASSES = 5;
 const ASSUMED =
   /^repnets: fuse: strides are not stored in a state dict: assumed stem stride 2 \('[^']+' matches no published model\); pass --model NAME or --stem-stride 1 if it was trained with a stride-1 stem$/;
 
-/** A zoo architecture as the adapters' ArchConfig. */
-function config(name: string, options: ArchOptions): ArchConfig {
-  const record = architecture(name, options);
-  return {
-    name,
-    family: record.family === 'mobileone' ? 'mobileone' : 'repvgg',
-    inChannels: 3,
-    blocks: record.blocks.map((b) => ({
-      stage: b.stage,
-      index: b.index,
-      inChannels: b.inChannels,
-      outChannels: b.outChannels,
-      kernelSize: b.kernelSize,
-      stride: b.stride,
-      groups: b.groups,
-      convBranches: b.branches.kxk,
-      scaleBranch: b.branches.scale,
-      identity: b.branches.identity,
-      se: b.se !== 'none',
-    })),
-  };
-}
-
-/** A train-form checkpoint of `c`: random weights, non-trivial BN statistics. */
-function checkpoint(layout: LayoutName, c: ArchConfig): Map<string, StateTensor> {
-  const r = rng(13);
-  const sd = new Map<string, StateTensor>();
-  const put = (key: string, shape: readonly number[], f: () => number) =>
-    sd.set(key, {
-      shape: [...shape],
-      data: Float32Array.from({ length: shape.reduce((p, d) => p * d, 1) }, f),
-    });
-  for (const [key, shape] of trainStateDictShapes(layout, c)) {
-    const field = key.slice(key.lastIndexOf('.') + 1);
-    if (shape.length === 4) {
-      const bound = Math.sqrt(3 / shape.slice(1).reduce((p, d) => p * d, 1));
-      put(key, shape, () => (2 * r() - 1) * bound);
-    } else if (field === 'running_var' || field === 'weight') put(key, shape, () => 0.5 + r());
-    else put(key, shape, () => r() - 0.5);
-  }
-  const features = c.blocks.at(-1)!.outChannels;
-  const head = layout.startsWith('timm-') ? 'head.fc' : 'linear';
-  put(`${head}.weight`, [CLASSES, features], () => (2 * r() - 1) / Math.sqrt(features));
-  put(`${head}.bias`, [CLASSES], () => r() - 0.5);
-  return sd;
-}
-
 const fuse = (...args: string[]) => repnetsIn(dir, 'fuse', ...args);
 
 /** A RepVGG-A0 at 1/8 width trained at 32 px with a stride-1 stem: no published model has it. */
-const cifar = config('repvgg_a0', {
+const cifar = archConfigAt('repvgg_a0', {
   numClasses: CLASSES,
   inputSize: SIZE,
   stemStride: 1,
   widthMultipliers: [0.125, 0.125, 0.125, 0.125],
 });
-const sd = checkpoint('timm-repvgg', cifar);
+const sd = trainCheckpoint('timm-repvgg', cifar, { classes: CLASSES, seed: 13 });
 
 beforeAll(() => {
   rmSync(dir, { recursive: true, force: true });
@@ -162,10 +108,14 @@ describe('repnets fuse of a state dict no published model matches', () => {
   });
 
   it('a published model, or --model NAME: no line (the record gives the strides); info says whose', async () => {
-    const s0 = config('mobileone_s0', { numClasses: CLASSES });
+    const s0 = archConfigAt('mobileone_s0', { numClasses: CLASSES });
     writeFileSync(
       join(dir, 's0.safetensors'),
-      writeSafetensors(Object.fromEntries(checkpoint('official-mobileone', s0))),
+      writeSafetensors(
+        Object.fromEntries(
+          trainCheckpoint('official-mobileone', s0, { classes: CLASSES, seed: 13 }),
+        ),
+      ),
     );
     for (const extra of [[], ['--model', 'mobileone_s0']]) {
       const r = await fuse(

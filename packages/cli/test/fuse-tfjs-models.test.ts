@@ -12,18 +12,12 @@ import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { modelFromStateDict } from '@repnets/blocks';
 import { rng } from '@repnets/devkit';
-import {
-  type ArchConfig,
-  architecture,
-  type LayoutName,
-  type StateTensor,
-  trainStateDictShapes,
-  writeSafetensors,
-} from '@repnets/fuse';
+import { type LayoutName, writeSafetensors } from '@repnets/fuse';
 import { loadSafetensorsFile } from '@repnets/fuse/node';
 import * as tf from '@tensorflow/tfjs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { repnetsIn } from './helpers/cli.js';
+import { archConfigAt, trainCheckpoint } from './helpers/torch-checkpoint.js';
 
 const dir = join(import.meta.dirname, '.tmp', 'fuse-tfjs-models');
 const SIZE = 32;
@@ -39,61 +33,12 @@ afterAll(() => rmSync(dir, { recursive: true, force: true }));
  * A zoo architecture at 1/4 width and 32 px: seconds to fold and run, and at
  * least 16 channels per block, so official RepVGG's SE (c // 16) has a width.
  */
-function narrow(name: string, family: 'repvgg' | 'mobileone'): ArchConfig {
-  const record = architecture(name, {
+const narrow = (name: string) =>
+  archConfigAt(name, {
     numClasses: CLASSES,
     inputSize: SIZE,
     widthMultipliers: [0.25, 0.25, 0.25, 0.25],
   });
-  return {
-    name,
-    family,
-    inChannels: 3,
-    blocks: record.blocks.map((b) => ({
-      stage: b.stage,
-      index: b.index,
-      inChannels: b.inChannels,
-      outChannels: b.outChannels,
-      kernelSize: b.kernelSize,
-      stride: b.stride,
-      groups: b.groups,
-      convBranches: b.branches.kxk,
-      scaleBranch: b.branches.scale,
-      identity: b.branches.identity,
-      se: b.se !== 'none',
-    })),
-  };
-}
-
-/** A train-form checkpoint: random weights, non-trivial BN statistics, PyTorch's counters. */
-function checkpoint(layout: LayoutName, config: ArchConfig): Map<string, StateTensor> {
-  const r = rng(11);
-  const sd = new Map<string, StateTensor>();
-  const put = (key: string, shape: readonly number[], f: () => number) =>
-    sd.set(key, {
-      shape: [...shape],
-      data: Float32Array.from({ length: shape.reduce((p, d) => p * d, 1) }, f),
-    });
-  for (const [key, shape] of trainStateDictShapes(layout, config, { withCounters: true })) {
-    const field = key.slice(key.lastIndexOf('.') + 1);
-    if (field === 'num_batches_tracked')
-      sd.set(key, { shape: [], data: new Float64Array([100]), dtype: 'I64' });
-    else if (shape.length === 4) {
-      const bound = Math.sqrt(3 / shape.slice(1).reduce((p, d) => p * d, 1));
-      put(key, shape, () => (2 * r() - 1) * bound);
-    } else if (
-      field === 'running_var' ||
-      (field === 'weight' && !/\.(fc1|fc2|down|up|reduce|expand)\./.test(key))
-    )
-      put(key, shape, () => 0.5 + r());
-    else put(key, shape, () => r() - 0.5);
-  }
-  const head = layout.startsWith('timm-') ? 'head.fc' : 'linear';
-  const features = config.blocks.at(-1)!.outChannels;
-  put(`${head}.weight`, [CLASSES, features], () => (2 * r() - 1) / Math.sqrt(features));
-  put(`${head}.bias`, [CLASSES], () => r() - 0.5);
-  return sd;
-}
 
 /** The layers a deploy model is made of, all but GroupConv2D stock TF.js ones. */
 const STOCK = new Set([
@@ -119,8 +64,8 @@ const CASES: [name: string, layout: LayoutName][] = [
 
 describe('repnets fuse --tfjs writes the model modelFromStateDict builds', () => {
   it.each(CASES)('%s, %s layout', async (name, layout) => {
-    const config = narrow(name, layout.endsWith('mobileone') ? 'mobileone' : 'repvgg');
-    const sd = checkpoint(layout, config);
+    const config = narrow(name);
+    const sd = trainCheckpoint(layout, config, { classes: CLASSES, seed: 11, withCounters: true });
     const base = `${name}-${layout}`;
     writeFileSync(join(dir, `${base}.safetensors`), writeSafetensors(Object.fromEntries(sd)));
 
