@@ -4,21 +4,14 @@
  * geometry that no record has falls back to inference.
  */
 import { describe, expect, it } from 'vitest';
-import { archConfig, type LayoutName, parseStateDict, trainStateDictShapes } from '../src/index.js';
+import { archConfig, type LayoutName, parseStateDict } from '../src/index.js';
 import { tinyRepVGG, trainCheckpoint } from './helpers/checkpoints.js';
+import { publishedCheckpoint } from './helpers/published.js';
 import { rng } from './helpers/random.js';
 
-/** A train-form state dict of a named model with every tensor at 0.5 (variances stay positive). */
-function published(layout: LayoutName, name: string) {
-  const sd: Record<string, { shape: number[]; data: Float32Array | BigInt64Array }> = {};
-  for (const [key, shape] of trainStateDictShapes(layout, archConfig(name))) {
-    const n = shape.reduce((p, d) => p * d, 1);
-    sd[key] = key.endsWith('num_batches_tracked')
-      ? { shape: [...shape], data: new BigInt64Array(n) }
-      : { shape: [...shape], data: new Float32Array(n).fill(0.5) };
-  }
-  return sd;
-}
+/** A train-form state dict of a named model with every tensor at 0.5, as a plain object. */
+const published = (layout: LayoutName, name: string) =>
+  Object.fromEntries(publishedCheckpoint(layout, name));
 
 describe('parseStateDict without a model', () => {
   it.each([
@@ -27,7 +20,7 @@ describe('parseStateDict without a model', () => {
     ['official-mobileone', 'mobileone_s0'],
     ['timm-mobileone', 'mobileone_s4'],
   ] as const)('%s: a %s state dict is recognized as that model', (layout, name) => {
-    const parsed = parseStateDict(published(layout, name) as never, { layout, strict: false });
+    const parsed = parseStateDict(published(layout, name), { layout, strict: false });
     expect(parsed.model?.name).toBe(name);
     expect(parsed.blocks.map((b) => b.stride)).toEqual(
       archConfig(name).blocks.map((b) => b.stride),

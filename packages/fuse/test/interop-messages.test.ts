@@ -5,32 +5,14 @@
  * it fit, and long key lists are capped after that hint.
  */
 import { describe, expect, it } from 'vitest';
-import {
-  archConfig,
-  fuseStateDict,
-  type LayoutName,
-  parseStateDict,
-  StateDictError,
-  type StateTensor,
-  trainStateDictShapes,
-} from '../src/index.js';
+import { fuseStateDict, parseStateDict, StateDictError, type StateTensor } from '../src/index.js';
 import { tinyMobileOne, tinyRepVGG, trainCheckpoint } from './helpers/checkpoints.js';
+import { publishedCheckpoint } from './helpers/published.js';
 import { rng } from './helpers/random.js';
 import { thrown } from './helpers/thrown.js';
 
 const prefixed = (sd: ReadonlyMap<string, StateTensor>, prefix = 'module.') =>
   new Map([...sd].map(([k, t]) => [`${prefix}${k}`, t]));
-
-/** A train-form state dict of a published model (0.5 everywhere: variances stay positive). */
-function published(layout: LayoutName, name: string): Map<string, StateTensor> {
-  const sd = new Map<string, StateTensor>();
-  for (const [key, shape] of trainStateDictShapes(layout, archConfig(name))) {
-    if (key.endsWith('num_batches_tracked')) continue;
-    const n = shape.reduce((p, d) => p * d, 1);
-    sd.set(key, { shape: [...shape], data: new Float32Array(n).fill(0.5) });
-  }
-  return sd;
-}
 
 describe('a state dict saved from DataParallel', () => {
   it.each([
@@ -63,7 +45,7 @@ describe('a state dict saved from DataParallel', () => {
 
 describe('a mismatch says first what would fit', () => {
   it('a published model under the wrong name: names the model the keys match', () => {
-    const sd = published('official-repvgg', 'repvgg_a0');
+    const sd = publishedCheckpoint('official-repvgg', 'repvgg_a0');
     const e = thrown(() => parseStateDict(sd, { model: 'repvgg_a1' }));
     expect(e).toBeInstanceOf(StateDictError);
     expect(e.message).toMatch(

@@ -6,7 +6,6 @@
  */
 import { describe, expect, it } from 'vitest';
 import {
-  archConfig,
   defineRepVGG,
   FuseError,
   fuseStateDict,
@@ -14,9 +13,9 @@ import {
   parseStateDict,
   StateDictError,
   type StateTensor,
-  trainStateDictShapes,
 } from '../src/index.js';
 import { tinyMobileOne, tinyRepVGG, trainCheckpoint } from './helpers/checkpoints.js';
+import { publishedCheckpoint } from './helpers/published.js';
 import { rng } from './helpers/random.js';
 
 const LAYOUTS: readonly LayoutName[] = [
@@ -28,16 +27,12 @@ const LAYOUTS: readonly LayoutName[] = [
 const tiny = (layout: LayoutName) =>
   trainCheckpoint(layout, layout.endsWith('repvgg') ? tinyRepVGG() : tinyMobileOne(), rng(3));
 
-/** A train-form state dict of a published model, every tensor 0.5. */
-function published(layout: LayoutName, name: string): Map<string, StateTensor> {
-  const sd = new Map<string, StateTensor>();
-  for (const [key, shape] of trainStateDictShapes(layout, archConfig(name))) {
-    const n = shape.reduce((p, d) => p * d, 1);
-    sd.set(key, { shape: [...shape], data: new Float32Array(n).fill(0.5) });
-  }
-  sd.set('head.fc.weight', { shape: [10, 1280], data: new Float32Array(12800) });
-  return sd;
-}
+/** A train-form state dict of a published model, every tensor 0.5, with a timm head. */
+const published = (layout: LayoutName, name: string) =>
+  publishedCheckpoint(layout, name).set('head.fc.weight', {
+    shape: [10, 1280],
+    data: new Float32Array(12800),
+  });
 
 describe('a state dict whose geometry no record has: strides inferred, and said to be', () => {
   it.each(LAYOUTS)('%s: the stem and each stage start are assumed stride 2', (layout) => {
