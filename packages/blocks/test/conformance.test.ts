@@ -39,12 +39,13 @@ import {
   trainStateDictShapes,
 } from '@repnets/fuse';
 import * as tf from '@tensorflow/tfjs';
-import * as ort from 'onnxruntime-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createModel, listModels, modelFromStateDict, reparameterize } from '../src/index.js';
 import { exportOnnx } from '../src/onnx/index.js';
 import { largestLogit, relativeError } from './helpers/compare-logits.js';
 import { conditionTrainForm } from './helpers/conditioned-weights.js';
+import { breathe } from './helpers/models.js';
+import { runOnnx } from './helpers/onnx-runtime.js';
 import { rng } from './helpers/random-bn.js';
 import { smallOptions } from './helpers/small-options.js';
 import {
@@ -70,9 +71,6 @@ const TOLERANCE = 1e-5;
  */
 const LOGIT_RANGE = [1e-2, 1e2] as const;
 const BATCH = 2;
-
-// Yield between long synchronous phases so the test runner's RPC stays alive.
-const breathe = () => new Promise((r) => setTimeout(r, 0));
 
 /** What the matrix measured, printed once at the end: the worst error per path, the logit range per name. */
 const worst = new Map<string, { error: number; name: string }>();
@@ -116,20 +114,9 @@ async function logits(model: tf.LayersModel, x: tf.Tensor): Promise<Float32Array
 async function onnxLogits(model: tf.LayersModel, x: tf.Tensor): Promise<Float32Array> {
   const bytes = await exportOnnx(model);
   await breathe();
-  // One thread: the test machine is small and shared. No graph optimizations:
-  // onnxruntime would fold the train form's Conv+BN itself (in float32), and
-  // this compares the exported graph as written, op for op.
-  const session = await ort.InferenceSession.create(bytes, {
-    intraOpNumThreads: 1,
-    graphOptimizationLevel: 'disabled',
-  });
-  try {
-    const input = new ort.Tensor('float32', (await x.data()) as Float32Array, x.shape);
-    const out = await session.run({ [session.inputNames[0]!]: input });
-    return out[session.outputNames[0]!]!.data as Float32Array;
-  } finally {
-    await session.release();
-  }
+  // No graph optimizations: onnxruntime would fold the train form's Conv+BN
+  // itself (in float32), and this compares the exported graph as written, op for op.
+  return (await runOnnx(bytes, x, { graphOptimizationLevel: 'disabled' })).data;
 }
 
 function inputBatch(record: NetworkRecord, seed: number): NHWCBatch {

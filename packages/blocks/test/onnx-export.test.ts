@@ -3,34 +3,16 @@ import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs';
-import * as ort from 'onnxruntime-node';
 import { afterAll, describe, expect, it } from 'vitest';
 import { ChannelShuffle, ChannelSplit, ConvBN, SEBlock } from '../src/index.js';
 import { decodeOnnx, exportOnnx, onnxSupportedLayers, saveOnnx } from '../src/onnx/index.js';
+import { runOnnx } from './helpers/onnx-runtime.js';
 import { randomizeBatchNorm } from './helpers/random-bn.js';
 
 const dirs: string[] = [];
 afterAll(() => {
   for (const d of dirs) rmSync(d, { recursive: true, force: true });
 });
-
-async function run(
-  source: Uint8Array | string,
-  x: tf.Tensor,
-): Promise<{ data: Float32Array; dims: readonly number[] }> {
-  const session =
-    typeof source === 'string'
-      ? await ort.InferenceSession.create(source, { intraOpNumThreads: 1 })
-      : await ort.InferenceSession.create(source, { intraOpNumThreads: 1 });
-  try {
-    const input = new ort.Tensor('float32', (await x.data()) as Float32Array, x.shape);
-    const out = await session.run({ [session.inputNames[0]!]: input });
-    const y = out[session.outputNames[0]!]!;
-    return { data: y.data as Float32Array, dims: y.dims };
-  } finally {
-    await session.release();
-  }
-}
 
 async function relativeDiff(model: tf.LayersModel, got: Float32Array, x: tf.Tensor) {
   const ref = (await (model.predict(x) as tf.Tensor).data()) as Float32Array;
@@ -102,7 +84,7 @@ describe('exportOnnx: model header and options', () => {
     expect(m.graph.input[0]!.type.tensor_type.shape.dim[0]).toEqual({ dim_value: 1 });
     expect(m.graph.output[0]!.name).toBe('logits');
     const x = tf.randomNormal([1, 6, 6, 4], 0, 1, 'float32', 2);
-    const { data, dims } = await run(bytes, x);
+    const { data, dims } = await runOnnx(bytes, x);
     expect(dims).toEqual([1, 3]);
     expect(await relativeDiff(model, data, x)).toBeLessThan(1e-5);
   });
@@ -167,7 +149,7 @@ describe('exportOnnx: layers', () => {
     const model = tf.model({ inputs: input, outputs: x, name: 'stock' });
     randomizeBatchNorm(model, 5);
     const xIn = tf.randomNormal([2, 9, 9, 8], 0, 1, 'float32', 4);
-    const { data } = await run(await exportOnnx(model), xIn);
+    const { data } = await runOnnx(await exportOnnx(model), xIn);
     expect(await relativeDiff(model, data, xIn)).toBeLessThan(1e-4);
   });
 
@@ -179,7 +161,7 @@ describe('exportOnnx: layers', () => {
       ],
     });
     const x = tf.randomNormal([3, 5, 5, 3], 0, 1, 'float32', 6);
-    const { data, dims } = await run(await exportOnnx(model), x);
+    const { data, dims } = await runOnnx(await exportOnnx(model), x);
     expect(dims).toEqual([3, 2, 2, 2]);
     expect(await relativeDiff(model, data, x)).toBeLessThan(1e-5);
   });
@@ -195,7 +177,7 @@ describe('saveOnnx', () => {
     expect(readFileSync(path).length).toBe(n);
     expect(readdirSync(join(dir, 'nested'))).toEqual(['tiny.onnx']);
     const x = tf.randomNormal([2, 6, 6, 4], 0, 1, 'float32', 8);
-    const { data } = await run(path, x);
+    const { data } = await runOnnx(path, x);
     expect(await relativeDiff(model, data, x)).toBeLessThan(1e-5);
   });
 

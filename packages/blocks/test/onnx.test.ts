@@ -4,7 +4,6 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import '@tensorflow/tfjs-backend-wasm';
-import * as ort from 'onnxruntime-node';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import {
   createModel,
@@ -14,6 +13,8 @@ import {
   type ZooName,
 } from '../src/index.js';
 import { decodeOnnx, exportOnnx } from '../src/onnx/index.js';
+import { breathe } from './helpers/models.js';
+import { runOnnx } from './helpers/onnx-runtime.js';
 import { randomizeBatchNorm } from './helpers/random-bn.js';
 
 beforeAll(async () => {
@@ -21,22 +22,6 @@ beforeAll(async () => {
   await tf.ready();
 });
 afterEach(() => tf.disposeVariables());
-
-// Yield between long synchronous phases so the test runner's RPC stays alive.
-const breathe = () => new Promise((r) => setTimeout(r, 0));
-
-/** Runs `bytes` in onnxruntime-node on the NHWC input `x`; returns the one output. */
-async function runOnnx(bytes: Uint8Array, x: tf.Tensor): Promise<Float32Array> {
-  // One thread: the test machine is small and shared.
-  const session = await ort.InferenceSession.create(bytes, { intraOpNumThreads: 1 });
-  try {
-    const input = new ort.Tensor('float32', (await x.data()) as Float32Array, x.shape);
-    const out = await session.run({ [session.inputNames[0]!]: input });
-    return out[session.outputNames[0]!]!.data as Float32Array;
-  } finally {
-    await session.release();
-  }
-}
 
 /** max |onnx - tfjs| / max |tfjs| over the logits. */
 async function compare(model: tf.LayersModel, x: tf.Tensor): Promise<number> {
@@ -46,7 +31,7 @@ async function compare(model: tf.LayersModel, x: tf.Tensor): Promise<number> {
   const ref = (await want.data()) as Float32Array;
   want.dispose();
   await breathe();
-  const got = await runOnnx(bytes, x);
+  const { data: got } = await runOnnx(bytes, x);
   expect(got.length).toBe(ref.length);
   let diff = 0;
   let scale = 0;

@@ -2,6 +2,9 @@ import * as tf from '@tensorflow/tfjs';
 import { reparameterize } from '../../src/index.js';
 import { randomizeBatchNorm, relativeDiff } from './random-bn.js';
 
+/** Yields between long synchronous phases, so the test runner's RPC stays alive. */
+export const breathe = () => new Promise((r) => setTimeout(r, 0));
+
 /** input -> layer -> output, as a functional model. */
 export function singleLayerModel(layer: tf.layers.Layer, inputShape: number[]): tf.LayersModel {
   const input = tf.input({ shape: inputShape });
@@ -17,8 +20,6 @@ export async function foldAndCompare(
   x: tf.Tensor,
   seed: number | null = 1,
 ): Promise<{ diff: number; train: tf.Tensor; deploy: tf.Tensor; deployModel: tf.LayersModel }> {
-  // Yield between long synchronous phases so the test runner's RPC stays alive.
-  const breathe = () => new Promise((r) => setTimeout(r, 0));
   if (seed !== null) randomizeBatchNorm(model, seed);
   const { model: deployModel } = await reparameterize(model);
   await breathe();
