@@ -8,7 +8,12 @@ import { mkdtempSync, rmSync, symlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { makeSpecialFiles, runModuleInChild, type SpecialFiles } from '@repnets/devkit';
+import {
+  makeSpecialFiles,
+  runModuleInChild,
+  type SpecialFiles,
+  SPECIAL_FILE_WORDS as WORDS,
+} from '@repnets/devkit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 const CHECKPOINT = pathToFileURL(
@@ -27,13 +32,6 @@ afterAll(async () => {
   await special?.close();
   rmSync(dir, { recursive: true, force: true });
 });
-
-const WORDS: Record<string, string> = {
-  'character device': 'a character device',
-  FIFO: 'a FIFO (named pipe)',
-  folder: 'a folder',
-  socket: 'a socket',
-};
 
 async function loadInChild(path: string): Promise<string> {
   const r = await runModuleInChild(

@@ -10,7 +10,12 @@ import { mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { makeSpecialFiles, runModuleInChild, type SpecialFiles } from '@repnets/devkit';
+import {
+  makeSpecialFiles,
+  runModuleInChild,
+  type SpecialFiles,
+  SPECIAL_FILE_WORDS as WORDS,
+} from '@repnets/devkit';
 import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
@@ -26,13 +31,6 @@ afterAll(async () => {
   await special?.close();
   rmSync(tmp, { recursive: true, force: true });
 });
-
-const WORDS: Record<string, string> = {
-  'character device': 'a character device',
-  FIFO: 'a FIFO (named pipe)',
-  folder: 'a folder',
-  socket: 'a socket',
-};
 
 /** `kind` at `path`: a FIFO made there, or a symlink to /dev/zero, a folder or a socket. */
 function place(path: string, kind: string): void {
