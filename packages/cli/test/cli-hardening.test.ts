@@ -2,36 +2,16 @@
  * What a careless or hostile user does to the CLI: each case checks the exit
  * code, the one-line message, and the files on disk before and after.
  */
-import { createHash } from 'node:crypto';
-import {
-  existsSync,
-  mkdirSync,
-  readdirSync,
-  readFileSync,
-  rmSync,
-  statSync,
-  writeFileSync,
-} from 'node:fs';
+import { existsSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { json, officialCheckpoint, repnets, repnetsClosedStdout } from './helpers/cli.js';
+import { oneLine, snapshot } from './helpers/files.js';
 
 const dir = join(import.meta.dirname, '.tmp', 'cli-hardening');
 rmSync(dir, { recursive: true, force: true });
 mkdirSync(dir, { recursive: true });
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
-
-/** Every file under `root` with the SHA-256 of its bytes: what "nothing changed" means. */
-function snapshot(root: string): Record<string, string> {
-  const out: Record<string, string> = {};
-  const walk = (p: string) => {
-    if (!existsSync(p)) return;
-    if (statSync(p).isDirectory()) for (const e of readdirSync(p)) walk(join(p, e));
-    else out[p] = createHash('sha256').update(readFileSync(p)).digest('hex');
-  };
-  walk(root);
-  return out;
-}
 
 const tiny = ['--train-size', '96', '--test-size', '32', '--epochs', '1', '--batch-size', '32'];
 const run = join(dir, 'run');
@@ -42,14 +22,6 @@ beforeAll(async () => {
   const t = await repnets('train', ...tiny, '--seed', '7', '--backend', 'wasm', '--out', run);
   expect(t.code, t.err).toBe(0);
 }, 240_000);
-
-/** One line on stderr (plus the usage hint for exit 2), no stack trace. */
-function oneLine(err: string, code: number): string {
-  const lines = err.trim().split('\n');
-  expect(lines, err).toHaveLength(code === 2 ? 2 : 1);
-  expect(err).not.toMatch(/^\s+at /m);
-  return lines[0]!;
-}
 
 describe('outputs never replace inputs', () => {
   it('fuse X.safetensors --out X.safetensors', async () => {

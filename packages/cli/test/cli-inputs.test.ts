@@ -8,7 +8,6 @@
  * beyond rounding; a DataParallel state dict is folded with one line saying
  * its prefix was stripped.
  */
-import { execFile } from 'node:child_process';
 import { mkdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { createModel, reparameterize } from '@repnets/blocks';
@@ -17,10 +16,9 @@ import { archConfig, trainStateDictShapes, writeSafetensors } from '@repnets/fus
 import { loadSafetensorsFile } from '@repnets/fuse/node';
 import * as tf from '@tensorflow/tfjs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { officialCheckpoint } from './helpers/cli.js';
+import { officialCheckpoint, runRepnets } from './helpers/cli.js';
 import { oneLine } from './helpers/files.js';
 
-const MAIN = join(import.meta.dirname, '..', 'src', 'bin.ts');
 const dir = join(import.meta.dirname, '.tmp', 'cli-inputs');
 rmSync(dir, { recursive: true, force: true });
 mkdirSync(dir, { recursive: true });
@@ -33,28 +31,8 @@ afterAll(async () => {
 });
 
 /** The CLI in a child process, killed after `seconds`: a hang fails the test instead of stalling it. */
-function cli(
-  seconds: number,
-  ...args: string[]
-): Promise<{ code: number | null; out: string; err: string; hung: boolean }> {
-  return new Promise((resolve) => {
-    execFile(
-      process.execPath,
-      ['--import', 'tsx', MAIN, ...args],
-      { timeout: seconds * 1000, killSignal: 'SIGKILL', cwd: dir },
-      (error, out, err) => {
-        const e = error as (Error & { code?: unknown; killed?: boolean }) | null;
-        const hung = e?.killed === true;
-        resolve({
-          code: hung ? null : e ? (typeof e.code === 'number' ? e.code : 1) : 0,
-          out,
-          err,
-          hung,
-        });
-      },
-    );
-  });
-}
+const cli = (seconds: number, ...args: string[]) =>
+  runRepnets({ cwd: dir, killAfterMs: seconds * 1000 }, ...args);
 
 const train = join(dir, 'train');
 const deploy = join(dir, 'deploy');

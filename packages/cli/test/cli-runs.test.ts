@@ -6,53 +6,23 @@
  * from its checkpoint (`train --resume`, `export tfjs`). Each case runs the
  * CLI in child processes and checks the files on disk before and after.
  */
-import { type ChildProcess, spawn } from 'node:child_process';
-import { createHash } from 'node:crypto';
-import {
-  existsSync,
-  mkdirSync,
-  readdirSync,
-  readFileSync,
-  rmSync,
-  statSync,
-  writeFileSync,
-} from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
 import { loadCheckpoint, saveCheckpoint } from '@repnets/train';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { json, repnets } from './helpers/cli.js';
+import { json, repnets, startRepnets } from './helpers/cli.js';
+import { deadPid, oneLine, snapshot } from './helpers/files.js';
 
 const dir = join(import.meta.dirname, '.tmp', 'cli-runs');
 rmSync(dir, { recursive: true, force: true });
 mkdirSync(dir, { recursive: true });
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
-const MAIN = join(import.meta.dirname, '..', 'src', 'bin.ts');
 const LOCK = '.repnets-train.lock';
-
-/** Every file under `root` with the SHA-256 of its bytes: what "nothing changed" means. */
-function snapshot(root: string): Record<string, string> {
-  const out: Record<string, string> = {};
-  const walk = (p: string) => {
-    if (!existsSync(p)) return;
-    if (statSync(p).isDirectory()) for (const e of readdirSync(p)) walk(join(p, e));
-    else out[p.slice(root.length + 1)] = createHash('sha256').update(readFileSync(p)).digest('hex');
-  };
-  walk(root);
-  return out;
-}
 
 const tiny = ['--train-size', '96', '--test-size', '32', '--epochs', '1', '--batch-size', '32'];
 const wasm = ['--backend', 'wasm'];
-
-/** One line on stderr (plus the usage hint for exit 2), no stack trace. */
-function oneLine(err: string, code: number): string {
-  const lines = err.trim().split('\n');
-  expect(lines, err).toHaveLength(code === 2 ? 2 : 1);
-  expect(err).not.toMatch(/^\s+at /m);
-  return lines[0]!;
-}
 
 /** A trained tiny run in `out`. */
 async function trained(out: string, ...more: string[]): Promise<void> {
@@ -122,29 +92,6 @@ describe('train --overwrite removes only what repnets train wrote', () => {
   }, 120_000);
 });
 
-/** Starts `repnets train` in the background; resolves with its exit code and output when it ends. */
-function start(...args: string[]): {
-  child: ChildProcess;
-  done: Promise<{ code: number | null; out: string; err: string }>;
-} {
-  const child = spawn(process.execPath, ['--import', 'tsx', MAIN, ...args], {
-    stdio: ['ignore', 'pipe', 'pipe'],
-    cwd: dir,
-  });
-  let out = '';
-  let err = '';
-  child.stdout!.on('data', (d) => {
-    out += String(d);
-  });
-  child.stderr!.on('data', (d) => {
-    err += String(d);
-  });
-  const done = new Promise<{ code: number | null; out: string; err: string }>((resolve) => {
-    child.on('close', (code) => resolve({ code, out, err }));
-  });
-  return { child, done };
-}
-
 async function until(what: () => boolean, ms = 60_000): Promise<void> {
   const t0 = Date.now();
   while (!what()) {
@@ -153,31 +100,15 @@ async function until(what: () => boolean, ms = 60_000): Promise<void> {
   }
 }
 
-/** The pid of a process that has ended. */
-async function deadPid(): Promise<number> {
-  const c = spawn(process.execPath, ['-e', '']);
-  await new Promise((r) => c.on('close', r));
-  return c.pid!;
-}
-
 describe('one run folder, one repnets train', () => {
   it("a second process into the same --out is refused naming the first one's pid; the first run is intact", async () => {
     const out = join(dir, 'contended');
-    const first = start(
-      'train',
-      '--train-size',
-      '512',
-      '--test-size',
-      '32',
-      '--epochs',
-      '2',
-      '--batch-size',
-      '32',
-      ...wasm,
-      '--seed',
-      '3',
-      '--out',
-      out,
+    const first = startRepnets(
+      [
+        ...['train', '--train-size', '512', '--test-size', '32', '--epochs', '2'],
+        ...['--batch-size', '32', ...wasm, '--seed', '3', '--out', out],
+      ],
+      { cwd: dir },
     );
     await until(() => existsSync(join(out, LOCK)));
     for (const flag of [[], ['--overwrite'], ['--resume']]) {
@@ -198,7 +129,7 @@ describe('one run folder, one repnets train', () => {
   it('a stale lock of a process that no longer runs is taken over, said in one line', async () => {
     const out = join(dir, 'stale');
     mkdirSync(out);
-    const pid = await deadPid();
+    const pid = deadPid();
     writeFileSync(
       join(out, LOCK),
       JSON.stringify({ pid, host: (await import('node:os')).hostname() }),
@@ -283,7 +214,7 @@ describe('repnets export tfjs CKPT --out DIR', () => {
     const ran = snapshot(run);
     const exported = snapshot(out);
     for (const f of ['train/weights.bin', 'deploy/weights.bin', 'train/model.json'])
-      expect(exported[f], f).toBe(ran[f]);
+      expect(exported[join(out, f)], f).toBe(ran[join(run, f)]);
   }, 120_000);
 
   it('writes both models or neither: a deploy folder it cannot make leaves no train model', async () => {

@@ -5,14 +5,13 @@
  * treats them, sizes whose memory cannot exist refused before anything runs.
  * Every case runs the CLI in a child process and looks at the disk after.
  */
-import { execFile } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { createModel } from '@repnets/blocks';
 import { readSafetensors, writeSafetensors } from '@repnets/fuse';
 import * as tf from '@tensorflow/tfjs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { json, officialCheckpoint, repnets } from './helpers/cli.js';
+import { json, officialCheckpoint, repnets, runRepnets } from './helpers/cli.js';
 import { deadPid, oneLine, snapshot, tempFilesUnder } from './helpers/files.js';
 
 const dir = join(import.meta.dirname, '.tmp', 'fuse-export-safety');
@@ -44,58 +43,29 @@ function caseDir(name: string): string {
   return d;
 }
 
-/** Runs the CLI under `ulimit -f` (KiB): a write past that size fails with EFBIG, as on a full disk. */
-function repnetsWithFileLimit(
-  kib: number,
-  ...args: string[]
-): Promise<{ code: number; out: string; err: string }> {
-  const main = join(import.meta.dirname, '..', 'src', 'bin.ts');
-  return new Promise((resolve) => {
-    execFile(
-      'bash',
-      [
-        '-c',
-        `ulimit -f ${kib} && exec "$0" "$@"`,
-        process.execPath,
-        '--import',
-        'tsx',
-        main,
-        ...args,
-      ],
-      // tsx caches what it compiles; no cache write may meet the limit.
-      { timeout: 120_000, cwd: dir, env: { ...process.env, TSX_DISABLE_CACHE: '1' } },
-      (error, stdout, stderr) =>
-        resolve({
-          code: error ? ((error as { code?: number }).code ?? 1) : 0,
-          out: stdout,
-          err: stderr,
-        }),
-    );
-  });
-}
+/** `repnets fuse INPUT --from official --out OUT ...more`. */
+const fuseOfficial = (input: string, out: string, ...more: string[]) => [
+  'fuse',
+  input,
+  '--from',
+  'official',
+  '--out',
+  out,
+  ...more,
+];
 
 describe('fuse --out FILE --tfjs DIR writes all outputs or none, and the old ones survive', () => {
   it('DIR/model.json is a folder: refused before the work, the old OUT and DIR files intact', async () => {
     const d = caseDir('model-json-folder');
     const out = join(d, 'fused.safetensors');
     const tfjs = join(d, 'tfjs');
-    const first = await repnets('fuse', ckpt, '--from', 'official', '--out', out, '--tfjs', tfjs);
+    const first = await repnets(...fuseOfficial(ckpt, out, '--tfjs', tfjs));
     expect(first.code, first.err).toBe(0);
     rmSync(join(tfjs, 'model.json'));
     mkdirSync(join(tfjs, 'model.json'));
     const before = snapshot(d);
     const r = await repnets(
-      'fuse',
-      ckpt,
-      '--from',
-      'official',
-      '--out',
-      out,
-      '--tfjs',
-      tfjs,
-      '--dtype',
-      'f16',
-      '--overwrite',
+      ...fuseOfficial(ckpt, out, '--tfjs', tfjs, '--dtype', 'f16', '--overwrite'),
     );
     expect(r.code).toBe(1);
     expect(oneLine(r.err, 1)).toBe(
@@ -131,24 +101,13 @@ describe('fuse --out FILE --tfjs DIR writes all outputs or none, and the old one
       officialCheckpoint(wide, 8);
       const out = join(d, 'out', 'fused.safetensors');
       const tfjs = join(d, 'tfjs');
-      const first = await repnets('fuse', wide, '--from', 'official', '--out', out, '--tfjs', tfjs);
+      const first = await repnets(...fuseOfficial(wide, out, '--tfjs', tfjs));
       expect(first.code, first.err).toBe(0);
       const before = snapshot(join(d, 'out'), tfjs);
       // 640 KiB: the f16 .safetensors fits, the f32 weights.bin does not.
-      const r = await repnetsWithFileLimit(
-        640,
-        'fuse',
-        wide,
-        '--from',
-        'official',
-        '--out',
-        out,
-        '--tfjs',
-        tfjs,
-        '--dtype',
-        'f16',
-        '--img-size',
-        '32',
+      const r = await runRepnets(
+        { cwd: dir, killAfterMs: 120_000, fileLimitKiB: 640 },
+        ...fuseOfficial(wide, out, '--tfjs', tfjs, '--dtype', 'f16', '--img-size', '32'),
         '--overwrite',
       );
       expect(r.code).toBe(1);
@@ -181,16 +140,7 @@ describe('temp files of killed fuse and export runs are removed next to the outp
       join(d, 'notes.txt'),
     ];
     for (const f of [...stale, ...kept]) writeFileSync(f, 'partial');
-    const r = await repnets(
-      'fuse',
-      ckpt,
-      '--from',
-      'official',
-      '--out',
-      join(d, 'fused.safetensors'),
-      '--tfjs',
-      tfjs,
-    );
+    const r = await repnets(...fuseOfficial(ckpt, join(d, 'fused.safetensors'), '--tfjs', tfjs));
     expect(r.code, r.err).toBe(0);
     expect(r.out).toMatch(/removed 4 temporary files that killed runs left/);
     for (const f of stale) expect(existsSync(f), f).toBe(false);
@@ -223,16 +173,8 @@ describe('an input size whose memory cannot exist is refused before any work', (
   it('fuse --tfjs --img-size 100000 names the number, the limit and the largest size that fits', async () => {
     const d = caseDir('fuse-img-size');
     const r = await repnets(
-      'fuse',
-      ckpt,
-      '--from',
-      'official',
-      '--out',
-      join(d, 'fused.safetensors'),
-      '--tfjs',
-      join(d, 'tfjs'),
-      '--img-size',
-      '100000',
+      ...fuseOfficial(ckpt, join(d, 'fused.safetensors'), '--tfjs', join(d, 'tfjs')),
+      ...['--img-size', '100000'],
     );
     expect(r.code).toBe(2);
     const line = oneLine(r.err, 2);
@@ -333,33 +275,18 @@ describe('fuse says what it did', () => {
   it('a state dict already in deploy form: refused as --from repnets does, converted with --tfjs', async () => {
     const d = caseDir('deployed');
     const deployed = join(d, 'deployed.safetensors');
-    const f = await repnets('fuse', ckpt, '--from', 'official', '--out', deployed);
+    const f = await repnets(...fuseOfficial(ckpt, deployed));
     expect(f.code, f.err).toBe(0);
     expect(f.out).toMatch(/folded 3 blocks/);
-    const again = await repnets(
-      'fuse',
-      deployed,
-      '--from',
-      'official',
-      '--out',
-      join(d, 'again.safetensors'),
-    );
+    const again = await repnets(...fuseOfficial(deployed, join(d, 'again.safetensors')));
     expect(again.code).toBe(1);
     expect(oneLine(again.err, 1)).toBe(
       `repnets: fuse: '${deployed}' is already in deploy form (3 blocks, each one conv): nothing to fold; add --tfjs DIR to turn it into a TF.js model`,
     );
     expect(existsSync(join(d, 'again.safetensors'))).toBe(false);
     const tfjs = await repnets(
-      'fuse',
-      deployed,
-      '--from',
-      'official',
-      '--out',
-      join(d, 'again.safetensors'),
-      '--tfjs',
-      join(d, 'tfjs'),
-      '--img-size',
-      '16',
+      ...fuseOfficial(deployed, join(d, 'again.safetensors'), '--tfjs', join(d, 'tfjs')),
+      ...['--img-size', '16'],
     );
     expect(tfjs.code, tfjs.err).toBe(0);
     expect(tfjs.out).toMatch(/already in deploy form, nothing to fold \(3 blocks\)/);
@@ -371,21 +298,14 @@ describe('fuse says what it did', () => {
   it('a state dict partly in deploy form says how many blocks it folded and how many were folded already', async () => {
     const d = caseDir('partly-deployed');
     const deployed = join(d, 'deployed.safetensors');
-    expect((await repnets('fuse', ckpt, '--from', 'official', '--out', deployed)).code).toBe(0);
+    expect((await repnets(...fuseOfficial(ckpt, deployed))).code).toBe(0);
     const train = readSafetensors(readFileSync(ckpt)).tensors;
     const deploy = readSafetensors(readFileSync(deployed)).tensors;
     const mixed = new Map([...train].filter(([k]) => !k.startsWith('stage0.')));
     for (const [k, t] of deploy) if (k.startsWith('stage0.')) mixed.set(k, t);
     const mixedPath = join(d, 'mixed.safetensors');
     writeFileSync(mixedPath, writeSafetensors(mixed as never));
-    const r = await repnets(
-      'fuse',
-      mixedPath,
-      '--from',
-      'official',
-      '--out',
-      join(d, 'out.safetensors'),
-    );
+    const r = await repnets(...fuseOfficial(mixedPath, join(d, 'out.safetensors')));
     expect(r.code, r.err).toBe(0);
     expect(r.out).toMatch(/folded 2 blocks \(1 already in deploy form\)/);
   });
@@ -432,16 +352,7 @@ describe('fuse treats an existing output folder as train does', () => {
   it.each([
     [
       '--tfjs DIR',
-      (d: string) => [
-        'fuse',
-        ckpt,
-        '--from',
-        'official',
-        '--out',
-        join(d, 'f.safetensors'),
-        '--tfjs',
-        join(d, 'model'),
-      ],
+      (d: string) => fuseOfficial(ckpt, join(d, 'f.safetensors'), '--tfjs', join(d, 'model')),
     ],
     [
       '--from repnets --out DIR',

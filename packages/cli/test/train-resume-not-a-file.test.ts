@@ -7,15 +7,15 @@
  * timeout, so a reader that blocks on the FIFO fails the test instead of
  * hanging it.
  */
-import { execFile, execFileSync } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import { mkdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { makeSpecialFiles, type SpecialFiles } from '@repnets/devkit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { runRepnets } from './helpers/cli.js';
 import { oneLine } from './helpers/files.js';
 
 const dir = join(import.meta.dirname, '.tmp', 'train-resume-not-a-file');
-const MAIN = join(import.meta.dirname, '..', 'src', 'bin.ts');
 const posix = process.platform !== 'win32';
 let special: SpecialFiles;
 
@@ -36,21 +36,9 @@ const WORDS: Record<string, string> = {
   socket: 'a socket',
 };
 
-function train(
-  ...args: string[]
-): Promise<{ code: number | null; err: string; timedOut: boolean }> {
-  return new Promise((resolve) => {
-    execFile(
-      process.execPath,
-      ['--import', 'tsx', MAIN, 'train', '--backend', 'wasm', ...args],
-      { timeout: 30_000, killSignal: 'SIGKILL', cwd: dir },
-      (error, _stdout, stderr) => {
-        const e = error as (Error & { code?: number; killed?: boolean }) | null;
-        resolve({ code: e ? (e.code ?? null) : 0, err: stderr, timedOut: e?.killed === true });
-      },
-    );
-  });
-}
+/** `repnets train --backend wasm ...`, killed after 30 s: a reader that blocks fails the test. */
+const train = (...args: string[]) =>
+  runRepnets({ cwd: dir, killAfterMs: 30_000 }, 'train', '--backend', 'wasm', ...args);
 
 /**
  * A run folder: a TF.js train/model.json (a file the run wrote) and, at
@@ -86,7 +74,7 @@ describe.skipIf(!posix)(
         kind,
       );
       const r = await train('--out', out, flag);
-      expect(r.timedOut, 'train hung (killed after 30 s)').toBe(false);
+      expect(r.hung, 'train hung (killed after 30 s)').toBe(false);
       expect(r.code, r.err).toBe(2);
       expect(oneLine(r.err, 2)).toBe(
         `repnets: train: '${join(out, 'checkpoints', 'last.ckpt')}' is ${WORDS[kind]}, not a regular file; ${flag} would ${flag === '--resume' ? 'read' : 'replace'} it: move it away or pick another --out`,
@@ -96,7 +84,7 @@ describe.skipIf(!posix)(
     it('a FIFO checkpoint alone (no other file of the run) is named too, not "no RepNets run"', async () => {
       const out = runFolder('ckpt-alone', 'checkpoints/last.ckpt', 'FIFO', false);
       const r = await train('--out', out, '--resume');
-      expect(r.timedOut).toBe(false);
+      expect(r.hung).toBe(false);
       expect(oneLine(r.err, 2)).toBe(
         `repnets: train: '${join(out, 'checkpoints', 'last.ckpt')}' is a FIFO (named pipe), not a regular file; --resume would read it: move it away or pick another --out`,
       );
@@ -109,7 +97,7 @@ describe.skipIf(!posix)(
       execFileSync('mkfifo', [join(out, 'deploy', 'weights.bin')]);
       for (const flag of ['--overwrite', '--resume']) {
         const r = await train('--out', out, flag);
-        expect(r.timedOut).toBe(false);
+        expect(r.hung).toBe(false);
         expect(oneLine(r.err, 2)).toBe(
           `repnets: train: '${join(out, 'deploy', 'weights.bin')}' is a FIFO (named pipe), not a regular file; ${flag} would replace it: move it away or pick another --out`,
         );

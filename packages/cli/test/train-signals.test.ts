@@ -5,19 +5,17 @@
  * does otherwise stays as it was: the process ends at once, killed by that
  * signal, worker threads and all, and the last checkpoint is intact.
  */
-import { type ChildProcess, spawn } from 'node:child_process';
 import { existsSync, mkdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { loadCheckpoint } from '@repnets/train';
 import { afterAll, describe, expect, it } from 'vitest';
-import { repnets } from './helpers/cli.js';
+import { repnets, startRepnets } from './helpers/cli.js';
 
 const dir = join(import.meta.dirname, '.tmp', 'train-signals');
 rmSync(dir, { recursive: true, force: true });
 mkdirSync(dir, { recursive: true });
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
-const MAIN = join(import.meta.dirname, '..', 'src', 'bin.ts');
 const LOCK = '.repnets-train.lock';
 // Two worker threads; many short epochs, so that it is still running after its first checkpoint.
 const EPOCHS = 12;
@@ -25,34 +23,6 @@ const run = [
   ...['--train-size', '64', '--test-size', '16', '--epochs', String(EPOCHS), '--batch-size', '32'],
   ...['--backend', 'wasm', '--workers', '2', '--seed', '5'],
 ];
-
-function start(args: string[]): {
-  child: ChildProcess;
-  done: Promise<{ code: number | null; signal: NodeJS.Signals | null; out: string }>;
-} {
-  const child = spawn(process.execPath, ['--import', 'tsx', MAIN, ...args], {
-    stdio: ['ignore', 'pipe', 'pipe'],
-    cwd: dir,
-  });
-  let out = '';
-  child.stdout!.on('data', (d) => {
-    out += String(d);
-  });
-  child.stderr!.on('data', (d) => {
-    out += String(d);
-  });
-  // A run that does not stop fails the test instead of hanging it.
-  const timer = setTimeout(() => child.kill('SIGKILL'), 120_000);
-  const done = new Promise<{ code: number | null; signal: NodeJS.Signals | null; out: string }>(
-    (resolve) => {
-      child.on('close', (code, signal) => {
-        clearTimeout(timer);
-        resolve({ code, signal, out });
-      });
-    },
-  );
-  return { child, done };
-}
 
 async function until(what: () => boolean, why: () => string, ms = 90_000): Promise<void> {
   const t0 = Date.now();
@@ -69,10 +39,14 @@ describe('a signal mid-run releases the run lock', () => {
     async (signal) => {
       const out = join(dir, signal);
       const ckpt = join(out, 'checkpoints', 'last.ckpt');
-      const first = start(['train', ...run, '--out', out]);
+      // A run that does not stop fails the test instead of hanging it.
+      const first = startRepnets(['train', ...run, '--out', out], {
+        cwd: dir,
+        killAfterMs: 120_000,
+      });
       let output = '';
       void first.done.then((r) => {
-        output = `exited ${r.code ?? r.signal}: ${r.out}`;
+        output = `exited ${r.code ?? r.signal}: ${r.out}${r.err}`;
       });
       await until(
         () => existsSync(ckpt),
@@ -81,7 +55,7 @@ describe('a signal mid-run releases the run lock', () => {
       expect(existsSync(join(out, LOCK))).toBe(true);
       first.child.kill(signal);
       const stopped = await first.done;
-      expect([stopped.code, stopped.signal], stopped.out).toEqual([null, signal]);
+      expect([stopped.code, stopped.signal], stopped.out + stopped.err).toEqual([null, signal]);
       expect(existsSync(join(out, LOCK))).toBe(false);
       expect((await loadCheckpoint(ckpt)).epoch).toBeGreaterThanOrEqual(1);
 
