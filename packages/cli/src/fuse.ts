@@ -126,9 +126,6 @@ export const fuse: Command = {
           `fuse: ${ignored.map((f) => `--${f}`).join(', ')} ${ignored.length === 1 ? 'is' : 'are'} read only for a PyTorch state dict (--from timm|official): a RepNets model stores its own architecture and is written as a TF.js folder to --out; leave ${ignored.length === 1 ? 'it' : 'them'} out`,
         );
       }
-    }
-
-    if (from === 'repnets') {
       checkWritable('fuse', 'out', out, 'dir');
       const inputJson = modelJsonPath(input);
       if (inputJson) refuseOverwritingInputs('fuse', modelFiles(inputJson), savedModelFiles(out));
