@@ -24,18 +24,18 @@ export async function removeKilledRunTemps(
   places: readonly OutputPlace[],
   say: (line: string) => void,
 ): Promise<void> {
-  const removed: string[] = [];
+  let removed = 0;
   const where = new Set<string>();
   for (const { dir, ours } of places) {
     const gone = await removeStaleTempFiles(dir, {
       filter: (path) => ours(parseTempName(basename(path))?.target ?? ''),
     });
-    removed.push(...gone);
+    removed += gone.length;
     if (gone.length > 0) where.add(dir);
   }
-  if (removed.length > 0) {
+  if (removed > 0) {
     say(
-      `removed ${removed.length} temporary file${removed.length === 1 ? '' : 's'} that killed runs left in ${[...where].join(', ')}`,
+      `removed ${removed} temporary file${removed === 1 ? '' : 's'} that killed runs left in ${[...where].join(', ')}`,
     );
   }
 }

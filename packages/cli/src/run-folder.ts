@@ -17,13 +17,9 @@ import {
   rmSync,
 } from 'node:fs';
 import { basename, join, normalize } from 'node:path';
-import {
-  checkRegularFile,
-  NotARegularFileError,
-  parseTempName,
-  removeStaleTempFiles,
-} from '@repnets/fuse/node';
+import { checkRegularFile, NotARegularFileError } from '@repnets/fuse/node';
 import { UsageError } from './common.js';
+import { removeKilledRunTemps } from './leftovers.js';
 import { isDirectory, isRegularFileItself, lstatOf } from './path-kind.js';
 import { checkWritable } from './paths.js';
 import { LOCK_NAME, lockRunFolder } from './run-lock.js';
@@ -207,7 +203,9 @@ async function prepareRunFolder(out: string, resume: boolean, overwrite: boolean
     );
   }
   // The lock keeps every other repnets train out: a temporary file here is a killed save's.
-  for (const folder of RUN_FOLDERS) await removeOwnTemps(join(out, folder));
+  const names = new Set(OWN.map((o) => basename(o.file)));
+  const places = RUN_FOLDERS.map((f) => ({ dir: join(out, f), ours: (n: string) => names.has(n) }));
+  await removeKilledRunTemps(places, () => undefined); // Quietly, as train always has.
   if (!overwrite) return;
   for (const f of own) rmSync(join(out, f), { force: true });
   // A folder the run made goes with it; one that also holds another program's files stays.
@@ -256,14 +254,6 @@ export async function claimRunFolder(
     throw e;
   }
   return { release };
-}
-
-/** Removes the temporary files of the names a run writes that killed saves left in `dir`. */
-async function removeOwnTemps(dir: string): Promise<void> {
-  const names = new Set(OWN.map((o) => basename(o.file)));
-  await removeStaleTempFiles(dir, {
-    filter: (path) => names.has(parseTempName(basename(path))?.target ?? ''),
-  });
 }
 
 /** The weights a model.json's manifest needs, in bytes (undefined for a dtype we do not know). */

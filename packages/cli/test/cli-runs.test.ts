@@ -179,6 +179,25 @@ describe('a finished run that lost its models', () => {
     expect(snapshot(out)).toEqual(full);
   }, 120_000);
 
+  it("--resume removes the temp files killed saves of the run's own files left, nothing else", async () => {
+    const out = join(dir, 'killed-saves');
+    await trained(out);
+    const dead = deadPid();
+    const temp = (folder: string, name: string) =>
+      join(out, folder, `.${name}.${dead}.0123456789ab.tmp`);
+    const stale = [
+      temp('checkpoints', 'last.ckpt'),
+      temp('train', 'model.json'),
+      temp('deploy', 'weights.bin'),
+    ];
+    const kept = [temp('checkpoints', 'model_best.pth.tar'), temp('train', 'notes.txt')];
+    for (const f of [...stale, ...kept]) writeFileSync(f, 'partial');
+    const r = await repnets('train', ...tiny, ...wasm, '--out', out, '--resume');
+    expect(r.code, r.err).toBe(0);
+    for (const f of stale) expect(existsSync(f), f).toBe(false);
+    for (const f of kept) expect(existsSync(f), f).toBe(true);
+  }, 120_000);
+
   it('with its models in place, --resume has nothing to do and changes nothing', async () => {
     const out = join(dir, 'complete');
     await trained(out);
