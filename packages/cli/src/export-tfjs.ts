@@ -54,20 +54,22 @@ function trainedAs(path: string, ckpt: Checkpoint) {
 }
 
 /**
+ * Every zoo model ends in the Dense layer `head_fc`; a checkpoint names its
+ * weights `<index>:<layer>/<weight>`, so the output bias is found by name.
+ */
+const HEAD_BIAS = /^\d+:head_fc\/bias$/;
+
+/**
  * The zoo model the checkpoint's weights belong to. The class count is not in
  * the runConfig (an image folder has any number): it is the length of the
- * output layer's bias, found by building the model once and locating that
- * bias among its weights. Every weight's shape is then checked.
+ * output layer's bias, read from the checkpoint, so the model is built once.
+ * Every weight's shape is then checked.
  */
 function rebuild(path: string, ckpt: Checkpoint): { net: tf.LayersModel; model: ZooName } {
   const { model, dataset, imgSize } = trainedAs(path, ckpt);
   const shape = namedInputShape(dataset, imgSize);
-  const probe = createModel(model, zooModelOptions(shape, 2));
-  const head = probe.layers.at(-1)!.weights.at(-1);
-  const at = head ? probe.weights.indexOf(head) : -1;
-  const classes = ckpt.weights[at]?.shape[0];
-  probe.dispose();
-  if (classes === undefined || ckpt.weights.length === 0) {
+  const classes = ckpt.weights.find((w) => HEAD_BIAS.test(w.name))?.shape[0];
+  if (classes === undefined) {
     throw new Error(`export: checkpoint '${path}' has no weight for the output of ${model}`);
   }
   const net = createModel(model, zooModelOptions(shape, classes));

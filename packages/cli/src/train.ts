@@ -62,22 +62,17 @@ function workersFlag(v: string | boolean | undefined): number | 'auto' {
 /**
  * Writes the train form of `net` and its folded deploy form into `forms`
  * (train, deploy), those of them in `which`; refuses weights that are not all
- * finite rather than export them.
+ * finite rather than export them. `train()` never returns non-finite weights,
+ * and `reparameterize` checks them again before anything is written.
  */
 async function writeForms(
   net: LayersModel,
   forms: readonly [string, string],
   which: readonly string[],
 ): Promise<{ folded: number }> {
-  const bad = await nonFiniteWeight(net);
-  if (bad) {
-    throw new Error(
-      `train: ${bad.name} holds ${bad.value}: the run diverged; no model is exported (train again with a lower --lr)`,
-    );
-  }
-  if (which.includes(forms[0])) await saveModel(net, forms[0]);
   const { model: deploy, folded } = await reparameterize(net);
   try {
+    if (which.includes(forms[0])) await saveModel(net, forms[0]);
     if (which.includes(forms[1])) {
       const badDeploy = await nonFiniteWeight(deploy);
       if (badDeploy) {

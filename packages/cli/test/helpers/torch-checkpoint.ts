@@ -9,6 +9,7 @@ import {
   type ArchConfig,
   type ArchOptions,
   architecture,
+  blockSpecOf,
   type LayoutName,
   type StateTensor,
   trainStateDictShapes,
@@ -21,19 +22,7 @@ export function archConfigAt(name: string, options: ArchOptions): ArchConfig {
     name,
     family: record.family === 'mobileone' ? 'mobileone' : 'repvgg',
     inChannels: 3,
-    blocks: record.blocks.map((b) => ({
-      stage: b.stage,
-      index: b.index,
-      inChannels: b.inChannels,
-      outChannels: b.outChannels,
-      kernelSize: b.kernelSize,
-      stride: b.stride,
-      groups: b.groups,
-      convBranches: b.branches.kxk,
-      scaleBranch: b.branches.scale,
-      identity: b.branches.identity,
-      se: b.se !== 'none',
-    })),
+    blocks: record.blocks.map(blockSpecOf),
   };
 }
 
