@@ -57,7 +57,7 @@ function trainedAs(path: string, ckpt: Checkpoint) {
  * Every zoo model ends in the Dense layer `head_fc`; a checkpoint names its
  * weights `<index>:<layer>/<weight>`, so the output bias is found by name.
  */
-const HEAD_BIAS = /^\d+:head_fc\/bias$/;
+export const HEAD_BIAS = /^\d+:head_fc\/bias$/;
 
 /**
  * The zoo model the checkpoint's weights belong to. The class count is not in
