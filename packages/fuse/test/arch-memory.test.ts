@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { architecture, estimateMemory, type NetworkShape } from '../src/index.js';
+import { ARCHITECTURES, architecture, estimateMemory, type NetworkShape } from '../src/index.js';
 
 /**
  * 8x8x1 input; a stride-2 RepVGG stem 1 -> 4 (3x3 and 1x1 branches), then a
@@ -107,5 +107,26 @@ describe('estimateMemory', () => {
     expect(twice.weightBytes).toBe(e.weightBytes);
     const bigger = estimateMemory(a0(448), { batch: 8, purpose: 'train' });
     expect(bigger.activationBytes / e.activationBytes).toBeCloseTo(4, 1);
+  });
+});
+
+// train and fuse --tfjs check every zoo name's --img-size with this estimate.
+describe.each(ARCHITECTURES)('estimateMemory of %s', (name) => {
+  it('is finite and positive for both purposes and forms, linear in the batch, train above inference', () => {
+    const record = architecture(name);
+    const at = (batch: number, purpose: 'train' | 'inference', form: 'train' | 'deploy') =>
+      estimateMemory(record, { batch, purpose, form });
+    for (const form of ['train', 'deploy'] as const) {
+      const train = at(2, 'train', form);
+      const inference = at(2, 'inference', form);
+      for (const e of [train, inference]) {
+        expect(Number.isFinite(e.bytes) && e.bytes > 0, `${form} bytes`).toBe(true);
+        expect(e.bytes).toBe(e.activationBytes + e.weightBytes);
+        expect(e.weightBytes).toBeGreaterThan(0);
+        expect(e.largestTensor.elements * 4).toBeLessThanOrEqual(e.activationBytes);
+      }
+      expect(train.bytes, form).toBeGreaterThan(inference.bytes);
+      expect(at(4, 'train', form).activationBytes).toBe(2 * train.activationBytes);
+    }
   });
 });
