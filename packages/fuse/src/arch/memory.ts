@@ -29,14 +29,9 @@
  * (see `splitCopies`). Squeeze-excite and pooling are small next to the block
  * outputs and are left out.
  */
-import type { BlockGeometry, BranchRoles } from './records.js';
-import { blockWeights } from './weight-count.js';
+import { type BlockDimensions, blockWeights } from './weight-count.js';
 
-/** What the estimate reads of a block: a {@link BlockRecord} or a fused checkpoint block. */
-export interface BlockDimensions extends BlockGeometry {
-  /** The train-form branches; without them the block is one conv (deploy form). */
-  readonly branches?: BranchRoles;
-}
+export type { BlockDimensions } from './weight-count.js';
 
 /** What the estimate reads of a network: a {@link NetworkRecord} fits. */
 export interface NetworkShape {

@@ -3,7 +3,13 @@
  * what a built layer's `countParams()` counts, BN running statistics included.
  * The memory estimate and @repnets/blocks' parameter counts both read it.
  */
-import type { BlockDimensions } from './memory.js';
+import type { BlockGeometry, BranchRoles } from './records.js';
+
+/** What the memory estimate and the counts read of a block: a {@link BlockRecord} or a fused checkpoint block. */
+export interface BlockDimensions extends BlockGeometry {
+  /** The train-form branches; without them the block is one conv (deploy form). */
+  readonly branches?: BranchRoles;
+}
 
 /**
  * The weights of a block's convs and BNs in `form`, without its squeeze-excite
