@@ -1,3 +1,4 @@
+export { exportedNames } from './exported-names.js';
 export { checkReadme, runReadmeSnippets, type SnippetRun } from './readme-snippet.js';
 export { rng } from './rng.js';
 export { scriptArgs } from './script-args.js';

@@ -7,7 +7,15 @@ import { ArchError, type ArchOptions, type NetworkRecord } from './records.js';
 import { REPVGG_ARCHS, REPVGG_COMPACT, repvggRecord, simplenetRecord } from './repvgg.js';
 import { SHUFFLENET_ARCHS, shufflenetRecord } from './shufflenet.js';
 
-const EXPANDERS: Record<string, (o: ArchOptions) => NetworkRecord> = {
+/** The name of an architecture the project knows: what `--model` and `createModel` accept. */
+export type ArchitectureName =
+  | keyof typeof REPVGG_ARCHS
+  | 'repvgg_compact'
+  | keyof typeof MOBILEONE_ARCHS
+  | keyof typeof SHUFFLENET_ARCHS
+  | 'simplenet';
+
+const EXPANDERS = {
   ...Object.fromEntries(
     Object.entries(REPVGG_ARCHS).map(([n, a]) => [n, (o: ArchOptions) => repvggRecord(n, a, o)]),
   ),
@@ -25,20 +33,24 @@ const EXPANDERS: Record<string, (o: ArchOptions) => NetworkRecord> = {
     ]),
   ),
   simplenet: simplenetRecord,
-};
+} as Record<ArchitectureName, (o: ArchOptions) => NetworkRecord>;
 
 /** Every named architecture, e.g. 'repvgg_a0', 'mobileone_s0', 'repshufflenetv2_x1_0', 'simplenet'. */
-export const ARCHITECTURES: readonly string[] = Object.keys(EXPANDERS);
+export const ARCHITECTURES = Object.keys(EXPANDERS) as readonly ArchitectureName[];
+
+/** Whether `name` is one of {@link ARCHITECTURES}. */
+export function isArchitectureName(name: string): name is ArchitectureName {
+  return Object.hasOwn(EXPANDERS, name);
+}
 
 /** The record of a named architecture with `options` (classes, input, widths, stem stride). */
 export function architecture(name: string, options: ArchOptions = {}): NetworkRecord {
-  const expand = EXPANDERS[name];
-  if (!expand)
+  if (!isArchitectureName(name))
     throw new ArchError(
       'architecture',
       `unknown name '${name}'; known: ${ARCHITECTURES.join(', ')}`,
     );
-  return expand(options);
+  return EXPANDERS[name](options);
 }
 
 /** The record's block of that layer name, or an error naming what the record has. */

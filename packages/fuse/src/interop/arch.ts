@@ -8,10 +8,10 @@
  */
 
 import {
-  ARCHITECTURES,
   ArchError,
   architecture,
   type BlockRecord,
+  isArchitectureName,
   MOBILEONE_ARCHS,
   type MobileOneArch,
   type MobileOneLayout,
@@ -161,7 +161,7 @@ export function archConfig(name: string): ArchConfig {
   const key = canonicalName(name);
   if (!ARCH_NAMES.includes(key)) {
     const names = ARCH_NAMES.join(', ');
-    if (ARCHITECTURES.includes(key))
+    if (isArchitectureName(key))
       throw new FuseError('archConfig', 'name', `${ours(key)}; published: ${names}`);
     throw new FuseError('archConfig', 'name', `is '${name}', expected one of ${names}`);
   }
