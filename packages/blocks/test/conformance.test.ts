@@ -29,9 +29,7 @@
  * packages/cli/test/fuse-tfjs-models.test.ts.
  */
 import {
-  ARCH_NAMES,
   ARCHITECTURES,
-  archConfig,
   architecture,
   deployStateDictShapes,
   fuseStateDict,
@@ -56,12 +54,7 @@ import {
   torchForward,
   torchTensors,
 } from './helpers/torch-checkpoint.js';
-import {
-  fuseLayoutName,
-  fuseModelOf,
-  TORCH_SOURCES,
-  torchLayout,
-} from './helpers/torch-layouts.js';
+import { fuseLayoutName, TORCH_SOURCES, torchLayout } from './helpers/torch-layouts.js';
 
 /** Every comparison: max |got - want| <= TOLERANCE * max |want| over the logits. */
 const TOLERANCE = 1e-5;
@@ -133,11 +126,23 @@ const NAMES = listModels();
 const OURS = (name: string) =>
   new RegExp(`'${name}', a RepNets architecture with no published PyTorch checkpoint`);
 
+/** The models fuse reads by name: the ones its refusal of an unknown name lists. */
+const BY_NAME = (() => {
+  try {
+    trainStateDictShapes('timm-repvgg', 'no_such_model');
+  } catch (e) {
+    const [, list] = /expected one of (.*)$/.exec((e as Error).message) ?? [];
+    if (list !== undefined) return list.split(', ');
+  }
+  throw new Error('fuse took an unknown model name, or refused it without listing the names');
+})();
+
 it('the matrix covers every zoo name, and the zoo every architecture record', () => {
   expect([...NAMES].sort()).toEqual([...ARCHITECTURES].sort());
   // Every published PyTorch model is a zoo name, so it runs through the matrix.
   const zoo = new Set<string>(NAMES);
-  expect(ARCH_NAMES.filter((n) => !zoo.has(n))).toEqual([]);
+  expect(BY_NAME).toContain('repvgg_a0');
+  expect(BY_NAME.filter((n) => !zoo.has(n))).toEqual([]);
 });
 
 describe.each(NAMES)('%s', (name) => {
@@ -215,7 +220,7 @@ describe.each(NAMES)('%s', (name) => {
       const want = torchForward(sd, layout, batch.data, batch.shape);
       expectOrderOne(name, `${source} checkpoint`, want);
       const { model, fused } = modelFromStateDict(sd, {
-        model: fuseModelOf(record, layout.family),
+        model: record,
         inputSize: [record.input.height, record.input.width],
         eps: TORCH_BN_EPS,
       });
@@ -258,17 +263,20 @@ describe.each(NAMES)('%s', (name) => {
 describe("at full size: the keys and shapes @repnets/fuse expects are the sources' own", () => {
   it.each(NAMES)('%s', (name) => {
     const record = architecture(name);
-    const published = ARCH_NAMES.includes(name);
-    if (!published) expect(() => archConfig(name)).toThrow(OURS(name));
+    const published = BY_NAME.includes(name);
+    if (!published) expect(() => trainStateDictShapes('timm-repvgg', name)).toThrow(OURS(name));
     for (const source of TORCH_SOURCES) {
       const layout = torchLayout(record, source);
       if ('none' in layout) {
         expect(published, `${name} is published but has no ${source} layout`).toBe(false);
         continue;
       }
-      const config = published ? archConfig(name) : fuseModelOf(record, layout.family);
-      expect(config.blocks).toEqual(fuseModelOf(record, layout.family).blocks);
       const fuseLayout = fuseLayoutName(source, layout.family);
+      const config = published ? name : record;
+      // By name, fuse reads the same record.
+      expect(trainStateDictShapes(fuseLayout, config)).toEqual(
+        trainStateDictShapes(fuseLayout, record),
+      );
       // Blocks only: the classifier's size is the user's, counters are optional.
       const train = new Map(
         torchTensors(layout, record.numClasses)
@@ -321,7 +329,7 @@ describe('the comparison can fail: a 1e-3 error in one BN of one middle block sh
       const given = new Map(sd).set(`${bn}.running_mean`, { ...mean, data: nudged });
       const fold = (checkpoint: typeof sd) => {
         const { model } = modelFromStateDict(checkpoint, {
-          model: fuseModelOf(record, layout.family),
+          model: record,
           inputSize: [record.input.height, record.input.width],
           eps: TORCH_BN_EPS,
         });

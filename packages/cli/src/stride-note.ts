@@ -4,7 +4,7 @@
  * --stem-stride), or came from a record. A network trained at 32 px with a
  * stride-1 stem is otherwise silently built with stride 2.
  */
-import type { ArchConfig, StrideSource } from '@repnets/fuse';
+import type { NetworkRecord, StrideSource } from '@repnets/fuse';
 
 const FIX = 'if it was trained with a stride-1 stem';
 
@@ -15,7 +15,7 @@ export function assumedStrideLine(input: string, strides: StrideSource): string 
 }
 
 /** `info`'s strides line: where the stem's stride came from and how to state it. */
-export function stridesInWords(strides: StrideSource, model: ArchConfig | undefined): string {
+export function stridesInWords(strides: StrideSource, model: NetworkRecord | undefined): string {
   if (strides.stemStrideFrom === 'assumed') {
     return `not stored in a state dict: assumed stem stride ${strides.stemStride} (no published model matches); fuse with --model NAME or --stem-stride 1 ${FIX}`;
   }

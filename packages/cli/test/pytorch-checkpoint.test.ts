@@ -13,7 +13,7 @@ import '@repnets/blocks';
 import { decodeOnnx } from '@repnets/blocks/onnx';
 import { rng } from '@repnets/devkit';
 import {
-  archConfig,
+  architecture,
   deployStateDictShapes,
   fuseStateDict,
   trainStateDictShapes,
@@ -54,7 +54,7 @@ function readmeCommands(): string[][] {
  */
 function timmRepVGGA0(path: string): Map<string, { shape: number[]; data: Float32Array }> {
   const r = rng(7);
-  const arch = archConfig('repvgg_a0');
+  const arch = architecture('repvgg_a0');
   const t = new Map<string, { shape: number[]; data: Float32Array }>();
   const add = (key: string, shape: readonly number[], f: () => number) => {
     const n = shape.reduce((p, d) => p * d, 1);
@@ -124,7 +124,7 @@ describe('README: Bring a PyTorch checkpoint', () => {
     const { tensors, metadata } = await loadSafetensorsFile(join(dir, out));
     expect(metadata).toMatchObject({ repnets: 'fused' });
     // Exactly the deploy model's keys: one reparam_conv per block, the head passed through.
-    const expected = deployStateDictShapes('timm-repvgg', archConfig('repvgg_a0'));
+    const expected = deployStateDictShapes('timm-repvgg', 'repvgg_a0');
     expected.set('head.fc.weight', [CLASSES, 1280]);
     expected.set('head.fc.bias', [CLASSES]);
     expect([...tensors.keys()].sort()).toEqual([...expected.keys()].sort());

@@ -1,7 +1,7 @@
 import { type ConvBN, checkConvBN, spatialSize } from './conv-bn.js';
 import { FuseError } from './errors.js';
 import { type FoldedConv, type FoldInto, foldBranches } from './fold-branches.js';
-import type { KernelLayout } from './layout.js';
+import type { KernelLayout } from './kernel-layout.js';
 
 /** An ACNet asymmetric convolution block (Ding et al., ICCV 2019). */
 export interface ACNetBlockParams<L extends KernelLayout = KernelLayout> {

@@ -1,6 +1,6 @@
 import type { BatchNorm } from './batchnorm.js';
 import { FuseError } from './errors.js';
-import type { Kernel, KernelLayout } from './layout.js';
+import type { Kernel, KernelLayout } from './kernel-layout.js';
 import { validatePositiveInt } from './validate.js';
 
 /** The usual training branch: a bias-free conv followed by BatchNorm. */

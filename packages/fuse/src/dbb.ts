@@ -1,6 +1,12 @@
 import { FuseError } from './errors.js';
 import { type ConvBranch, type FoldedConv, foldBranches } from './fold-branches.js';
-import { convertKernel, type Kernel, type KernelLayout, kernelView, shapeFor } from './layout.js';
+import {
+  convertKernel,
+  type Kernel,
+  type KernelLayout,
+  kernelView,
+  shapeFor,
+} from './kernel-layout.js';
 import { validateKernel, validatePositiveInt } from './validate.js';
 
 /**

@@ -1,6 +1,6 @@
 import { type BatchNorm, validateBatchNorm } from './batchnorm.js';
 import { type FoldedConv, type FoldInto, foldBranches } from './fold-branches.js';
-import type { Kernel, KernelLayout } from './layout.js';
+import type { Kernel, KernelLayout } from './kernel-layout.js';
 import { validateKernel } from './validate.js';
 
 /**

@@ -1,7 +1,7 @@
 import { type AffineChannels, type BatchNorm, checkedBatchNormAffine } from './batchnorm.js';
 import { foldRows, type RowBranch } from './engine/fold-rows.js';
 import { FuseError } from './errors.js';
-import { type Kernel, type KernelLayout, type KernelView, shapeFor } from './layout.js';
+import { type Kernel, type KernelLayout, type KernelView, shapeFor } from './kernel-layout.js';
 import {
   firstNonFinite,
   validateChannelVector,

@@ -1,5 +1,5 @@
 import { FuseError } from './errors.js';
-import { type Kernel, type KernelLayout, shapeFor } from './layout.js';
+import { type Kernel, type KernelLayout, shapeFor } from './kernel-layout.js';
 import { validatePositiveInt } from './validate.js';
 
 export interface IdentityKernelArgs<L extends KernelLayout> {

@@ -12,7 +12,6 @@ export {
   type ArchitectureName,
   type ArchOptions,
   architecture,
-  BASE_WIDTHS,
   type BlockDimensions,
   type BlockGeometry,
   type BlockKind,
@@ -24,37 +23,18 @@ export {
   isArchitectureName,
   type MemoryEstimate,
   type MemoryEstimateOptions,
-  MOBILEONE_ARCHS,
-  MOBILEONE_DEPTHS,
   type MobileOneArch,
-  type MobileOneLayout,
-  mobileoneBlocks,
   mobileoneRecord,
   type NetworkFamily,
   type NetworkRecord,
   type NetworkShape,
-  REPVGG_ARCHS,
-  REPVGG_COMPACT,
   type RepVGGArch,
-  type RepVGGLayout,
-  repvggBlocks,
   repvggRecord,
   type SEPlacement,
-  SHUFFLENET_ARCHS,
-  SHUFFLENET_REPEATS,
-  shufflenetRecord,
-  shufflenetUnits,
-  simplenetRecord,
-  stemWidth,
   type TensorSize,
 } from './arch/index.js';
-export {
-  type AffineChannels,
-  type BatchNorm,
-  batchNormAffine,
-  validateBatchNorm,
-} from './batchnorm.js';
-export { type ConvBN, spatialSize } from './conv-bn.js';
+export type { BatchNorm } from './batchnorm.js';
+export type { ConvBN } from './conv-bn.js';
 export { type AvgPoolKernelArgs, avgPoolKernel, mergeSequentialConvs } from './dbb.js';
 export { type FoldEngine, foldEngine, setFoldEngine } from './engine/fold-rows.js';
 export { FuseError } from './errors.js';
@@ -67,22 +47,10 @@ export {
   foldBranches,
 } from './fold-branches.js';
 export { type IdentityKernelArgs, identityKernel } from './identity.js';
-export {
-  ARCH_NAMES,
-  type ArchConfig,
-  archConfig,
-  type BlockSpec,
-  blockSpecOf,
-  defineMobileOne,
-  defineRepVGG,
-  type MobileOneArchOptions,
-  type RepVGGArchOptions,
-} from './interop/arch.js';
 export { detectLayout } from './interop/detect.js';
 export {
   type FusedBlock,
   type FuseStateDictResult,
-  foldParsedBlock,
   fuseStateDict,
 } from './interop/fuse-state-dict.js';
 export {
@@ -90,13 +58,7 @@ export {
   type ExpectedKeysOptions,
   trainStateDictShapes,
 } from './interop/keys.js';
-export {
-  type BlockFamily,
-  KEY_SCHEMES,
-  type KeyScheme,
-  LAYOUT_NAMES,
-  type LayoutName,
-} from './interop/layouts.js';
+export { type BlockFamily, LAYOUT_NAMES, type LayoutName } from './interop/layouts.js';
 export {
   type AssumedStride,
   type BlockInfo,
@@ -117,7 +79,6 @@ export {
   StateDictError,
   type StateDictProblems,
 } from './interop/state-dict-error.js';
-export { bf16BitsToNumber, f16BitsToNumber, numberToBF16Bits, numberToF16Bits } from './io/half.js';
 export {
   type FloatTensor,
   type IntTensor,
@@ -139,15 +100,13 @@ export {
   type KernelHWIO,
   type KernelLayout,
   type KernelOIHW,
-  type KernelView,
-  kernelView,
   makeKernel,
   type Shape4,
   shapeFor,
   toHWIM,
   toHWIO,
   toOIHW,
-} from './layout.js';
+} from './kernel-layout.js';
 export { foldMobileOneBlock, type MobileOneBlockParams } from './mobileone.js';
 export { padKernel } from './pad.js';
 export { type ActivationNHWC, type ReferenceConvOptions, referenceConv2d } from './reference.js';

@@ -1,6 +1,6 @@
 import { FuseError } from './errors.js';
 import { foldBranches } from './fold-branches.js';
-import type { Kernel, KernelLayout } from './layout.js';
+import type { Kernel, KernelLayout } from './kernel-layout.js';
 import { validateKernel } from './validate.js';
 
 /**

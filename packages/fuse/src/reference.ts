@@ -1,5 +1,5 @@
 import { FuseError } from './errors.js';
-import type { Kernel } from './layout.js';
+import type { Kernel } from './kernel-layout.js';
 import { validateKernel, validatePositiveInt } from './validate.js';
 
 export interface ReferenceConvOptions {

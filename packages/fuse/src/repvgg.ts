@@ -2,7 +2,7 @@ import type { BatchNorm } from './batchnorm.js';
 import { type ConvBN, checkConvBN, checkStride, spatialSize } from './conv-bn.js';
 import { FuseError } from './errors.js';
 import { type ConvBranch, type FoldedConv, type FoldInto, foldBranches } from './fold-branches.js';
-import type { KernelLayout } from './layout.js';
+import type { KernelLayout } from './kernel-layout.js';
 
 /** The trained parameters of one RepVGG block (Ding et al., CVPR 2021). */
 export interface RepVGGBlockParams<L extends KernelLayout = KernelLayout> {

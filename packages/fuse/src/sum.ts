@@ -1,5 +1,5 @@
 import { type ConvBranch, type FoldedConv, foldBranches } from './fold-branches.js';
-import type { KernelLayout } from './layout.js';
+import type { KernelLayout } from './kernel-layout.js';
 
 /**
  * Sums parallel convolutions (kernels and biases) into one; smaller kernels are

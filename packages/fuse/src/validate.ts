@@ -1,5 +1,5 @@
 import { FuseError } from './errors.js';
-import { type Kernel, type KernelView, kernelView } from './layout.js';
+import { type Kernel, type KernelView, kernelView } from './kernel-layout.js';
 
 const LAYOUTS = new Set(['OIHW', 'HWIO', 'HWIM']);
 

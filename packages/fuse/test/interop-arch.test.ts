@@ -1,20 +1,21 @@
 /**
- * Architecture configs of the named models and the key tables built from
- * them, checked against published parameter counts, timm's grouping rule and
+ * Records of the published models, by any spelling of their names, and the
+ * key tables built from them, checked against published parameter counts, timm's grouping rule and
  * the hand-written checkpoints of helpers/checkpoints.ts.
  */
 import { describe, expect, it } from 'vitest';
 import {
-  ARCH_NAMES,
-  archConfig,
-  defineMobileOne,
-  defineRepVGG,
-  deployStateDictShapes,
-  type LayoutName,
-  trainStateDictShapes,
-} from '../src/index.js';
+  architecture,
+  canonicalArchitectureName,
+  PUBLISHED_ARCHITECTURES,
+} from '../src/arch/index.js';
+import { deployStateDictShapes, type LayoutName, trainStateDictShapes } from '../src/index.js';
 import { tinyMobileOne, tinyRepVGG, trainCheckpoint } from './helpers/checkpoints.js';
 import { rng } from './helpers/random.js';
+import { mobileoneNet, repvggNet } from './helpers/records.js';
+
+/** The record a checkpoint name means (`RepVGG-A0`, `mobileone_s0.apple_in1k`, `s0`). */
+const archConfig = (name: string) => architecture(canonicalArchitectureName(name));
 
 const size = (s: readonly number[]) => s.reduce((p, d) => p * d, 1);
 
@@ -77,10 +78,10 @@ describe('named architectures', () => {
     ]);
     expect(a0.blocks.at(-1)!.outChannels).toBe(1280);
     const s0 = archConfig('mobileone_s0.apple_in1k');
-    expect(s0.blocks[0]!.convBranches).toBe(1);
-    expect(s0.blocks.slice(1).every((b) => b.convBranches === 4)).toBe(true);
+    expect(s0.blocks[0]!.branches.kxk).toBe(1);
+    expect(s0.blocks.slice(1).every((b) => b.branches.kxk === 4)).toBe(true);
     expect(
-      s0.blocks.filter((b) => b.kernelSize === 1).every((b) => !b.scaleBranch && b.groups === 1),
+      s0.blocks.filter((b) => b.kernelSize === 1).every((b) => !b.branches.scale && b.groups === 1),
     ).toBe(true);
     expect(
       s0.blocks
@@ -89,19 +90,18 @@ describe('named architectures', () => {
     ).toBe(true);
     // use_se: last 5 units of stage 3 and the one unit of stage 4, both halves of each.
     const s4 = archConfig('MobileOne-S4');
-    expect(s4.blocks.filter((b) => b.se).map((b) => `${b.stage}.${b.index}`)).toEqual([
+    expect(s4.blocks.filter((b) => b.se !== 'none').map((b) => `${b.stage}.${b.index}`)).toEqual([
       ...[10, 11, 12, 13, 14, 15, 16, 17, 18, 19].map((i) => `3.${i}`),
       '4.0',
       '4.1',
     ]);
-    expect(archConfig('repvgg_d2se').blocks.every((b) => b.se)).toBe(true);
-    expect(ARCH_NAMES).toHaveLength(19);
+    expect(archConfig('repvgg_d2se').blocks.every((b) => b.se !== 'none')).toBe(true);
+    expect(PUBLISHED_ARCHITECTURES).toHaveLength(19);
   });
 });
 
 describe('key tables', () => {
-  const tinyRep = defineRepVGG({
-    name: 'tiny',
+  const tinyRep = repvggNet('tiny', {
     stem: 8,
     stages: [
       { depth: 2, channels: 8 },
@@ -109,8 +109,7 @@ describe('key tables', () => {
     ],
     groups: 2,
   });
-  const tinyOne = defineMobileOne({
-    name: 'tiny',
+  const tinyOne = mobileoneNet('tiny', {
     stem: 8,
     stages: [
       { depth: 2, channels: 8 },
@@ -158,8 +157,7 @@ describe('key tables', () => {
       56, 896, 1, 1,
     ]);
     // For 448 channels, int(448 * 0.0625) = 28 but make_divisible(28, 8) = 32.
-    const m = defineMobileOne({
-      name: 'se448',
+    const m = mobileoneNet('se448', {
       stem: 64,
       stages: [{ depth: 1, channels: 448, seUnits: 1 }],
       convBranches: 1,

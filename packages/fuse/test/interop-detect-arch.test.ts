@@ -4,7 +4,7 @@
  * geometry that no record has falls back to inference.
  */
 import { describe, expect, it } from 'vitest';
-import { archConfig, type LayoutName, parseStateDict } from '../src/index.js';
+import { architecture, type LayoutName, parseStateDict } from '../src/index.js';
 import { tinyRepVGG, trainCheckpoint } from './helpers/checkpoints.js';
 import { publishedCheckpoint } from './helpers/published.js';
 import { rng } from './helpers/random.js';
@@ -23,7 +23,7 @@ describe('parseStateDict without a model', () => {
     const parsed = parseStateDict(published(layout, name), { layout, strict: false });
     expect(parsed.model?.name).toBe(name);
     expect(parsed.blocks.map((b) => b.stride)).toEqual(
-      archConfig(name).blocks.map((b) => b.stride),
+      architecture(name).blocks.map((b) => b.stride),
     );
   });
 

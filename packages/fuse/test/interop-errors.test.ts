@@ -4,12 +4,13 @@
  */
 import { describe, expect, it } from 'vitest';
 import {
-  defineRepVGG,
+  architecture,
   detectLayout,
   fuseStateDict,
   type LayoutName,
   parseStateDict,
   StateDictError,
+  trainStateDictShapes,
 } from '../src/index.js';
 import {
   type Checkpoint,
@@ -18,6 +19,7 @@ import {
   trainCheckpoint,
 } from './helpers/checkpoints.js';
 import { rng } from './helpers/random.js';
+import { repvggNet } from './helpers/records.js';
 import { thrown } from './helpers/thrown.js';
 
 function stateDictError(f: () => unknown): StateDictError {
@@ -152,8 +154,7 @@ describe('parseStateDict errors', () => {
   });
 
   it('against a model, lists the keys of whole missing blocks and of blocks the model lacks', () => {
-    const model = defineRepVGG({
-      name: 'tiny3',
+    const model = repvggNet('tiny3', {
       stem: 8,
       stages: [
         { depth: 3, channels: 8 },
@@ -166,7 +167,7 @@ describe('parseStateDict errors', () => {
     expect(e.missing.filter((k) => k.startsWith('stage1.2.'))).toHaveLength(14);
     expect(e.missing.every((k) => k.startsWith('stage1.2.'))).toBe(true);
     expect(e.message).toContain("does not match the official-repvgg layout of model 'tiny3'");
-    const wider = defineRepVGG({ name: 'one-stage', stem: 8, stages: [{ depth: 2, channels: 8 }] });
+    const wider = repvggNet('one-stage', { stem: 8, stages: [{ depth: 2, channels: 8 }] });
     const e2 = stateDictError(() => parseStateDict(repvgg('official-repvgg'), { model: wider }));
     expect(e2.unexpected).toContain('stage2.0.rbr_dense.conv.weight');
     expect(e2.unexpected).toContain('stage2.1.rbr_identity.num_batches_tracked');
@@ -239,7 +240,7 @@ describe('parseStateDict errors', () => {
       /'mobileone_s0' is a mobileone model, but layout 'timm-repvgg' holds repvgg blocks/,
     );
     expect(thrown(() => parseStateDict(c, { model: 'repvgg_z9' })).message).toMatch(
-      /archConfig: argument 'name' is 'repvgg_z9', expected one of repvgg_a0, /,
+      /parseStateDict: argument 'options.model' is 'repvgg_z9', expected one of repvgg_a0, /,
     );
     expect(thrown(() => parseStateDict(c, { layout: 'keras' as LayoutName })).argument).toBe(
       'options.layout',
@@ -249,11 +250,11 @@ describe('parseStateDict errors', () => {
 
   it('a zoo name no PyTorch source publishes is refused as ours, with what to pass instead', () => {
     const c = repvgg('timm-repvgg');
-    // RepVGG chains of ours: the RepVGG layouts hold them, given their blocks.
+    // RepVGG chains of ours: the RepVGG layouts hold them, given their records.
     for (const name of ['repvgg_compact', 'simplenet']) {
       expect(thrown(() => parseStateDict(c, { model: name })).message).toMatch(
         new RegExp(
-          `^archConfig: argument 'name' is '${name}', a RepNets architecture with no published PyTorch checkpoint: pass its blocks as options\\.model \\(an ArchConfig`,
+          `^parseStateDict: argument 'options.model' is '${name}', a RepNets architecture with no published PyTorch checkpoint: pass its record as options\\.model \\(architecture\\('${name}', options\\)`,
         ),
       );
     }
@@ -263,6 +264,19 @@ describe('parseStateDict errors', () => {
         /a RepNets architecture with no published PyTorch checkpoint: none of the four PyTorch layouts .* holds its conv\+BN and linear blocks/,
       );
     }
+  });
+
+  it('a record is taken when its blocks fit a layout, and refused, naming it, when none holds them', () => {
+    expect(trainStateDictShapes('timm-repvgg', architecture('simplenet')).size).toBeGreaterThan(0);
+    const c = repvgg('timm-repvgg');
+    expect(
+      thrown(() => parseStateDict(c, { model: architecture('repshufflenetv2_x0_5') })).message,
+    ).toBe(
+      "parseStateDict: argument 'options.model' is the record of 'repshufflenetv2_x0_5', whose blocks none of the four PyTorch layouts holds: they hold RepVGG blocks or MobileOne blocks, all of one kind, a ReLU after each",
+    );
+    expect(thrown(() => trainStateDictShapes('timm-repvgg', 'repvgg_compact')).argument).toBe(
+      'model',
+    );
   });
 
   it('forcing the wrong layout reports every key as unexpected', () => {

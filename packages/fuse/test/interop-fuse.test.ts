@@ -6,14 +6,12 @@
  */
 import { describe, expect, it } from 'vitest';
 import {
-  type ArchConfig,
   type BatchNorm,
-  defineMobileOne,
-  defineRepVGG,
   detectLayout,
   fuseStateDict,
   type LayoutName,
   makeKernel,
+  type NetworkRecord,
   parseStateDict,
   readSafetensors,
   type StateTensor,
@@ -30,6 +28,7 @@ import {
   trainCheckpoint,
 } from './helpers/checkpoints.js';
 import { randomInput, rng } from './helpers/random.js';
+import { mobileoneNet, repvggNet } from './helpers/records.js';
 import {
   add,
   batchNorm,
@@ -125,11 +124,10 @@ const CASES: readonly (readonly [LayoutName, string, readonly TinyBlock[]])[] = 
   ['official-mobileone', 'k=2, SE', tinyMobileOne()],
 ];
 
-/** The same tiny networks as architecture configs. */
-function tinyConfig(name: string, blocks: readonly TinyBlock[]): ArchConfig {
+/** The same tiny networks as architecture records. */
+function tinyConfig(name: string, blocks: readonly TinyBlock[]): NetworkRecord {
   if (blocks[0]!.branches === 1 && blocks.length === 5) {
-    return defineRepVGG({
-      name,
+    return repvggNet(name, {
       stem: 8,
       stages: [
         { depth: 2, channels: 8 },
@@ -139,8 +137,7 @@ function tinyConfig(name: string, blocks: readonly TinyBlock[]): ArchConfig {
       se: blocks[0]!.se > 0,
     });
   }
-  return defineMobileOne({
-    name,
+  return mobileoneNet(name, {
     stem: 8,
     stages: [
       { depth: 2, channels: 8 },
@@ -195,7 +192,7 @@ describe.each(CASES)('fuseStateDict on a %s checkpoint (%s)', (layout, _net, blo
     }
   });
 
-  it('gives the same folds with the model config, which fixes strides and groups', () => {
+  it('gives the same folds with the model record, which fixes strides and groups', () => {
     const free = fuseStateDict(ckpt);
     const pinned = fuseStateDict(ckpt, { layout, model: tinyConfig('tiny', blocks) });
     expect(pinned.model?.name).toBe('tiny');

@@ -6,7 +6,6 @@
  */
 import { describe, expect, it } from 'vitest';
 import {
-  defineRepVGG,
   FuseError,
   fuseStateDict,
   type LayoutName,
@@ -17,6 +16,7 @@ import {
 import { tinyMobileOne, tinyRepVGG, trainCheckpoint } from './helpers/checkpoints.js';
 import { publishedCheckpoint } from './helpers/published.js';
 import { rng } from './helpers/random.js';
+import { repvggNet } from './helpers/records.js';
 
 const LAYOUTS: readonly LayoutName[] = [
   'timm-repvgg',
@@ -96,7 +96,7 @@ describe('strides from a record', () => {
     ]);
   });
 
-  it('options.model, by name or as a config: its strides, stemStride overriding the stem', () => {
+  it('options.model, by name or as a record: its strides, stemStride overriding the stem', () => {
     const sd = published('official-repvgg', 'repvgg_a0');
     sd.delete('head.fc.weight');
     expect(parseStateDict(sd, { model: 'RepVGG-A0' }).strides).toEqual({
@@ -108,8 +108,8 @@ describe('strides from a record', () => {
     const named = parseStateDict(sd, { model: 'repvgg_a0', stemStride: 1 });
     expect(named.blocks[0]!.stride).toBe(1);
     expect(named.strides.stemStrideFrom).toBe('option');
-    // defineRepVGG has no stem stride of its own: stemStride is how to state it.
-    const config = defineRepVGG({ name: 'tiny', stem: 8, stages: [{ depth: 2, channels: 8 }] });
+    // The record's stem stride is 2: stemStride states the one it was trained with.
+    const config = repvggNet('tiny', { stem: 8, stages: [{ depth: 2, channels: 8 }] });
     const tinySd = trainCheckpoint('official-repvgg', tinyRepVGG().slice(0, 3), rng(4));
     const custom = parseStateDict(tinySd, { model: config, stemStride: 1 });
     expect(custom.blocks.map((b) => b.stride)).toEqual([1, 2, 1]);

@@ -5,15 +5,13 @@
  * writer.
  */
 import { describe, expect, it } from 'vitest';
+import { FuseError, readSafetensors, writeSafetensors } from '../src/index.js';
 import {
   bf16BitsToNumber,
-  FuseError,
   f16BitsToNumber,
   numberToBF16Bits,
   numberToF16Bits,
-  readSafetensors,
-  writeSafetensors,
-} from '../src/index.js';
+} from '../src/io/half.js';
 
 /** A file from a header (object or raw text) and data bytes; `claim` overrides the length field. */
 function file(header: unknown, data: ArrayLike<number> = [], claim?: number): Uint8Array {

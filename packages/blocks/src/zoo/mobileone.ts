@@ -1,4 +1,5 @@
-import { MOBILEONE_ARCHS, type MobileOneArch, mobileoneRecord } from '@repnets/fuse';
+import { type MobileOneArch, mobileoneRecord } from '@repnets/fuse';
+import { MOBILEONE_ARCHS } from '@repnets/fuse/arch';
 import type * as tf from '@tensorflow/tfjs';
 import { buildChain } from './chain.js';
 import { archOptions, type ModelOptions } from './common.js';

@@ -1,10 +1,5 @@
-import {
-  REPVGG_ARCHS,
-  REPVGG_COMPACT,
-  type RepVGGArch,
-  repvggRecord,
-  simplenetRecord,
-} from '@repnets/fuse';
+import { type RepVGGArch, repvggRecord } from '@repnets/fuse';
+import { REPVGG_ARCHS, REPVGG_COMPACT, simplenetRecord } from '@repnets/fuse/arch';
 import type * as tf from '@tensorflow/tfjs';
 import type { SEPosition } from '../layers/se-weights.js';
 import { buildChain } from './chain.js';

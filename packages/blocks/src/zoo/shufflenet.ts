@@ -1,4 +1,5 @@
-import { blockNamed, SHUFFLENET_ARCHS, shufflenetRecord, shufflenetUnits } from '@repnets/fuse';
+import { blockNamed } from '@repnets/fuse';
+import { SHUFFLENET_ARCHS, shufflenetRecord, shufflenetUnits } from '@repnets/fuse/arch';
 import * as tf from '@tensorflow/tfjs';
 import { ChannelShuffle, ChannelSplit } from '../layers/channel-ops.js';
 import { archOptions, head, inputFor, type ModelOptions, modelName } from './common.js';

@@ -16,13 +16,7 @@
  *   (`reduce`/`expand`), `rbr_skip`, `rbr_conv.N`, `rbr_scale`, deploy
  *   `reparam_conv`; `linear`.
  */
-import {
-  type ArchConfig,
-  type BlockRecord,
-  blockSpecOf,
-  type NetworkFamily,
-  type NetworkRecord,
-} from '@repnets/fuse';
+import type { BlockRecord, NetworkFamily, NetworkRecord } from '@repnets/fuse';
 
 export type TorchSource = 'timm' | 'official';
 export const TORCH_SOURCES: readonly TorchSource[] = ['timm', 'official'];
@@ -167,19 +161,4 @@ export function torchLayout(
     };
   });
   return { source, family, blocks, classifier: source === 'timm' ? 'head.fc' : 'linear' };
-}
-
-/**
- * The record as the `model` option of fuseStateDict takes it (an ArchConfig),
- * for widths no published model has: the geometry comes from the record, not
- * from inference. The mapping of record fields is fuse's own; the keys and
- * shapes checked against it are spelled here.
- */
-export function fuseModelOf(record: NetworkRecord, family: TorchFamily): ArchConfig {
-  return {
-    name: record.name,
-    family,
-    inChannels: record.input.channels,
-    blocks: record.blocks.map(blockSpecOf),
-  };
 }

@@ -6,25 +6,17 @@
  */
 import { rng } from '@repnets/devkit';
 import {
-  type ArchConfig,
   type ArchOptions,
   architecture,
-  blockSpecOf,
   type LayoutName,
+  type NetworkRecord,
   type StateTensor,
   trainStateDictShapes,
 } from '@repnets/fuse';
 
-/** A zoo architecture at `options` (widths, input size, stem stride) as the adapters' ArchConfig. */
-export function archConfigAt(name: string, options: ArchOptions): ArchConfig {
-  const record = architecture(name, options);
-  return {
-    name,
-    family: record.family === 'mobileone' ? 'mobileone' : 'repvgg',
-    inChannels: 3,
-    blocks: record.blocks.map(blockSpecOf),
-  };
-}
+/** A zoo architecture at `options` (widths, input size, stem stride): its record, as the adapters take it. */
+export const archConfigAt = (name: string, options: ArchOptions): NetworkRecord =>
+  architecture(name, options);
 
 /**
  * A train-form checkpoint of `config` in `layout` with a `classes`-way head:
@@ -34,7 +26,7 @@ export function archConfigAt(name: string, options: ArchOptions): ArchConfig {
  */
 export function trainCheckpoint(
   layout: LayoutName,
-  config: ArchConfig,
+  config: NetworkRecord,
   o: { readonly classes: number; readonly seed: number; readonly withCounters?: boolean },
 ): Map<string, StateTensor> {
   const r = rng(o.seed);

@@ -53,6 +53,27 @@ export function architecture(name: string, options: ArchOptions = {}): NetworkRe
   return EXPANDERS[name](options);
 }
 
+/**
+ * The names whose architecture a paper published with PyTorch weights: the
+ * RepVGG and MobileOne tables (RepVGG Table 2, MobileOne Table 7), as timm and
+ * the official repositories name them. The other names are ours.
+ */
+export const PUBLISHED_ARCHITECTURES: readonly ArchitectureName[] = ARCHITECTURES.filter(
+  (n) => Object.hasOwn(REPVGG_ARCHS, n) || Object.hasOwn(MOBILEONE_ARCHS, n),
+);
+
+/**
+ * `RepVGG-A0`, `repvgg_a0`, `repvgg_a0.rvgg_in1k`, `MobileOne-S0` and `s0` all
+ * name the same model: timm spells names with `_` and a pretrained tag after
+ * a dot, the official repos with `-` and capitals. Returns the spelling of
+ * {@link ARCHITECTURES}, unchecked.
+ */
+export function canonicalArchitectureName(name: string): string {
+  const [base = ''] = name.trim().toLowerCase().split('.');
+  const n = base.replace(/-/g, '_');
+  return /^s[0-4]$/.test(n) ? `mobileone_${n}` : n;
+}
+
 /** The record's block of that layer name, or an error naming what the record has. */
 export function blockNamed(record: NetworkRecord, name: string) {
   const b = record.blocks.find((x) => x.name === name);

@@ -5,11 +5,11 @@
  * loads it as is.
  */
 
+import type { NetworkRecord } from '../arch/index.js';
 import { FuseError } from '../errors.js';
 import type { FoldedConv } from '../fold-branches.js';
 import { foldMobileOneBlock } from '../mobileone.js';
 import { foldRepVGGBlock } from '../repvgg.js';
-import type { ArchConfig } from './arch.js';
 import type { LayoutName } from './layouts.js';
 import {
   type BlockInfo,
@@ -32,7 +32,8 @@ export interface FusedBlock extends BlockInfo {
 
 export interface FuseStateDictResult {
   readonly layout: LayoutName;
-  readonly model?: ArchConfig;
+  /** The record the checkpoint was checked against: options.model, or the published model it matched. */
+  readonly model?: NetworkRecord;
   /**
    * Where the strides came from and which were assumed (see
    * {@link StrideSource}): they decide the built model, never the folded weights.

@@ -1,5 +1,6 @@
+import type { BlockRecord, NetworkRecord } from '../arch/index.js';
 import { FuseError } from '../errors.js';
-import type { ArchConfig, BlockSpec } from './arch.js';
+import { checkpointModel } from './checkpoint-model.js';
 import { BN_COUNTER, BN_FIELDS, KEY_SCHEMES, type KeyScheme, type LayoutName } from './layouts.js';
 
 /** A key a block must hold, its shape, and what it is to the fold. */
@@ -34,17 +35,18 @@ function convBN(
  */
 export function trainBlockKeys(
   scheme: KeyScheme,
-  spec: BlockSpec,
+  spec: BlockRecord,
   seChannels = scheme.seChannels(spec.outChannels),
   counters = true,
 ): ExpectedKey[] {
   const name = scheme.blockName(spec);
   const { outChannels: out, inChannels: cin, groups, kernelSize: k } = spec;
   const ipg = cin / groups;
+  const { kxk, scale, identity } = spec.branches;
   const keys: ExpectedKey[] = [];
   for (const part of scheme.order) {
-    if (part === 'se' && spec.se) keys.push(...seKeys(scheme, name, out, seChannels));
-    if (part === 'identity' && spec.identity) {
+    if (part === 'se' && spec.se !== 'none') keys.push(...seKeys(scheme, name, out, seChannels));
+    if (part === 'identity' && identity) {
       for (const f of Object.keys(BN_FIELDS)) {
         keys.push({ key: `${name}.${scheme.identity}.${f}`, shape: [out] });
       }
@@ -52,14 +54,14 @@ export function trainBlockKeys(
         keys.push({ key: `${name}.${scheme.identity}.${BN_COUNTER}`, shape: [], counter: true });
     }
     if (part === 'convs') {
-      for (let j = 0; j < spec.convBranches; j++) {
+      for (let j = 0; j < kxk; j++) {
         const prefix = scheme.convsIndexed
           ? `${name}.${scheme.convs}.${j}`
           : `${name}.${scheme.convs}`;
         keys.push(...convBN(prefix, [out, ipg, k, k], out, counters));
       }
     }
-    if (part === 'scale' && spec.scaleBranch) {
+    if (part === 'scale' && scale) {
       keys.push(...convBN(`${name}.${scheme.scale}`, [out, ipg, 1, 1], out, counters));
     }
   }
@@ -79,7 +81,7 @@ function seKeys(scheme: KeyScheme, name: string, out: number, r: number): Expect
 /** The deploy-form keys of one block: the source's re-parameterized conv (with bias) and its SE. */
 export function deployBlockKeys(
   scheme: KeyScheme,
-  spec: BlockSpec,
+  spec: BlockRecord,
   seChannels = scheme.seChannels(spec.outChannels),
 ): ExpectedKey[] {
   const name = scheme.blockName(spec);
@@ -91,11 +93,16 @@ export function deployBlockKeys(
     },
     { key: `${name}.${scheme.deploy}.bias`, shape: [spec.outChannels] },
   ];
-  const se = spec.se ? seKeys(scheme, name, spec.outChannels, seChannels) : [];
+  const se = spec.se !== 'none' ? seKeys(scheme, name, spec.outChannels, seChannels) : [];
   return [...conv, ...se];
 }
 
-function checkFamily(op: string, layout: LayoutName, model: ArchConfig): KeyScheme {
+/** The scheme of `layout` and the record of `model`, whose blocks it must hold. */
+function checkFamily(
+  op: string,
+  layout: LayoutName,
+  model: string | NetworkRecord,
+): { scheme: KeyScheme; record: NetworkRecord } {
   const scheme = KEY_SCHEMES[layout];
   if (scheme === undefined) {
     throw new FuseError(
@@ -104,29 +111,31 @@ function checkFamily(op: string, layout: LayoutName, model: ArchConfig): KeySche
       `is '${String(layout)}', expected one of ${Object.keys(KEY_SCHEMES).join(', ')}`,
     );
   }
-  if (scheme.family !== model.family) {
+  const { record, family } = checkpointModel(op, 'model', model);
+  if (scheme.family !== family) {
     throw new FuseError(
       op,
       'model',
-      `'${model.name}' is a ${model.family} model, but layout '${layout}' holds ${scheme.family} blocks`,
+      `'${record.name}' is a ${family} model, but layout '${layout}' holds ${scheme.family} blocks`,
     );
   }
-  return scheme;
+  return { scheme, record };
 }
 
 /**
- * Every key and shape of the blocks of `model` in train form, as `layout`
- * names them (the classifier head is left out: its size is the user's). Useful
- * to write a checkpoint another framework can load, or to check one by hand.
+ * Every key and shape of the blocks of `model` (a published model's name, or
+ * a record) in train form, as `layout` names them (the classifier head is
+ * left out: its size is the user's). Useful to write a checkpoint another
+ * framework can load, or to check one by hand.
  */
 export function trainStateDictShapes(
   layout: LayoutName,
-  model: ArchConfig,
+  model: string | NetworkRecord,
   options: ExpectedKeysOptions = {},
 ): Map<string, readonly number[]> {
-  const scheme = checkFamily('trainStateDictShapes', layout, model);
+  const { scheme, record } = checkFamily('trainStateDictShapes', layout, model);
   const out = new Map<string, readonly number[]>();
-  for (const spec of model.blocks) {
+  for (const spec of record.blocks) {
     for (const e of trainBlockKeys(scheme, spec, undefined, options.withCounters ?? false))
       out.set(e.key, e.shape);
   }
@@ -136,11 +145,11 @@ export function trainStateDictShapes(
 /** Every key and shape of the blocks of `model` in the source's deploy form (head left out). */
 export function deployStateDictShapes(
   layout: LayoutName,
-  model: ArchConfig,
+  model: string | NetworkRecord,
 ): Map<string, readonly number[]> {
-  const scheme = checkFamily('deployStateDictShapes', layout, model);
+  const { scheme, record } = checkFamily('deployStateDictShapes', layout, model);
   const out = new Map<string, readonly number[]>();
-  for (const spec of model.blocks) {
+  for (const spec of record.blocks) {
     for (const e of deployBlockKeys(scheme, spec)) out.set(e.key, e.shape);
   }
   return out;

@@ -5,15 +5,21 @@
  * carry.
  */
 
-import type { BlockGeometry } from '../arch/index.js';
+import {
+  architecture,
+  type BlockGeometry,
+  type BlockRecord,
+  type NetworkRecord,
+  PUBLISHED_ARCHITECTURES,
+} from '../arch/index.js';
 import type { BatchNorm } from '../batchnorm.js';
 import type { ConvBN } from '../conv-bn.js';
 import { FuseError } from '../errors.js';
 import type { FoldedConv } from '../fold-branches.js';
-import { type KernelOIHW, makeKernel } from '../layout.js';
+import { type KernelOIHW, makeKernel } from '../kernel-layout.js';
 import type { MobileOneBlockParams } from '../mobileone.js';
 import type { RepVGGBlockParams } from '../repvgg.js';
-import { ARCH_NAMES, type ArchConfig, archConfig, type BlockSpec } from './arch.js';
+import { blockFamilyOf, checkpointModel } from './checkpoint-model.js';
 import { layoutEvidence, layoutHint } from './detect.js';
 import { deployBlockKeys, trainBlockKeys } from './keys.js';
 import {
@@ -75,9 +81,10 @@ export interface ParseStateDictOptions {
   /** The key layout; detected from the keys when left out. */
   readonly layout?: LayoutName;
   /**
-   * A model name (`repvgg_a0`, `RepVGG-B1g4`, `mobileone_s0`, ...) or config:
-   * every key is checked against its architecture record and strides come
-   * from it. Without one, the state dict is checked against the records of
+   * A published model's name (`repvgg_a0`, `RepVGG-B1g4`, `mobileone_s0`,
+   * ...) or a record (`architecture(name, options)`, `repvggRecord`,
+   * `mobileoneRecord`) whose blocks the layout holds: every key is checked
+   * against the record and strides come from it. Without one, the state dict is checked against the records of
    * every published model of its family, and the one it matches exactly is
    * used (reported as `model`); only a state dict that matches none (a
    * custom width or depth) falls back to geometry inferred from the tensors
@@ -85,14 +92,14 @@ export interface ParseStateDictOptions {
    * (unless `stemStride` says otherwise) and each stage's first block unless
    * it has an identity branch. The result's `strides` says which it was.
    */
-  readonly model?: string | ArchConfig;
+  readonly model?: string | NetworkRecord;
   /**
    * The stem's stride, 1 or 2: no tensor holds it. Without it the stem has the
    * stride of `model` or of the published record matched (2, as published),
    * and inferred geometry assumes 2 (what `strides.stemStrideFrom: 'assumed'`
    * says). A network trained at 28-32 px with the zoo's `stemStride: 1` (a
    * CIFAR RepVGG, `repvgg_compact`) needs 1 here. It overrides the stem of a
-   * given `model` too: `defineRepVGG` configs have no stem stride of their own.
+   * given `model` too (a published name always has the published stride 2).
    */
   readonly stemStride?: 1 | 2;
   /** BatchNorm epsilon (state dicts do not store it); PyTorch's default, 1e-5. */
@@ -149,7 +156,8 @@ export interface ParsedStateDict {
    */
   readonly strippedPrefix?: StrippedPrefix;
   readonly family: BlockFamily;
-  readonly model?: ArchConfig;
+  /** The record the state dict was checked against: options.model, or the published model it matched. */
+  readonly model?: NetworkRecord;
   /** Where the blocks' strides came from, and which were assumed. */
   readonly strides: StrideSource;
   /** Blocks in network order: stem, then each stage's blocks. */
@@ -231,29 +239,22 @@ function resolveLayout(op: string, sd: StateDict, layout: LayoutName | undefined
 
 function resolveModel(
   op: string,
-  model: string | ArchConfig | undefined,
+  model: string | NetworkRecord | undefined,
   scheme: KeyScheme,
   stemStride: number | undefined,
-): ArchConfig | undefined {
+): NetworkRecord | undefined {
   if (model === undefined) return undefined;
-  const config = typeof model === 'string' ? archConfig(model) : model;
-  if (config === null || typeof config !== 'object' || !Array.isArray(config.blocks)) {
+  const { record, family } = checkpointModel(op, 'options.model', model);
+  if (family !== scheme.family) {
     throw new FuseError(
       op,
       'options.model',
-      'must be a model name or an ArchConfig { name, family, blocks }',
+      `'${record.name}' is a ${family} model, but layout '${scheme.layout}' holds ${scheme.family} blocks`,
     );
   }
-  if (config.family !== scheme.family) {
-    throw new FuseError(
-      op,
-      'options.model',
-      `'${config.name}' is a ${config.family} model, but layout '${scheme.layout}' holds ${scheme.family} blocks`,
-    );
-  }
-  if (stemStride === undefined) return config;
-  const blocks = config.blocks.map((b) => (isStem(b) ? { ...b, stride: stemStride } : b));
-  return { ...config, blocks };
+  if (stemStride === undefined) return record;
+  const blocks = record.blocks.map((b) => (isStem(b) ? { ...b, stride: stemStride } : b));
+  return { ...record, stemStride, blocks };
 }
 
 const isStem = (b: BlockPosition) => b.stage === 0 && b.index === 0;
@@ -286,7 +287,7 @@ function inferSpec(
   prev: { channels: number; name: string } | undefined,
   other: string[],
   stemStride: number,
-): BlockSpec {
+): BlockRecord {
   const { name } = block;
   const get = (rest: string) => block.tensors.get(`${name}.${rest}`);
   let branches = 1;
@@ -351,7 +352,10 @@ function inferSpec(
       inChannels = ipg;
     }
   }
+  // Named by its module path: no zoo layer name exists for a block of a checkpoint.
   return {
+    name,
+    kind: scheme.family,
     stage: block.stage,
     index: block.index,
     inChannels,
@@ -359,10 +363,14 @@ function inferSpec(
     kernelSize: k,
     stride: identity ? 1 : block.index === 0 ? (block.stage === 0 ? stemStride : 2) : 1,
     groups,
-    convBranches: scheme.family === 'repvgg' ? 1 : branches,
-    scaleBranch: scheme.family === 'repvgg' ? true : k > 1,
-    identity,
-    se: has.has('se'),
+    branches: {
+      kxk: scheme.family === 'repvgg' ? 1 : branches,
+      scale: scheme.family === 'repvgg' ? true : k > 1,
+      identity,
+    },
+    // All four sources put the SE after the branch sum, before the ReLU.
+    se: has.has('se') ? 'pre' : 'none',
+    activation: 'relu',
   };
 }
 
@@ -383,16 +391,16 @@ function publishedModel(
     const split = KEY_SCHEMES[layout].splitKey(key);
     if (split) blocks.add(split.name);
   }
-  for (const name of ARCH_NAMES) {
-    const config = archConfig(name);
+  for (const name of PUBLISHED_ARCHITECTURES) {
+    const record = architecture(name);
     // Cheap first: the same block count before a full check of every key.
-    if (config.family !== family || config.blocks.length !== blocks.size) continue;
+    if (blockFamilyOf(record) !== family || record.blocks.length !== blocks.size) continue;
     try {
       return parseAs(
         'parseStateDict',
         sd,
         layout,
-        { ...options, layout, model: config },
+        { ...options, layout, model: record },
         'published',
       );
     } catch (e) {
@@ -413,7 +421,7 @@ function seWidth(scheme: KeyScheme, block: PresentBlock, out: number): number {
 
 function buildBlock(
   scheme: KeyScheme,
-  spec: BlockSpec,
+  spec: BlockRecord,
   block: PresentBlock,
   deployed: boolean,
   sourceKeys: readonly string[],
@@ -435,19 +443,23 @@ function buildBlock(
     bn: bn(`${prefix}.bn`),
   });
   const s = scheme.se;
-  const se: SqueezeExcite | undefined = spec.se
-    ? {
-        down: {
-          kernel: kernel(`${s.module}.${s.down}.weight`),
-          bias: f32(`${s.module}.${s.down}.bias`),
-        },
-        up: { kernel: kernel(`${s.module}.${s.up}.weight`), bias: f32(`${s.module}.${s.up}.bias`) },
-        keys: [s.down, s.up].flatMap((m) => [
-          `${name}.${s.module}.${m}.weight`,
-          `${name}.${s.module}.${m}.bias`,
-        ]),
-      }
-    : undefined;
+  const se: SqueezeExcite | undefined =
+    spec.se !== 'none'
+      ? {
+          down: {
+            kernel: kernel(`${s.module}.${s.down}.weight`),
+            bias: f32(`${s.module}.${s.down}.bias`),
+          },
+          up: {
+            kernel: kernel(`${s.module}.${s.up}.weight`),
+            bias: f32(`${s.module}.${s.up}.bias`),
+          },
+          keys: [s.down, s.up].flatMap((m) => [
+            `${name}.${s.module}.${m}.weight`,
+            `${name}.${s.module}.${m}.bias`,
+          ]),
+        }
+      : undefined;
   const info: BlockInfo = {
     name,
     stage: spec.stage,
@@ -472,11 +484,11 @@ function buildBlock(
       conv: { kernel: kernel(`${scheme.deploy}.weight`), bias: f32(`${scheme.deploy}.bias`) },
     };
   }
-  const identity = spec.identity ? bn(scheme.identity) : undefined;
-  const convs = Array.from({ length: spec.convBranches }, (_, j) =>
+  const identity = spec.branches.identity ? bn(scheme.identity) : undefined;
+  const convs = Array.from({ length: spec.branches.kxk }, (_, j) =>
     convBN(scheme.convsIndexed ? `${scheme.convs}.${j}` : scheme.convs),
   );
-  const scale = spec.scaleBranch ? convBN(scheme.scale) : undefined;
+  const scale = spec.branches.scale ? convBN(scheme.scale) : undefined;
   if (scheme.family === 'repvgg') {
     const params: RepVGGBlockParams<'OIHW'> = {
       dense: convs[0]!,
@@ -655,7 +667,7 @@ function parseAs(
   for (const pos of order) {
     const name = scheme.blockName(pos);
     const block = present.get(name);
-    const fromModel = model !== undefined ? (pos as BlockSpec) : undefined;
+    const fromModel = model !== undefined ? (pos as BlockRecord) : undefined;
     if (block === undefined) {
       // Only reachable with a model: every key of the absent block is missing.
       for (const e of trainBlockKeys(scheme, fromModel!))
@@ -673,7 +685,11 @@ function parseAs(
     const spec = fromModel ?? inferSpec(scheme, block, parts, prev, found.other, stemStride ?? 2);
     if (isStem(spec)) stem = spec.stride;
     // Inferred strides are certain only where an identity branch needs stride 1.
-    if (fromModel === undefined && !spec.identity && !(isStem(spec) && stemStride !== undefined))
+    if (
+      fromModel === undefined &&
+      !spec.branches.identity &&
+      !(isStem(spec) && stemStride !== undefined)
+    )
       assumed.push({ name, stride: spec.stride });
     const partSet = new Set([...parts.values()].map((r) => r.part));
     const deployed =
@@ -706,7 +722,7 @@ function parseAs(
       }
     }
     if (empty.length > 0) {
-      if (spec.se && r === 0) emptySE.push({ name, keys: empty });
+      if (spec.se !== 'none' && r === 0) emptySE.push({ name, keys: empty });
       else found.other.push(`${empty.join(', ')}: empty (a zero dimension)`);
     }
     for (const key of block.tensors.keys()) {

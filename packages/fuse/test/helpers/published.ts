@@ -1,9 +1,4 @@
-import {
-  archConfig,
-  type LayoutName,
-  type StateTensor,
-  trainStateDictShapes,
-} from '../../src/index.js';
+import { type LayoutName, type StateTensor, trainStateDictShapes } from '../../src/index.js';
 
 /**
  * A train-form state dict of the published model `name` in `layout`, keys and
@@ -13,7 +8,7 @@ import {
  */
 export function publishedCheckpoint(layout: LayoutName, name: string): Map<string, StateTensor> {
   const sd = new Map<string, StateTensor>();
-  for (const [key, shape] of trainStateDictShapes(layout, archConfig(name))) {
+  for (const [key, shape] of trainStateDictShapes(layout, name)) {
     const n = shape.reduce((p, d) => p * d, 1);
     sd.set(key, { shape: [...shape], data: new Float32Array(n).fill(0.5) });
   }

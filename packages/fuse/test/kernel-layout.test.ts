@@ -1,13 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import {
-  convertKernel,
-  FuseError,
-  kernelView,
-  makeKernel,
-  toHWIM,
-  toHWIO,
-  toOIHW,
-} from '../src/index.js';
+import { convertKernel, FuseError, makeKernel, toHWIM, toHWIO, toOIHW } from '../src/index.js';
+import { kernelView } from '../src/kernel-layout.js';
 import { randomKernel, rng } from './helpers/random.js';
 
 /** An OIHW kernel whose value encodes its index: v = o*1000 + i*100 + h*10 + w. */
