@@ -1,0 +1,185 @@
+/**
+ * The names each entry of package.json "exports" gives a user, pinned: adding
+ * or removing a public name is a decision made in this file, not a side effect
+ * of an export elsewhere.
+ */
+import { readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { exportedNames } from '@repnets/devkit';
+import { describe, expect, it } from 'vitest';
+
+const src = (path: string) => fileURLToPath(new URL(`../${path}`, import.meta.url));
+
+describe('public surface', () => {
+  it('pins every entry of package.json "exports"', () => {
+    const { exports } = JSON.parse(readFileSync(src('package.json'), 'utf8'));
+    expect(Object.keys(exports)).toEqual(['.', './arch', './node', './wasm-asm', './package.json']);
+  });
+
+  it("'.' (src/index.ts)", () => {
+    expect(exportedNames(src('src/index.ts'))).toEqual([
+      'ACNetBlockParams',
+      'ARCHITECTURES',
+      'Activation',
+      'ActivationNHWC',
+      'ArchError',
+      'ArchOptions',
+      'ArchitectureName',
+      'AssumedStride',
+      'AvgPoolKernelArgs',
+      'BatchNorm',
+      'BlockDimensions',
+      'BlockFamily',
+      'BlockGeometry',
+      'BlockInfo',
+      'BlockKind',
+      'BlockRecord',
+      'BranchRoles',
+      'ConvBN',
+      'ConvBranch',
+      'DeployedBlockEntry',
+      'ExpectedKeysOptions',
+      'FloatTensor',
+      'FoldBranchesArgs',
+      'FoldEngine',
+      'FoldInto',
+      'FoldedConv',
+      'FuseError',
+      'FuseStateDictResult',
+      'FusedBlock',
+      'IdentityKernelArgs',
+      'IntTensor',
+      'Kernel',
+      'KernelHWIM',
+      'KernelHWIO',
+      'KernelLayout',
+      'KernelOIHW',
+      'LAYOUT_NAMES',
+      'LayoutName',
+      'MemoryEstimate',
+      'MemoryEstimateOptions',
+      'MobileOneArch',
+      'MobileOneBlockEntry',
+      'MobileOneBlockParams',
+      'NetworkFamily',
+      'NetworkRecord',
+      'NetworkShape',
+      'ParseStateDictOptions',
+      'ParsedStateDict',
+      'ReadSafetensorsOptions',
+      'ReferenceConvOptions',
+      'RepVGGArch',
+      'RepVGGBlockEntry',
+      'RepVGGBlockParams',
+      'ReparamBlock',
+      'SEPlacement',
+      'SafeTensor',
+      'SafeTensors',
+      'SafetensorsDType',
+      'SafetensorsFloatDType',
+      'SafetensorsIntDType',
+      'Shape4',
+      'ShapeMismatch',
+      'SqueezeExcite',
+      'StateDict',
+      'StateDictError',
+      'StateDictProblems',
+      'StateTensor',
+      'StrideSource',
+      'StrippedPrefix',
+      'TensorSize',
+      'TensorToWrite',
+      'WriteSafetensorsOptions',
+      'architecture',
+      'avgPoolKernel',
+      'blockNamed',
+      'blockWeights',
+      'convertKernel',
+      'deployStateDictShapes',
+      'detectLayout',
+      'estimateMemory',
+      'foldACNetBlock',
+      'foldBatchNorm',
+      'foldBranches',
+      'foldEngine',
+      'foldMobileOneBlock',
+      'foldPostBatchNorm',
+      'foldRepVGGBlock',
+      'fuseStateDict',
+      'identityKernel',
+      'isArchitectureName',
+      'makeKernel',
+      'mergeSequentialConvs',
+      'mobileoneRecord',
+      'padKernel',
+      'parseStateDict',
+      'readSafetensors',
+      'referenceConv2d',
+      'repvggRecord',
+      'setFoldEngine',
+      'shapeFor',
+      'sumBranches',
+      'toHWIM',
+      'toHWIO',
+      'toOIHW',
+      'trainStateDictShapes',
+      'writeSafetensors',
+    ]);
+  });
+
+  it("'./arch' (src/arch/tables.ts)", () => {
+    expect(exportedNames(src('src/arch/tables.ts'))).toEqual([
+      'MOBILEONE_ARCHS',
+      'REPVGG_ARCHS',
+      'REPVGG_COMPACT',
+      'SHUFFLENET_ARCHS',
+      'shufflenetRecord',
+      'shufflenetUnits',
+      'simplenetRecord',
+    ]);
+  });
+
+  it("'./node' (src/io/node.ts)", () => {
+    expect(exportedNames(src('src/io/node.ts'))).toEqual([
+      'AtomicFile',
+      'AtomicWriteData',
+      'AtomicWriteError',
+      'NotARegularFileError',
+      'OpenedRegularFile',
+      'StaleTempOptions',
+      'TempFileName',
+      'WriteFileAtomicOptions',
+      'checkRegularFile',
+      'fileKind',
+      'loadSafetensorsFile',
+      'openRegularFile',
+      'parseTempName',
+      'readRegularFile',
+      'readRegularFileSync',
+      'removeStaleTempFiles',
+      'saveSafetensorsFile',
+      'staleTempFiles',
+      'tempPathFor',
+      'writeFileAtomic',
+      'writeFileAtomicSync',
+      'writeFilesAtomic',
+    ]);
+  });
+
+  it("'./wasm-asm' (src/engine/wasm-asm.ts)", () => {
+    expect(exportedNames(src('src/engine/wasm-asm.ts'))).toEqual([
+      'F32',
+      'F64',
+      'I32',
+      'V128',
+      'ValType',
+      'WasmFunction',
+      'WasmMemory',
+      'assembleModule',
+      'instantiate',
+      'op',
+      'sleb',
+      'uleb',
+    ]);
+  });
+});
