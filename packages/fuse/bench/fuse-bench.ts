@@ -47,31 +47,33 @@ function timeFold(set: ParamSet, allocate: boolean): number {
   return performance.now() - t0;
 }
 
-function timeCopy(set: ParamSet, dst: Float32Array[][]): number {
+/** Every input of every block with a destination of its size. */
+type CopyPairs = readonly (readonly [Float32Array, Float32Array])[];
+
+function timeCopy(pairs: CopyPairs): number {
   const t0 = performance.now();
-  set.blocks.forEach((b, j) => {
-    const d = dst[j]!;
-    for (const [k, a] of b.inputs.entries()) d[k]!.set(a);
-  });
+  for (const [a, d] of pairs) d.set(a);
   return performance.now() - t0;
 }
 
 function measure(set: ParamSet, engine: FoldEngine, runs: number, warmup: number): FuseBenchRow {
   setFoldEngine(engine);
-  const dst = set.blocks.map((b) => b.inputs.map((a) => new Float32Array(a.length)));
+  const dst: CopyPairs = set.blocks.flatMap((b) =>
+    b.inputs.map((a) => [a, new Float32Array(a.length)] as const),
+  );
   // Touch every destination page once so neither side pays first-touch faults.
-  timeCopy(set, dst);
+  timeCopy(dst);
   timeFold(set, false);
   for (let w = 0; w < warmup; w++) {
     timeFold(set, false);
-    timeCopy(set, dst);
+    timeCopy(dst);
   }
   const fold: number[] = [];
   const copy: number[] = [];
   const alloc: number[] = [];
   // Interleaved, so drift on a shared machine hits both sides alike.
   for (let r = 0; r < runs; r++) {
-    copy.push(timeCopy(set, dst));
+    copy.push(timeCopy(dst));
     fold.push(timeFold(set, false));
     alloc.push(timeFold(set, true));
   }

@@ -122,6 +122,8 @@ function mobileoneBlock(
   st: { s: number },
 ): BenchBlock {
   const convs = Array.from({ length: branches }, () => convBN(spec, spec.k, family, st));
+  const [first] = convs;
+  if (first === undefined) throw new Error(`mobileoneBlock: ${branches} branches, expected >= 1`);
   const scale = spec.k > 1 ? convBN(spec, 1, family, st) : undefined;
   const identity = spec.inC === spec.outC && stride === 1 ? bn(spec.outC, st) : undefined;
   const params = { convs, scale, identity, groups: spec.groups, stride };
@@ -131,8 +133,8 @@ function mobileoneBlock(
   return {
     inputs,
     fold: (into) => foldMobileOneBlock(params, into),
-    into: intoFor(convs[0]!, spec),
-    outputFloats: convs[0]!.kernel.data.length + spec.outC,
+    into: intoFor(first, spec),
+    outputFloats: first.kernel.data.length + spec.outC,
   };
 }
 
@@ -153,12 +155,19 @@ function finish(model: string, family: 'OIHW' | 'TFJS', blocks: BenchBlock[]): P
  */
 export function repvggB3(family: 'OIHW' | 'TFJS', divisor = 1, seed = 1): ParamSet {
   const st = { s: seed | 1 };
-  const widths = [64, 192, 384, 768, 2560].map((w) => Math.max(1, Math.round(w / divisor)));
-  const depths = [1, 4, 6, 16, 1];
+  // [width, depth] per stage.
+  const stages = [
+    [64, 1],
+    [192, 4],
+    [384, 6],
+    [768, 16],
+    [2560, 1],
+  ] as const;
   const blocks: BenchBlock[] = [];
   let inC = 3;
-  widths.forEach((w, s) => {
-    for (let b = 0; b < depths[s]!; b++) {
+  stages.forEach(([width, depth]) => {
+    const w = Math.max(1, Math.round(width / divisor));
+    for (let b = 0; b < depth; b++) {
       const stride = b === 0 ? 2 : 1;
       blocks.push(repvggBlock({ inC, outC: w, k: 3, groups: 1 }, stride, family, st));
       inC = w;
@@ -180,10 +189,16 @@ export function mobileoneS4(family: 'OIHW' | 'TFJS', divisor = 1, seed = 2): Par
   const blocks: BenchBlock[] = [];
   let inC = d(64);
   blocks.push(mobileoneBlock({ inC: 3, outC: inC, k: 3, groups: 1 }, 2, 1, family, st));
-  const widths = [192, 448, 896, 2048].map(d);
-  const depths = [2, 8, 10, 1];
-  widths.forEach((w, s) => {
-    for (let b = 0; b < depths[s]!; b++) {
+  // [width, units] per stage.
+  const stages = [
+    [192, 2],
+    [448, 8],
+    [896, 10],
+    [2048, 1],
+  ] as const;
+  stages.forEach(([width, units]) => {
+    const w = d(width);
+    for (let b = 0; b < units; b++) {
       const stride = b === 0 ? 2 : 1;
       blocks.push(mobileoneBlock({ inC, outC: inC, k: 3, groups: inC }, stride, k, family, st));
       blocks.push(mobileoneBlock({ inC, outC: w, k: 1, groups: 1 }, 1, k, family, st));

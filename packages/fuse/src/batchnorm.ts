@@ -68,7 +68,7 @@ export function validateBatchNorm(
   checkVector(op, `${arg}.mean`, bn.mean, channels, shapes);
   checkVector(op, `${arg}.variance`, bn.variance, channels, shapes);
   for (let c = 0; c < channels; c++) {
-    if (bn.variance[c] < 0) {
+    if (bn.variance[c]! < 0) {
       throw new FuseError(
         op,
         `${arg}.variance`,
@@ -91,9 +91,9 @@ export function batchNormAffine(bn: BatchNorm): AffineChannels {
   const scale = new Float64Array(n);
   const shift = new Float64Array(n);
   for (let c = 0; c < n; c++) {
-    const s = (bn.gamma ? bn.gamma[c] : 1) / Math.sqrt(bn.variance[c] + bn.eps);
+    const s = (bn.gamma ? bn.gamma[c]! : 1) / Math.sqrt(bn.variance[c]! + bn.eps);
     scale[c] = s;
-    shift[c] = (bn.beta ? bn.beta[c] : 0) - bn.mean[c] * s;
+    shift[c] = (bn.beta ? bn.beta[c]! : 0) - bn.mean[c]! * s;
   }
   return { scale, shift };
 }
@@ -129,13 +129,13 @@ export function checkedBatchNormAffine(
   let probe = 0;
   let minVar = 0;
   for (let c = 0; c < channels; c++) {
-    const g = gamma === null ? 1 : gamma[c];
-    const b = beta === null ? 0 : beta[c];
-    const v = variance[c];
+    const g = gamma === null ? 1 : gamma[c]!;
+    const b = beta === null ? 0 : beta[c]!;
+    const v = variance[c]!;
     const s = g / Math.sqrt(v + eps);
     scale[c] = s;
-    shift[c] = b - mean[c] * s;
-    probe += (g + b + mean[c] + v) * 0;
+    shift[c] = b - mean[c]! * s;
+    probe += (g + b + mean[c]! + v) * 0;
     if (v < minVar) minVar = v;
   }
   // NaN probe or a negative variance: let the full check name the field and channel.

@@ -81,15 +81,15 @@ export function mergeSequentialConvs<L extends KernelLayout>(
   const bias = new Float32Array(v2.out);
   for (let o = 0; o < v2.out; o++) {
     const g = Math.floor(o / opg);
-    let acc = b.bias[o];
+    let acc = b.bias[o]!;
     for (let dl = 0; dl < mpg; dl++) {
       const d = g * mpg + dl;
       const w2Row = (o * mpg + dl) * taps;
-      for (let t = 0; t < taps; t++) acc += w2[w2Row + t] * a.bias[d];
+      for (let t = 0; t < taps; t++) acc += w2[w2Row + t]! * a.bias[d]!;
       for (let c = 0; c < cpg; c++) {
-        const w1v = w1[d * cpg + c];
+        const w1v = w1[d * cpg + c]!;
         const dst = (o * cpg + c) * taps;
-        for (let t = 0; t < taps; t++) merged[dst + t] += w2[w2Row + t] * w1v;
+        for (let t = 0; t < taps; t++) merged[dst + t]! += w2[w2Row + t]! * w1v;
       }
     }
     bias[o] = acc;

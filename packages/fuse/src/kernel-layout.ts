@@ -158,8 +158,8 @@ function transpose(src: Float32Array, view: KernelView, toChannelsLast: boolean)
         for (let w = 0; w < kw; w++) {
           const oihw = ((o * ipg + i) * kh + h) * kw + w;
           const hwio = ((h * kw + w) * ipg + i) * out + o;
-          if (toChannelsLast) dst[hwio] = src[oihw];
-          else dst[oihw] = src[hwio];
+          if (toChannelsLast) dst[hwio] = src[oihw]!;
+          else dst[oihw] = src[hwio]!;
         }
       }
     }

@@ -31,15 +31,17 @@ export function foldMobileOneBlock<L extends KernelLayout>(
     throw new FuseError(op, 'convs', 'must hold at least one { kernel, bn } branch');
   }
   for (const [j, c] of block.convs.entries()) checkConvBN(op, `convs[${j}]`, c);
+  // Non-empty, each branch checked: just above.
+  const first = block.convs[0]!;
   checkStride(op, block.stride ?? 1, block.identity !== undefined);
-  const [kh, kw] = spatialSize(block.convs[0]!.kernel);
+  const [kh, kw] = spatialSize(first.kernel);
   if (kh !== kw || kh % 2 === 0) {
     throw new FuseError(
       op,
       'convs[0].kernel',
       `is ${kh}x${kw}; MobileOne needs an odd square kernel`,
       {
-        [`convs[0].kernel ${block.convs[0]!.kernel.layout}`]: block.convs[0]!.kernel.shape,
+        [`convs[0].kernel ${first.kernel.layout}`]: first.kernel.shape,
       },
     );
   }

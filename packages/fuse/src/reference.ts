@@ -60,7 +60,7 @@ export function referenceConv2d(
       for (let ox = 0; ox < wo; ox++) {
         for (let o = 0; o < v.out; o++) {
           const g = Math.floor(o / opg);
-          let acc = opts.bias ? opts.bias[o] : 0;
+          let acc = opts.bias ? opts.bias[o]! : 0;
           for (let r = 0; r < v.kh; r++) {
             const iy = oy * stride + r - pt;
             if (iy < 0 || iy >= h) continue;
@@ -70,8 +70,8 @@ export function referenceConv2d(
               const xBase = ((b * h + iy) * w + ix) * c + g * v.inPerGroup;
               for (let i = 0; i < v.inPerGroup; i++) {
                 acc +=
-                  k[o * v.strideO + i * v.strideI + r * v.strideH + s * v.strideW] *
-                  x.data[xBase + i];
+                  k[o * v.strideO + i * v.strideI + r * v.strideH + s * v.strideW]! *
+                  x.data[xBase + i]!;
               }
             }
           }

@@ -22,7 +22,7 @@ describe('referenceConv2d (the public NHWC reference)', () => {
       const chw = new Float64Array(C * H * W);
       for (let y = 0; y < H; y++)
         for (let x = 0; x < W; x++)
-          for (let c = 0; c < C; c++) chw[(c * H + y) * W + x] = nhwc[(y * W + x) * C + c];
+          for (let c = 0; c < C; c++) chw[(c * H + y) * W + x] = nhwc[(y * W + x) * C + c]!;
       const want = conv2d(
         { c: C, h: H, w: W, data: chw },
         k,

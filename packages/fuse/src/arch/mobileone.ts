@@ -136,6 +136,7 @@ export function mobileoneRecord(
   o: ArchOptions = {},
 ): NetworkRecord {
   const base = resolveInput(name, o);
+  // One multiplier per stage (widths() checked the count), as BASE_WIDTHS has one width per stage.
   const w = widths(name, o.widthMultipliers, arch.widths);
   const blocks = mobileoneBlocks(name, base.input.channels, {
     stem: stemWidth(w[0]!),

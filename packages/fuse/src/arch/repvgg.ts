@@ -131,6 +131,7 @@ export function repvggBlocks(arch: string, inChannels: number, l: RepVGGLayout):
 /** A named RepVGG (REPVGG_ARCHS or `repvgg_compact`) as its record. */
 export function repvggRecord(name: string, arch: RepVGGArch, o: ArchOptions = {}): NetworkRecord {
   const base = resolveInput(name, o);
+  // One multiplier per stage (widths() checked the count), as BASE_WIDTHS has one width per stage.
   const w = widths(name, o.widthMultipliers, arch.widths);
   const blocks = repvggBlocks(name, base.input.channels, {
     stem: stemWidth(w[0]!),

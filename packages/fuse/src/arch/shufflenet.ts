@@ -41,10 +41,11 @@ function scaled(channels: readonly number[], w: readonly number[] | undefined): 
 
 export function shufflenetRecord(
   name: string,
-  channels: readonly number[],
+  channels: readonly [number, number, number, number, number],
   o: ArchOptions = {},
 ): NetworkRecord {
   const base = resolveInput(name, o);
+  // The five widths of the tuple (stem, stages 2-4, conv5), scaled one for one: c[0]..c[4] exist.
   const c = scaled(channels, o.widthMultipliers);
   const rep = (
     r: Omit<BlockRecord, 'kind' | 'branches' | 'se' | 'kernelSize' | 'activation'>,

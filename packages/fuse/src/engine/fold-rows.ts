@@ -103,14 +103,14 @@ function addSmallBranch(
 ): number {
   const { kh, kw } = br;
   const taps = f.kh * f.kw;
-  const s = br.scale === null ? 1 : br.scale[o];
+  const s = br.scale === null ? 1 : br.scale[o]!;
   const src = br.data;
   const sBase = o * f.inPerGroup * kh * kw;
   if (kh === 1 && kw === 1) {
     const c = rowBase + br.offH * f.kw + br.offW;
     let probe = 0;
     for (let i = 0; i < f.inPerGroup; i++) {
-      probe += addProbed(row, c + i * taps, Math.fround(src[sBase + i] * s));
+      probe += addProbed(row, c + i * taps, Math.fround(src[sBase + i]! * s));
     }
     return probe;
   }
@@ -120,7 +120,7 @@ function addSmallBranch(
       const so = sBase + (i * kh + h) * kw;
       const d = rowBase + i * taps + (h + br.offH) * f.kw + br.offW;
       for (let w = 0; w < kw; w++) {
-        probe += addProbed(row, d + w, Math.fround(src[so + w] * s));
+        probe += addProbed(row, d + w, Math.fround(src[so + w]! * s));
       }
     }
   }
@@ -137,7 +137,7 @@ function firstBad(a: Float32Array, from: number, to: number): number {
  * finite result and NaN otherwise, so summing the returns probes every store.
  */
 function addProbed(a: Float32Array, x: number, v: number): number {
-  const r = Math.fround(a[x] + v);
+  const r = Math.fround(a[x]! + v);
   a[x] = r;
   return r * 0;
 }
@@ -182,13 +182,13 @@ function jsChannelsFirst(f: RowFold): number {
         continue;
       }
       const src = br.data;
-      const s = br.scale === null ? 1 : br.scale[o];
-      if (!filled) for (let j = 0; j < rowLen; j++) dst[base + j] = src[base + j] * s;
-      else for (let j = 0; j < rowLen; j++) dst[base + j] += Math.fround(src[base + j] * s);
+      const s = br.scale === null ? 1 : br.scale[o]!;
+      if (!filled) for (let j = 0; j < rowLen; j++) dst[base + j] = src[base + j]! * s;
+      else for (let j = 0; j < rowLen; j++) dst[base + j]! += Math.fround(src[base + j]! * s);
       filled = true;
     }
     if (!filled) dst.fill(0, base, base + rowLen);
-    if (f.identityScale !== null) dst[base + (o % ipg) * taps + centre] += f.identityScale[o];
+    if (f.identityScale !== null) dst[base + (o % ipg) * taps + centre]! += f.identityScale[o]!;
     const bad = firstBad(dst, base, base + rowLen);
     if (bad >= 0) return base + bad;
   }
@@ -218,13 +218,13 @@ function simdChannelsFirst(f: RowFold, sc: Scratch): number {
         continue;
       }
       mem.set(br.data.subarray(base, base + rowLen), A);
-      const s = br.scale === null ? 1 : br.scale[o];
+      const s = br.scale === null ? 1 : br.scale[o]!;
       bad |= filled ? k.scaleAdd(B * 4, A * 4, R * 4, s) : k.scale(B * 4, A * 4, R * 4, s);
       filled = true;
     }
     if (!filled) mem.fill(0, B, B + R);
     if (f.identityScale !== null) {
-      if (addProbed(mem, B + (o % ipg) * taps + centre, f.identityScale[o]) !== 0) bad = 1;
+      if (addProbed(mem, B + (o % ipg) * taps + centre, f.identityScale[o]!) !== 0) bad = 1;
     }
     const at = flushChunk(mem, B, rowLen, dst, base, bad);
     if (at >= 0) return at;
@@ -273,7 +273,7 @@ function simdChannelsFirstChunked(f: RowFold, sc: Scratch): number {
         mem.set(br.data.subarray(o0 * ipg, o1 * ipg), A);
         const c = br.offH * f.kw + br.offW;
         for (let o = o0; o < o1; o++) {
-          const s = br.scale === null ? 1 : br.scale[o];
+          const s = br.scale === null ? 1 : br.scale[o]!;
           bad |= k.scatterAdd(
             (B + (o - o0) * rowLen + c) * 4,
             (A + (o - o0) * ipg) * 4,
@@ -294,7 +294,7 @@ function simdChannelsFirstChunked(f: RowFold, sc: Scratch): number {
         probe += addProbed(
           mem,
           B + (o - o0) * rowLen + (o % ipg) * taps + centre,
-          f.identityScale[o],
+          f.identityScale[o]!,
         );
       }
       if (probe !== 0) bad = 1;
@@ -323,17 +323,17 @@ function jsChannelsLast(f: RowFold): number {
           const s = br.scale;
           if (s === null) {
             if (!filled) dst.set(src.subarray(sBase, sBase + out), base);
-            else for (let o = 0; o < out; o++) dst[base + o] += src[sBase + o];
+            else for (let o = 0; o < out; o++) dst[base + o]! += src[sBase + o]!;
           } else if (!filled) {
-            for (let o = 0; o < out; o++) dst[base + o] = src[sBase + o] * s[o];
+            for (let o = 0; o < out; o++) dst[base + o] = src[sBase + o]! * s[o]!;
           } else {
-            for (let o = 0; o < out; o++) dst[base + o] += Math.fround(src[sBase + o] * s[o]);
+            for (let o = 0; o < out; o++) dst[base + o]! += Math.fround(src[sBase + o]! * s[o]!);
           }
           filled = true;
         }
         if (!filled) dst.fill(0, base, base + out);
         if (f.identityScale !== null && h === cH && w === cW) {
-          for (let o = i; o < out; o += ipg) dst[base + o] += f.identityScale[o];
+          for (let o = i; o < out; o += ipg) dst[base + o]! += f.identityScale[o]!;
         }
         const bad = firstBad(dst, base, base + out);
         if (bad >= 0) return base + bad;
@@ -384,7 +384,7 @@ function simdChannelsLast(f: RowFold, sc: Scratch): number {
           let probe = 0;
           for (let i = i0; i < i1; i++) {
             const r = B + (i - i0) * out;
-            for (let o = i; o < out; o += ipg) probe += addProbed(mem, r + o, f.identityScale[o]);
+            for (let o = i; o < out; o += ipg) probe += addProbed(mem, r + o, f.identityScale[o]!);
           }
           if (probe !== 0) bad = 1;
         }

@@ -270,8 +270,14 @@ function checkStemStride(op: string, v: unknown): 1 | 2 | undefined {
   );
 }
 
-const key4 = (t: StateTensor | undefined) =>
-  t !== undefined && t.shape.length === 4 ? t.shape : undefined;
+/** A tensor's shape when it has four dimensions (a conv weight), else undefined. */
+function key4(t: StateTensor | undefined): readonly [number, number, number, number] | undefined {
+  if (t === undefined) return undefined;
+  const [o, i, h, w, ...more] = t.shape;
+  return o !== undefined && i !== undefined && h !== undefined && w !== undefined && !more.length
+    ? [o, i, h, w]
+    : undefined;
+}
 
 /**
  * The geometry of a block from its tensors: out channels and kernel from the
@@ -299,7 +305,7 @@ function inferSpec(
   const convKey = (j: number) =>
     scheme.convsIndexed ? `${scheme.convs}.${j}.conv.weight` : `${scheme.convs}.conv.weight`;
   let refKey: string | undefined;
-  let kxk: readonly number[] | undefined;
+  let kxk: readonly [number, number, number, number] | undefined;
   for (const rest of [
     ...Array.from({ length: branches }, (_, j) => convKey(j)),
     `${scheme.deploy}.weight`,
@@ -322,8 +328,8 @@ function inferSpec(
     }
   }
   const out = ref?.[0] ?? vectorLength ?? prev?.channels ?? 1;
-  const k = kxk !== undefined ? kxk[2]! : scheme.family === 'repvgg' || has.has('scale') ? 3 : 1;
-  if (kxk !== undefined && (kxk[2] !== kxk[3] || kxk[2]! % 2 === 0)) {
+  const k = kxk !== undefined ? kxk[2] : scheme.family === 'repvgg' || has.has('scale') ? 3 : 1;
+  if (kxk !== undefined && (kxk[2] !== kxk[3] || kxk[2] % 2 === 0)) {
     other.push(
       `${refKey} ${shapeText(kxk)} has a ${kxk[2]}x${kxk[3]} kernel; these blocks need an odd square kernel`,
     );
@@ -490,8 +496,12 @@ function buildBlock(
   );
   const scale = spec.branches.scale ? convBN(scheme.scale) : undefined;
   if (scheme.family === 'repvgg') {
+    const [dense] = convs;
+    // A record's RepVGG block has its one kxk branch; only a hand-made record lacks it.
+    if (dense === undefined)
+      throw new FuseError('parseStateDict', name, 'is a RepVGG block without its kxk branch');
     const params: RepVGGBlockParams<'OIHW'> = {
-      dense: convs[0]!,
+      dense,
       ...(scale !== undefined ? { conv1x1: scale } : {}),
       ...(identity !== undefined ? { identity } : {}),
       groups: spec.groups,

@@ -137,12 +137,14 @@ async function readOpen(
   const { entries, metadata, dataStart } = await readHeader(op, path, handle, size, chunkBytes);
 
   const tensors = new Map<string, SafeTensor>();
-  /** Reads the data bytes of entries[from, to) (contiguous) into `into`; refuses a file cut short. */
-  const readData = async (from: number, to: number, into: Uint8Array) => {
-    const begin = entries[from]!.begin;
+  /** Reads the data bytes of a run of entries (contiguous) into `into`; refuses a file cut short. */
+  const readData = async (run: readonly (typeof entries)[number][], into: Uint8Array) => {
+    const [head] = run;
+    if (head === undefined) return;
+    const begin = head.begin;
     const n = await readAt(handle, into, dataStart + begin, chunkBytes);
     if (n < into.length) {
-      const e = entries.slice(from, to).find((t) => t.end > begin + n) ?? entries[from]!;
+      const e = run.find((t) => t.end > begin + n) ?? head;
       throw new FuseError(
         op,
         clip(e.name),
@@ -155,7 +157,7 @@ async function readOpen(
     const first = entries[i]!;
     if (first.end - first.begin >= SMALL_TENSOR_BYTES) {
       const buf = tensorBuffer(op, first);
-      await readData(i, i + 1, new Uint8Array(buf));
+      await readData([first], new Uint8Array(buf));
       tensors.set(first.name, decodeTensor(op, first, buf));
       i++;
       continue;
@@ -169,10 +171,11 @@ async function readOpen(
     ) {
       j++;
     }
-    const runEnd = entries[j - 1]!.end;
+    // j > i: `first` itself is small and within a stage.
+    const runEnd = (entries[j - 1] ?? first).end;
     if (runEnd > first.begin) {
       stage ??= new Uint8Array(STAGE_BYTES);
-      await readData(i, j, stage.subarray(0, runEnd - first.begin));
+      await readData(entries.slice(i, j), stage.subarray(0, runEnd - first.begin));
     }
     for (; i < j; i++) {
       const e = entries[i]!;

@@ -47,20 +47,20 @@ export function conv2d(
   const at = (c: number, yy: number, xx: number): number => {
     const y0 = yy - pt;
     const x0 = xx - pl;
-    if (y0 < 0 || y0 >= x.h || x0 < 0 || x0 >= x.w) return opts.padValue ? opts.padValue[c] : 0;
-    return x.data[(c * x.h + y0) * x.w + x0];
+    if (y0 < 0 || y0 >= x.h || x0 < 0 || x0 >= x.w) return opts.padValue ? opts.padValue[c]! : 0;
+    return x.data[(c * x.h + y0) * x.w + x0]!;
   };
   const out = new Float64Array(O * ho * wo);
   for (let o = 0; o < O; o++) {
     const g = Math.floor(o / opg);
     for (let yy = 0; yy < ho; yy++) {
       for (let xx = 0; xx < wo; xx++) {
-        let acc = bias ? bias[o] : 0;
+        let acc = bias ? bias[o]! : 0;
         for (let i = 0; i < ipg; i++) {
           for (let r = 0; r < kh; r++) {
             for (let s = 0; s < kw; s++) {
               acc +=
-                kernel.data[((o * ipg + i) * kh + r) * kw + s] *
+                kernel.data[((o * ipg + i) * kh + r) * kw + s]! *
                 at(g * ipg + i, yy * stride + r, xx * stride + s);
             }
           }
@@ -77,10 +77,11 @@ export function batchNorm(x: Tensor3, bn: BatchNorm): Tensor3 {
   const out = new Float64Array(x.data.length);
   const hw = x.h * x.w;
   for (let c = 0; c < x.c; c++) {
-    const g = bn.gamma ? bn.gamma[c] : 1;
-    const b = bn.beta ? bn.beta[c] : 0;
-    const d = Math.sqrt(bn.variance[c] + bn.eps);
-    for (let j = 0; j < hw; j++) out[c * hw + j] = (g * (x.data[c * hw + j] - bn.mean[c])) / d + b;
+    const g = bn.gamma ? bn.gamma[c]! : 1;
+    const b = bn.beta ? bn.beta[c]! : 0;
+    const d = Math.sqrt(bn.variance[c]! + bn.eps);
+    for (let j = 0; j < hw; j++)
+      out[c * hw + j] = (g * (x.data[c * hw + j]! - bn.mean[c]!)) / d + b;
   }
   return { ...x, data: out };
 }
@@ -99,7 +100,7 @@ export function avgPool(x: Tensor3, k: number, stride: number, pad: number): Ten
             const y0 = yy * stride + r - pad;
             const x0 = xx * stride + s - pad;
             if (y0 >= 0 && y0 < x.h && x0 >= 0 && x0 < x.w)
-              acc += x.data[(c * x.h + y0) * x.w + x0];
+              acc += x.data[(c * x.h + y0) * x.w + x0]!;
           }
         }
         out[(c * ho + yy) * wo + xx] = acc / (k * k);
@@ -113,7 +114,7 @@ export function add(...ts: Tensor3[]): Tensor3 {
   const out = new Float64Array(ts[0]!.data.length);
   for (const t of ts) {
     if (t.data.length !== out.length) throw new Error('reference add: shape mismatch');
-    for (let j = 0; j < out.length; j++) out[j] += t.data[j];
+    for (let j = 0; j < out.length; j++) out[j]! += t.data[j]!;
   }
   return { ...ts[0]!, data: out };
 }
@@ -125,8 +126,8 @@ export function relativeError(a: Tensor3, b: Tensor3): number {
   let diff = 0;
   let scale = 0;
   for (let j = 0; j < a.data.length; j++) {
-    diff = Math.max(diff, Math.abs(a.data[j] - b.data[j]));
-    scale = Math.max(scale, Math.abs(b.data[j]));
+    diff = Math.max(diff, Math.abs(a.data[j]! - b.data[j]!));
+    scale = Math.max(scale, Math.abs(b.data[j]!));
   }
   return diff / Math.max(scale, 1e-30);
 }
