@@ -5,6 +5,7 @@
  * original RepNets project's idea.
  */
 import {
+  ArchError,
   type ArchOptions,
   type BlockRecord,
   block,
@@ -41,11 +42,16 @@ function scaled(channels: readonly number[], w: readonly number[] | undefined): 
 
 export function shufflenetRecord(
   name: string,
-  channels: readonly [number, number, number, number, number],
+  channels: readonly number[],
   o: ArchOptions = {},
 ): NetworkRecord {
   const base = resolveInput(name, o);
-  // The five widths of the tuple (stem, stages 2-4, conv5), scaled one for one: c[0]..c[4] exist.
+  if (channels.length !== 5)
+    throw new ArchError(
+      name,
+      `needs 5 widths (stem, stages 2-4, conv5), got [${channels.join(', ')}]`,
+    );
+  // Scaled one for one: c[0]..c[4] exist.
   const c = scaled(channels, o.widthMultipliers);
   const rep = (
     r: Omit<BlockRecord, 'kind' | 'branches' | 'se' | 'kernelSize' | 'activation'>,
