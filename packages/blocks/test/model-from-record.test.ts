@@ -38,9 +38,9 @@ describe('modelFromRecord', () => {
       blocks: r.blocks.map((b) => ({ ...b, se: 'post' })),
     };
     const model = modelFromRecord(record, { seed: 1 });
-    const blocks = model.layers.filter((l) => l instanceof RepVGGBlock);
+    const blocks = model.layers.filter((l): l is RepVGGBlock => l instanceof RepVGGBlock);
     expect(blocks).toHaveLength(r.blocks.length);
-    for (const l of blocks) expect(l.getConfig().se).toBe('post');
+    for (const l of blocks) expect(l.spec.se).toBe('post');
     const { model: deploy, folded } = await reparameterize(model);
     expect(folded).toHaveLength(r.blocks.length);
     const x = tf.randomNormal([2, 32, 32, 3], 0, 1, 'float32', 7);
