@@ -59,12 +59,17 @@ export function pickBackend(
   const inSoftware = software.length
     ? `${software.join(' and ')} run${software.length === 1 ? 's' : ''} on a software renderer here`
     : 'no GPU backend here';
-  const timed = available.filter((s) => Number.isFinite(measured[s.name]) && measured[s.name]! > 0);
+  const timed = available.flatMap((s) => {
+    const perDigit = measured[s.name];
+    return perDigit !== undefined && Number.isFinite(perDigit) && perDigit > 0
+      ? [{ name: s.name, perDigit }]
+      : [];
+  });
   if (timed.length > 0) {
-    const fastest = timed.reduce((a, b) => (measured[b.name]! < measured[a.name]! ? b : a));
+    const fastest = timed.reduce((a, b) => (b.perDigit < a.perDigit ? b : a));
     return {
       name: fastest.name,
-      why: `${inSoftware}; fastest measured: ${ms(measured[fastest.name]!)} ms per digit`,
+      why: `${inSoftware}; fastest measured: ${ms(fastest.perDigit)} ms per digit`,
     };
   }
   const cpuSide = available.find((s) => !GPU_BACKENDS.has(s.name));

@@ -74,10 +74,14 @@ export async function describeOrt(provider: OrtProvider): Promise<string> {
 }
 
 async function once(s: InferenceSession, x: Tensor): Promise<number> {
+  const [input] = s.inputNames;
+  const [output] = s.outputNames;
+  if (input === undefined || output === undefined)
+    throw new Error('onnx: the model has no input or no output');
   const t0 = performance.now();
-  const out = await s.run({ [s.inputNames[0]!]: x });
+  const out = await s.run({ [input]: x });
   // Outputs come back on the CPU (the default output location): read-back included, as for tfjs.
-  await out[s.outputNames[0]!]!.getData();
+  await out[output]!.getData();
   const ms = performance.now() - t0;
   for (const t of Object.values(out)) t.dispose();
   return ms;

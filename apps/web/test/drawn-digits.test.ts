@@ -21,11 +21,8 @@ let deploy: tf.LayersModel;
 
 beforeAll(async () => {
   await tf.setBackend('wasm');
-  [train, deploy] = await Promise.all(
-    ['train', 'deploy'].map((form) =>
-      tf.loadLayersModel(`file://${join(MODELS, form, 'model.json')}`),
-    ),
-  );
+  const load = (form: string) => tf.loadLayersModel(`file://${join(MODELS, form, 'model.json')}`);
+  [train, deploy] = await Promise.all([load('train'), load('deploy')]);
 });
 
 afterAll(() => {

@@ -53,8 +53,11 @@ async function ortRunner(
     executionProviders: ['cpu'],
     ...(threads ? { intraOpNumThreads: threads, interOpNumThreads: 1 } : {}),
   });
-  const feeds = { [session.inputNames[0]!]: new ort.Tensor('float32', x, [BATCH, SIZE, SIZE, 3]) };
-  const out = session.outputNames[0]!;
+  const [input] = session.inputNames;
+  const [out] = session.outputNames;
+  if (input === undefined || out === undefined)
+    throw new Error(`${name}: the ONNX model has no input or no output`);
+  const feeds = { [input]: new ort.Tensor('float32', x, [BATCH, SIZE, SIZE, 3]) };
   return {
     name,
     threads: threads ? String(threads) : 'default',
@@ -78,6 +81,8 @@ function tfRunner(model: tf.LayersModel, x: tf.Tensor): Runner {
 }
 
 function relDiff(a: Float32Array, ref: Float32Array): number {
+  if (a.length !== ref.length)
+    throw new Error(`${a.length} outputs, the reference has ${ref.length}`);
   let diff = 0;
   let scale = 0;
   for (let i = 0; i < ref.length; i++) {

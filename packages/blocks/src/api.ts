@@ -13,16 +13,10 @@ export {
 export {
   MODEL_JSON,
   type ModelFolderFiles,
-  modelFolderFiles,
   modelFolderFilesOf,
   WEIGHTS_BIN,
 } from './io/model-folder.js';
-export { batchNormTraining } from './layers/batchnorm-training.js';
-export {
-  type BNOptions,
-  DEFAULT_BN_EPSILON,
-  DEFAULT_BN_MOMENTUM,
-} from './layers/batchnorm-weights.js';
+export type { BNOptions } from './layers/batchnorm-weights.js';
 export {
   type BlockShape,
   BranchBlock,
@@ -37,11 +31,10 @@ export {
   type ChannelSplitArgs,
 } from './layers/channel-ops.js';
 export { ConvBN, type ConvBNArgs } from './layers/conv-bn.js';
-export { type ActivationName, groupedConv2d } from './layers/conv-ops.js';
+export type { ActivationName } from './layers/conv-ops.js';
 export { type CustomL2Regularized, hasCustomL2 } from './layers/custom-l2.js';
 export { GroupConv2D, type GroupConv2DArgs } from './layers/group-conv2d.js';
 export { MobileOneBlock, type MobileOneBlockArgs } from './layers/mobileone-block.js';
-export { CUSTOM_LAYERS } from './layers/register.js';
 export {
   type DeployConv,
   isReparameterizable,
@@ -51,24 +44,6 @@ export { RepVGGBlock, type RepVGGBlockArgs } from './layers/repvgg-block.js';
 export { SEBlock, type SEBlockArgs } from './layers/se-block.js';
 export type { SEPosition } from './layers/se-weights.js';
 export { type FoldedLayer, type ReparameterizeResult, reparameterize } from './reparameterize.js';
-export type { ModelOptions } from './zoo/common.js';
-export { createModel, listModels, type ZooName } from './zoo/index.js';
-export {
-  buildMobileOne,
-  MOBILEONE_SPECS,
-  type MobileOneName,
-  type MobileOneSpec,
-} from './zoo/mobileone.js';
+export type { ModelOptions, RecordModelOptions } from './zoo/common.js';
+export { createModel, listModels, modelFromRecord, type ZooName } from './zoo/index.js';
 export { type ZooParams, zooParams } from './zoo/params.js';
-export {
-  buildRepVGG,
-  buildSimpleNet,
-  REPVGG_SPECS,
-  type RepVGGName,
-  type RepVGGSpec,
-} from './zoo/repvgg.js';
-export {
-  buildRepShuffleNetV2,
-  type RepShuffleNetName,
-  SHUFFLENET_SPECS,
-} from './zoo/shufflenet.js';

@@ -8,5 +8,4 @@ export {
   type FileSystemOptions,
   fileSystem,
   loadLayersModelFile,
-  registerFileSystemRouter,
 } from './io/file-system.browser.js';

@@ -13,7 +13,7 @@ const DIVERGED_FIX =
 /** Index of the first NaN or ±Infinity in `values`, or -1. */
 function firstNonFinite(values: ArrayLike<number>): number {
   for (let i = 0; i < values.length; i++) {
-    if (!Number.isFinite(values[i]!)) return i;
+    if (!Number.isFinite(values[i])) return i;
   }
   return -1;
 }

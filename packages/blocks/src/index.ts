@@ -10,11 +10,7 @@ import { silenceCpuBanner } from './cpu-banner.js';
 import { registerFileSystemRouter } from './io/file-system.js';
 
 export * from './api.js';
-export {
-  type FileSystemOptions,
-  fileSystem,
-  registerFileSystemRouter,
-} from './io/file-system.js';
+export { type FileSystemOptions, fileSystem } from './io/file-system.js';
 export { loadLayersModelFile } from './io/load-model.js';
 
 registerFileSystemRouter();

@@ -130,6 +130,8 @@ export async function reparameterize(model: tf.LayersModel): Promise<Reparameter
         );
       return t;
     });
+    const [first] = args;
+    if (!first) throw new Error(`reparameterize: layer '${lj.name}' has no input`);
     let out: tf.SymbolicTensor | tf.SymbolicTensor[];
     if (isReparameterizable(layer)) {
       let deploy: Awaited<ReturnType<typeof layer.toDeploy>>;
@@ -140,13 +142,13 @@ export async function reparameterize(model: tf.LayersModel): Promise<Reparameter
           `reparameterize: layer '${lj.name}' (${lj.class_name}) cannot be folded: ${(e as Error).message}`,
         );
       }
-      out = applyDeployConv(args[0]!, lj.name, deploy, pending);
+      out = applyDeployConv(first, lj.name, deploy, pending);
       folded.push({ name: lj.name, className: lj.class_name, branches: layer.branchCount });
     } else if (layer instanceof SEBlock) {
-      out = applySE(args[0]!, `${lj.name}_se`, await layer.seValues(), pending, lj.name);
+      out = applySE(first, `${lj.name}_se`, await layer.seValues(), pending, lj.name);
     } else {
       const clone = cloneLayer(layer);
-      out = clone.apply(args.length === 1 ? args[0]! : args) as
+      out = clone.apply(args.length === 1 ? first : args) as
         | tf.SymbolicTensor
         | tf.SymbolicTensor[];
       const weights = layer.getWeights();
@@ -155,7 +157,11 @@ export async function reparameterize(model: tf.LayersModel): Promise<Reparameter
     }
     outputs.set(lj.name, Array.isArray(out) ? out : [out]);
   }
-  const outs = json.config.output_layers.map(([name, , index]) => outputs.get(name)![index]!);
+  const outs = json.config.output_layers.map(([name, , index]) => {
+    const t = outputs.get(name)?.[index];
+    if (!t) throw new Error(`reparameterize: the model's output '${name}' is not in the graph`);
+    return t;
+  });
   const deployModel = tf.model({
     inputs: inputs.length === 1 ? inputs[0]! : inputs,
     outputs: outs.length === 1 ? outs[0]! : outs,

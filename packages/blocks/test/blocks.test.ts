@@ -1,7 +1,8 @@
 import { makeKernel, referenceConv2d } from '@repnets/fuse';
 import * as tf from '@tensorflow/tfjs';
 import { describe, expect, it } from 'vitest';
-import { ConvBN, groupedConv2d, MobileOneBlock, RepVGGBlock, SEBlock } from '../src/index.js';
+import { ConvBN, MobileOneBlock, RepVGGBlock, SEBlock } from '../src/index.js';
+import { groupedConv2d } from '../src/kernels.js';
 import { foldAndCompare, singleLayerModel } from './helpers/models.js';
 import { rng } from './helpers/random-bn.js';
 

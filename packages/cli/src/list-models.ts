@@ -1,6 +1,7 @@
 /**
  * `repnets models`: the zoo, read from the registry the code builds from
- * (`listModels` of @repnets/blocks and the architecture records), with each
+ * (`listModels()` of @repnets/blocks, which is @repnets/fuse's
+ * `ARCHITECTURES`, and each name's record), with each
  * model's family, blocks and parameters at its default size. Parameters are
  * counted from the records, so listing takes no time even for RepVGG-B3.
  */

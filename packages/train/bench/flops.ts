@@ -1,4 +1,4 @@
-import { groupedConv2d } from '@repnets/blocks';
+import { groupedConv2d } from '@repnets/blocks/kernels';
 import { summarize } from '@repnets/devkit';
 import * as tf from '@tensorflow/tfjs';
 

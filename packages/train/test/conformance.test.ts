@@ -4,7 +4,8 @@
  * mode, ReLU, SE, and whole training steps of RepVGG and MobileOne blocks.
  * A backend that cannot run here is skipped with the reason printed.
  */
-import { batchNormTraining, groupedConv2d, MobileOneBlock, RepVGGBlock } from '@repnets/blocks';
+import { MobileOneBlock, RepVGGBlock } from '@repnets/blocks';
+import { batchNormTraining, groupedConv2d } from '@repnets/blocks/kernels';
 import { rng } from '@repnets/devkit';
 import * as tf from '@tensorflow/tfjs';
 import '@tensorflow/tfjs-backend-wasm';

@@ -52,7 +52,8 @@ export function modelFromFused(
   const deployKeys = new Set(fused.folded.flatMap((b) => [b.deployKeys.weight, b.deployKeys.bias]));
   const passThrough = new Map([...fused.stateDict].filter(([k]) => !deployKeys.has(k)));
   const blocks = fused.folded;
-  if (blocks.length === 0) throw new Error('checkpoint model: the checkpoint has no blocks');
+  const [first] = blocks;
+  if (!first) throw new Error('checkpoint model: the checkpoint has no blocks');
   const head = classifier(passThrough);
   const used = new Set([...passThrough.keys()].filter((k) => /^(linear|head\.fc|fc)\./.test(k)));
   const seKeys = new Set(blocks.flatMap((b) => b.se?.keys ?? []));
@@ -66,7 +67,7 @@ export function modelFromFused(
   }
   const size = options.inputSize ?? 224;
   const [h, w] = typeof size === 'number' ? [size, size] : size;
-  const input = tf.input({ shape: [h, w, blocks[0]!.inChannels], name: 'input' });
+  const input = tf.input({ shape: [h, w, first.inChannels], name: 'input' });
   const pending: PendingWeights[] = [];
   let x = input as tf.SymbolicTensor;
   for (const b of blocks) x = applyBlock(x, b, pending);

@@ -19,6 +19,3 @@ export function fileSystem(path: string, _options?: FileSystemOptions): tf.io.IO
 export function loadLayersModelFile(path: string): Promise<tf.LayersModel> {
   return Promise.reject(new Error(`loadLayersModelFile('${path}'): ${NEEDS_NODE}`));
 }
-
-/** Nothing to route in a browser: `file://` URLs are Node's. */
-export function registerFileSystemRouter(): void {}

@@ -75,7 +75,8 @@ function backward(
     const xhat = x.sub(mean).mul(invStd);
     const dbeta = dy.sum([0, 1, 2]);
     const dgamma = dy.mul(xhat).sum([0, 1, 2]);
-    const n = dy.size / dy.shape[3]!;
+    // Values per channel (N*H*W): gamma has one per channel.
+    const n = dy.size / gamma.size;
     const dx = dy
       .sub(dbeta.div(n))
       .sub(xhat.mul(dgamma.div(n)))

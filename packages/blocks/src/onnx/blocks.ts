@@ -7,7 +7,14 @@
 import { type BatchNorm, makeKernel } from '@repnets/fuse';
 import type { BlockShape, TrainedBranches, TrainedConvBranch } from '../layers/branch-block.js';
 import type { SEValues } from '../layers/se-weights.js';
-import { activatedConv, type ConvertContext, type Converter, image, need } from './context.js';
+import {
+  activatedConv,
+  type ConvertContext,
+  type Converter,
+  image,
+  need,
+  outputShape,
+} from './context.js';
 import {
   activation,
   type BNParams,
@@ -64,7 +71,7 @@ const branchBlock: Converter = async (ctx) => {
   const trained = await layer.trainedBranches();
   const g = ctx.g;
   const convBranch = (b: TrainedConvBranch) => {
-    const p = (b.kernel.shape[0]! - 1) / 2;
+    const p = (b.kernel.shape[0] - 1) / 2;
     const y = conv(g, `${ctx.scope}/${b.name}`, x, {
       kernel: b.kernel,
       strides: [spec.stride, spec.stride],
@@ -78,7 +85,8 @@ const branchBlock: Converter = async (ctx) => {
     branches.push(batchNorm(g, `${ctx.scope}/identity_bn`, g.nchw(x), bnParams(trained.identity)));
   }
   let y = sum(g, `${ctx.scope}/sum`, branches);
-  const shaped = (name: string): Value => ({ name, layout: 'NCHW', shape: ctx.outputShapes[0]! });
+  const shape = outputShape(ctx);
+  const shaped = (name: string): Value => ({ name, layout: 'NCHW', shape });
   const se = spec.se !== 'none' ? await layer.seValues() : undefined;
   if (spec.se === 'pre' && se) y = squeezeExcite(g, `${ctx.scope}/se`, shaped(y), seParams(se));
   y = activation(g, ctx.where, `${ctx.scope}/act`, y, spec.activation, 1);

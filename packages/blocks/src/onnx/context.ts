@@ -56,7 +56,8 @@ export function pair(w: Where, key: string, v: unknown, fallback?: number): [num
   }
   if (typeof v === 'number') return [v, v];
   if (Array.isArray(v) && v.length === 2 && v.every((x) => typeof x === 'number')) {
-    return [v[0], v[1]];
+    const [a, b] = v as [number, number];
+    return [a, b];
   }
   if (Array.isArray(v) && v.length === 1 && typeof v[0] === 'number') return [v[0], v[0]];
   return fail(w, `config '${key}' must be a number or two numbers, got ${JSON.stringify(v)}`);
@@ -71,8 +72,17 @@ export function channelsLast(ctx: ConvertContext): void {
 
 /** The single input of a layer that takes one. */
 export function one(ctx: ConvertContext): Value {
-  if (ctx.inputs.length !== 1) fail(ctx.where, `expected 1 input, got ${ctx.inputs.length}`);
-  return ctx.inputs[0]!;
+  const [input] = ctx.inputs;
+  if (!input || ctx.inputs.length !== 1)
+    fail(ctx.where, `expected 1 input, got ${ctx.inputs.length}`);
+  return input;
+}
+
+/** The output shape of a layer that has one output. */
+export function outputShape(ctx: ConvertContext): readonly (number | null)[] {
+  const [shape] = ctx.outputShapes;
+  if (!shape) fail(ctx.where, 'has no output');
+  return shape;
 }
 
 /** One NHWC input, with the shape it has. */

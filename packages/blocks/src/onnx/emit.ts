@@ -32,7 +32,12 @@ export function conv(g: GraphBuilder, scope: string, x: Value, c: ConvSpec): str
   const w = toOIHW(c.kernel);
   const inputs = [name, g.floats(`${scope}/weight`, w.shape, w.data)];
   if (c.bias) inputs.push(g.floats(`${scope}/bias`, [c.bias.length], c.bias));
-  const [t, l, b, r] = c.pads.map((p, k) => p + carried[k]!);
+  const [t, l, b, r] = [
+    c.pads[0] + carried[0],
+    c.pads[1] + carried[1],
+    c.pads[2] + carried[2],
+    c.pads[3] + carried[3],
+  ];
   return g.op(
     'Conv',
     inputs,
@@ -40,7 +45,7 @@ export function conv(g: GraphBuilder, scope: string, x: Value, c: ConvSpec): str
       kernel_shape: ints([w.shape[2], w.shape[3]]),
       strides: ints(c.strides),
       dilations: ints(c.dilations ?? [1, 1]),
-      pads: ints([t!, l!, b!, r!]),
+      pads: ints([t, l, b, r]),
       group: int(c.group),
     },
     scope,

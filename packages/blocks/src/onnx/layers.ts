@@ -8,16 +8,23 @@ import {
   image,
   need,
   one,
+  outputShape,
   pair,
 } from './context.js';
 import { activation, batchNorm, conv, fail, samePads, sum } from './emit.js';
 import { float, int, ints, type Pads, type Value, type ValueRef } from './graph.js';
 
+/** ONNX's NCHW axis of each of TF's NHWC axes. */
+const NCHW_AXIS_OF = [0, 2, 3, 1] as const;
+
 /** Where TF's axis `axis` of a rank-`rank` value sits in the ONNX layout `v` uses. */
 function onnxAxis(ctx: ConvertContext, axis: number, rank: number, nchw: boolean): number {
   const a = axis < 0 ? axis + rank : axis;
   if (a < 0 || a >= rank) fail(ctx.where, `axis ${axis} is out of range for rank ${rank}`);
-  return nchw ? [0, 2, 3, 1][a]! : a;
+  if (!nchw) return a;
+  const to = NCHW_AXIS_OF[a];
+  if (to === undefined) fail(ctx.where, `axis ${axis} of an NCHW image (rank ${rank}) is not 0-3`);
+  return to;
 }
 
 /** Explicit [top, left, bottom, right] padding for a window op on `x`. */
@@ -43,13 +50,15 @@ const conv2d: Converter = async (ctx) => {
   const k = need(ctx.where, w, 'kernel');
   const strides = pair(ctx.where, 'strides', ctx.config.strides, 1);
   const dilations = pair(ctx.where, 'dilationRate', ctx.config.dilationRate, 1);
-  const kernelSize: [number, number] = [k.shape[0]!, k.shape[1]!];
+  // makeKernel checks the shape is 4 positive dimensions: read them from it.
+  const kernel = makeKernel('HWIO', k.shape, k.data);
+  const [kh, kw] = kernel.shape;
   const y = conv(ctx.g, ctx.scope, x, {
-    kernel: makeKernel('HWIO', k.shape, k.data),
+    kernel,
     bias: w.get('bias')?.data,
     strides,
     dilations,
-    pads: windowPads(ctx, x, kernelSize, strides, dilations),
+    pads: windowPads(ctx, x, [kh, kw], strides, dilations),
     group: 1,
   });
   return activatedConv(ctx, y);
@@ -62,14 +71,16 @@ const depthwiseConv2d: Converter = async (ctx) => {
   const k = need(ctx.where, w, 'depthwise_kernel');
   const strides = pair(ctx.where, 'strides', ctx.config.strides, 1);
   const dilations = pair(ctx.where, 'dilationRate', ctx.config.dilationRate, 1);
+  // HWIM [kh, kw, C, M] -> OIHW [C*M, 1, kh, kw], output c*M + m reading channel c: group C.
+  const kernel = makeKernel('HWIM', k.shape, k.data);
+  const [kh, kw, channels] = kernel.shape;
   const y = conv(ctx.g, ctx.scope, x, {
-    // HWIM [kh, kw, C, M] -> OIHW [C*M, 1, kh, kw], output c*M + m reading channel c: group C.
-    kernel: makeKernel('HWIM', k.shape, k.data),
+    kernel,
     bias: w.get('bias')?.data,
     strides,
     dilations,
-    pads: windowPads(ctx, x, [k.shape[0]!, k.shape[1]!], strides, dilations),
-    group: k.shape[2]!,
+    pads: windowPads(ctx, x, [kh, kw], strides, dilations),
+    group: channels,
   });
   return activatedConv(ctx, y);
 };
@@ -249,7 +260,7 @@ const concatenate: Converter = (ctx) => {
 const reshape: Converter = (ctx) => {
   const x = one(ctx);
   const target = ctx.config.targetShape as number[];
-  const out = ctx.outputShapes[0]!;
+  const out = outputShape(ctx);
   const src = ctx.g.tfOrder(x);
   // An [N, 1, 1, C] result has NCHW's element order already: keep images NCHW.
   const c = out[3];

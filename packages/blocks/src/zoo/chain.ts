@@ -1,13 +1,13 @@
 import type { NetworkRecord } from '@repnets/fuse';
 import * as tf from '@tensorflow/tfjs';
-import { head, inputFor, type ModelOptions, modelName } from './common.js';
+import { head, inputFor, modelName, type RecordModelOptions } from './common.js';
 import { BlockApplier } from './from-record.js';
 
 /**
  * A network whose blocks follow one another (RepVGG, MobileOne, SimpleNet):
  * input, every record block in order, global pooling and a linear head.
  */
-export function buildChain(record: NetworkRecord, opts: ModelOptions): tf.LayersModel {
+export function chainModel(record: NetworkRecord, opts: RecordModelOptions): tf.LayersModel {
   const blocks = new BlockApplier(opts.form ?? 'train', opts.bn);
   const input = inputFor(record);
   let x = input;

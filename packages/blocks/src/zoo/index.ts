@@ -1,37 +1,52 @@
+/**
+ * The model zoo: a record of @repnets/fuse (`architecture(name, options)`)
+ * becomes layers by its family's wiring, plus the head. The names are fuse's
+ * `ARCHITECTURES`; adding a family is its records there and one case here.
+ */
+import {
+  ARCHITECTURES,
+  type ArchitectureName,
+  architecture,
+  isArchitectureName,
+  type NetworkRecord,
+} from '@repnets/fuse';
 import type * as tf from '@tensorflow/tfjs';
 import { withInitSeed } from '../layers/init-seed.js';
-import { checkBNOptions, type ModelOptions } from './common.js';
-import { buildMobileOne, MOBILEONE_SPECS, type MobileOneName } from './mobileone.js';
-import { buildRepVGG, buildSimpleNet, REPVGG_SPECS, type RepVGGName } from './repvgg.js';
-import { buildRepShuffleNetV2, type RepShuffleNetName, SHUFFLENET_SPECS } from './shufflenet.js';
+import { chainModel } from './chain.js';
+import {
+  archOptions,
+  checkBNOptions,
+  checkForm,
+  type ModelOptions,
+  type RecordModelOptions,
+} from './common.js';
+import { shufflenetModel } from './shufflenet.js';
 
-export type ZooName = RepVGGName | MobileOneName | RepShuffleNetName | 'simplenet';
+/** A name `createModel` builds: fuse's architecture names, the one list. */
+export type ZooName = ArchitectureName;
 
-const BUILDERS: Record<ZooName, (opts: ModelOptions) => tf.LayersModel> = {
-  ...(Object.fromEntries(
-    Object.entries(REPVGG_SPECS).map(([n, spec]) => [
-      n,
-      (o: ModelOptions) => buildRepVGG(spec, o, n),
-    ]),
-  ) as Record<RepVGGName, (opts: ModelOptions) => tf.LayersModel>),
-  ...(Object.fromEntries(
-    Object.entries(MOBILEONE_SPECS).map(([n, spec]) => [
-      n,
-      (o: ModelOptions) => buildMobileOne(spec, o, n),
-    ]),
-  ) as Record<MobileOneName, (opts: ModelOptions) => tf.LayersModel>),
-  ...(Object.fromEntries(
-    Object.entries(SHUFFLENET_SPECS).map(([n, ch]) => [
-      n,
-      (o: ModelOptions) => buildRepShuffleNetV2(ch, o, n),
-    ]),
-  ) as Record<RepShuffleNetName, (opts: ModelOptions) => tf.LayersModel>),
-  simplenet: buildSimpleNet,
-};
-
-/** Every model name the zoo builds, e.g. 'repvgg_a0', 'mobileone_s0', 'simplenet'. */
+/** Every model name the zoo builds, e.g. 'repvgg_a0', 'mobileone_s0', 'simplenet': fuse's `ARCHITECTURES`. */
 export function listModels(): ZooName[] {
-  return Object.keys(BUILDERS) as ZooName[];
+  return [...ARCHITECTURES];
+}
+
+/** The layers of `record` by its family's wiring; options already checked. */
+function wire(record: NetworkRecord, opts: RecordModelOptions): tf.LayersModel {
+  const family = record.family;
+  switch (family) {
+    case 'repvgg':
+    case 'mobileone':
+    case 'simplenet':
+      return chainModel(record, opts);
+    case 'repshufflenetv2':
+      return shufflenetModel(record, opts);
+    default: {
+      const unknown: never = family;
+      throw new Error(
+        `modelFromRecord: record '${record.name}' has the family '${String(unknown)}'; known: repvgg, mobileone, simplenet, repshufflenetv2`,
+      );
+    }
+  }
 }
 
 /**
@@ -40,12 +55,27 @@ export function listModels(): ZooName[] {
  * inputSize: 32, stemStride: 1 })`, `createModel('mobileone_s0', { form: 'deploy' })`.
  */
 export function createModel(name: ZooName, opts: ModelOptions = {}): tf.LayersModel {
-  const build = BUILDERS[name];
-  if (!build) {
+  if (!isArchitectureName(name)) {
     throw new Error(
-      `createModel: unknown model '${String(name)}'; known: ${listModels().join(', ')}`,
+      `createModel: unknown model '${String(name)}'; known: ${ARCHITECTURES.join(', ')}`,
     );
   }
-  checkBNOptions(name, opts.bn);
-  return withInitSeed(opts.seed, () => build(opts));
+  checkBNOptions(`createModel('${name}')`, opts.bn);
+  return withInitSeed(opts.seed, () => wire(architecture(name, archOptions(name, opts)), opts));
+}
+
+/**
+ * Builds the network a record describes, as `createModel` builds a named one:
+ * for an architecture of your own, e.g. a zoo record with its blocks changed
+ * (`{ ...r, blocks: r.blocks.map((b) => ({ ...b, se: 'post' })) }` of
+ * `r = architecture('repvgg_a0')`). The record's family picks the wiring; its
+ * blocks, classes and input size are used as they are.
+ */
+export function modelFromRecord(
+  record: NetworkRecord,
+  opts: RecordModelOptions = {},
+): tf.LayersModel {
+  checkBNOptions(`modelFromRecord('${record.name}')`, opts.bn);
+  checkForm(record.name, opts.form);
+  return withInitSeed(opts.seed, () => wire(record, opts));
 }

@@ -5,9 +5,16 @@
  * the built model's `countParams()` counts: every weight, BN running
  * statistics included.
  */
-import { type ArchOptions, architecture, type BlockRecord, blockWeights } from '@repnets/fuse';
+import {
+  ARCHITECTURES,
+  type ArchOptions,
+  architecture,
+  type BlockRecord,
+  blockWeights,
+  isArchitectureName,
+} from '@repnets/fuse';
 import { DEFAULT_SE_RATIO, seHidden } from '../layers/se-weights.js';
-import { listModels, type ZooName } from './index.js';
+import type { ZooName } from './index.js';
 
 /** Parameters of one zoo model in each form. */
 export interface ZooParams {
@@ -34,9 +41,9 @@ const deployBlock = (b: BlockRecord) => blockWeights(b, 'deploy') + se(b);
  * classes).
  */
 export function zooParams(name: ZooName, options: ArchOptions = {}): ZooParams {
-  if (!(listModels() as string[]).includes(name)) {
+  if (!isArchitectureName(name)) {
     throw new Error(
-      `zooParams: unknown model '${String(name)}'; known: ${listModels().join(', ')}`,
+      `zooParams: unknown model '${String(name)}'; known: ${ARCHITECTURES.join(', ')}`,
     );
   }
   const record = architecture(name, options);

@@ -1,30 +1,34 @@
-import { blockNamed } from '@repnets/fuse';
-import { SHUFFLENET_ARCHS, shufflenetRecord, shufflenetUnits } from '@repnets/fuse/arch';
+import { blockNamed, type NetworkRecord } from '@repnets/fuse';
 import * as tf from '@tensorflow/tfjs';
 import { ChannelShuffle, ChannelSplit } from '../layers/channel-ops.js';
-import { archOptions, head, inputFor, type ModelOptions, modelName } from './common.js';
+import { head, inputFor, modelName, type RecordModelOptions } from './common.js';
 import { BlockApplier } from './from-record.js';
 
-/** Stage output channels of ShuffleNetV2 (Ma et al., ECCV 2018, Table 5). */
-export const SHUFFLENET_SPECS = SHUFFLENET_ARCHS;
-
-export type RepShuffleNetName = keyof typeof SHUFFLENET_SPECS;
+/**
+ * The units of a RepShuffleNetV2 record, in order: each unit has a
+ * `<unit>_right_pw1` block, and its depthwise block's stride says whether it
+ * splits (1) or downsamples (2).
+ */
+function unitsOf(record: NetworkRecord): { name: string; stride: number }[] {
+  const suffix = '_right_pw1';
+  return record.blocks
+    .filter((b) => b.name.endsWith(suffix))
+    .map((b) => {
+      const name = b.name.slice(0, -suffix.length);
+      return { name, stride: blockNamed(record, `${name}_right_dw`).stride };
+    });
+}
 
 /**
- * RepShuffleNetV2: ShuffleNetV2 (stem 3x3 s2 + 3x3 max-pool s2, stages of 4, 8,
- * 4 units, 1x1 conv to 1024, pool, linear) with every depthwise conv replaced by
+ * RepShuffleNetV2: ShuffleNetV2 (stem 3x3 s2 + 3x3 max-pool s2, stages of
+ * units, 1x1 conv to 1024, pool, linear) with every depthwise conv replaced by
  * a depthwise RepVGG block and the stem by a RepVGG block; every block's
  * geometry comes from its record. A stride-1 unit splits the channels and
  * transforms one half (1x1, rep-dw 3x3, 1x1); a stride-2 unit transforms the
  * whole input twice (left: rep-dw 3x3 s2, 1x1; right: 1x1, rep-dw 3x3 s2, 1x1).
  * Both concatenate and shuffle.
  */
-export function buildRepShuffleNetV2(
-  channels: readonly number[],
-  opts: ModelOptions = {},
-  name = 'repshufflenetv2',
-): tf.LayersModel {
-  const record = shufflenetRecord(name, channels, archOptions(name, opts));
+export function shufflenetModel(record: NetworkRecord, opts: RecordModelOptions): tf.LayersModel {
   const blocks = new BlockApplier(opts.form ?? 'train', opts.bn);
   const at = (block: string, x: tf.SymbolicTensor) => blocks.apply(blockNamed(record, block), x);
   const input = inputFor(record);
@@ -33,7 +37,7 @@ export function buildRepShuffleNetV2(
   x = tf.layers
     .maxPooling2d({ poolSize: 3, strides: record.stemStride, padding: 'valid', name: 'stem_pool' })
     .apply(x) as tf.SymbolicTensor;
-  for (const u of shufflenetUnits()) {
+  for (const u of unitsOf(record)) {
     let left: tf.SymbolicTensor;
     let right: tf.SymbolicTensor;
     if (u.stride === 1) {
@@ -55,7 +59,7 @@ export function buildRepShuffleNetV2(
   const model = tf.model({
     inputs: input,
     outputs: head(x, record.numClasses),
-    name: modelName(opts, name),
+    name: modelName(opts, record.name),
   });
   return blocks.finish(model);
 }

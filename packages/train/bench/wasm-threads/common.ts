@@ -3,7 +3,8 @@
  * training step. Each thread passes its own TF.js instance (the single-threaded
  * build lives in a worker thread with its own module graph).
  */
-import { batchNormTraining, createModel, type ZooName } from '@repnets/blocks';
+import { createModel, type ZooName } from '@repnets/blocks';
+import { batchNormTraining } from '@repnets/blocks/kernels';
 import { rng } from '@repnets/devkit';
 import type * as tfNs from '@tensorflow/tfjs';
 
