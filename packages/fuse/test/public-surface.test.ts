@@ -13,7 +13,7 @@ const src = (path: string) => fileURLToPath(new URL(`../${path}`, import.meta.ur
 describe('public surface', () => {
   it('pins every entry of package.json "exports"', () => {
     const { exports } = JSON.parse(readFileSync(src('package.json'), 'utf8'));
-    expect(Object.keys(exports)).toEqual(['.', './arch', './node', './wasm-asm', './package.json']);
+    expect(Object.keys(exports)).toEqual(['.', './node', './wasm-asm', './package.json']);
   });
 
   it("'.' (src/index.ts)", () => {
@@ -124,18 +124,6 @@ describe('public surface', () => {
       'toOIHW',
       'trainStateDictShapes',
       'writeSafetensors',
-    ]);
-  });
-
-  it("'./arch' (src/arch/tables.ts)", () => {
-    expect(exportedNames(src('src/arch/tables.ts'))).toEqual([
-      'MOBILEONE_ARCHS',
-      'REPVGG_ARCHS',
-      'REPVGG_COMPACT',
-      'SHUFFLENET_ARCHS',
-      'shufflenetRecord',
-      'shufflenetUnits',
-      'simplenetRecord',
     ]);
   });
 
