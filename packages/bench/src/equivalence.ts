@@ -1,5 +1,5 @@
-import type { Dataset, ImageHWC } from '@repnets/train';
 import * as tf from '@tensorflow/tfjs';
+import { type DatasetLike, type ImageLike, isDatasetLike } from './dataset-like.js';
 import { type InferenceModel, infer, positiveInt } from './model-like.js';
 
 export interface EquivalenceOptions {
@@ -10,7 +10,7 @@ export interface EquivalenceOptions {
   /** Labels of a tensor input, one per image, to report accuracy. */
   readonly labels?: ArrayLike<number>;
   /** Applied to each dataset image before batching (normalization, resizing). */
-  readonly transform?: (image: ImageHWC) => ImageHWC;
+  readonly transform?: (image: ImageLike) => ImageLike;
 }
 
 export interface EquivalenceReport {
@@ -35,7 +35,7 @@ interface LabelledBatch {
 const caller = 'equivalence';
 
 async function* datasetBatches(
-  dataset: Dataset,
+  dataset: DatasetLike,
   count: number,
   batchSize: number,
   transform: EquivalenceOptions['transform'],
@@ -79,11 +79,6 @@ function* tensorBatches(
   }
 }
 
-function isDataset(v: unknown): v is Dataset {
-  const d = v as Partial<Dataset>;
-  return typeof d?.get === 'function' && typeof d.size === 'number';
-}
-
 /**
  * How closely the deploy form reproduces the training form: both run in eval
  * mode (BN on running statistics) on the same images, batch by batch, and
@@ -93,7 +88,7 @@ function isDataset(v: unknown): v is Dataset {
 export async function equivalence(
   trainModel: InferenceModel,
   deployModel: InferenceModel,
-  data: Dataset | tf.Tensor,
+  data: DatasetLike | tf.Tensor,
   options: EquivalenceOptions = {},
 ): Promise<EquivalenceReport> {
   const batchSize = positiveInt(caller, 'batchSize', options.batchSize ?? 64);
@@ -110,7 +105,7 @@ export async function equivalence(
         `${caller}: ${options.labels.length} labels for ${available} images in the input tensor`,
       );
     }
-  } else if (isDataset(data)) {
+  } else if (isDatasetLike(data)) {
     if (options.labels !== undefined) {
       throw new Error(`${caller}: labels is for tensor input; a Dataset brings its own`);
     }

@@ -15,6 +15,7 @@ export {
   type ParamCount,
 } from './accounting.js';
 export { chartSpec, type PngOptions, renderChartSvg, svgToPng } from './chart.js';
+export type { DatasetLike, ImageLike } from './dataset-like.js';
 export {
   type EquivalenceOptions,
   type EquivalenceReport,
