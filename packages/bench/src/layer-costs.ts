@@ -1,3 +1,4 @@
+import type { BranchBlock } from '@repnets/blocks';
 import type * as tf from '@tensorflow/tfjs';
 import { activationOps, binaryChain, groupedConvOps, type OpCost, op } from './op-cost.js';
 import { type ConcreteShape, elements } from './shapes.js';
@@ -155,20 +156,14 @@ function seOps(y: ConcreteShape, hidden: number, branch = 'se'): OpCost[] {
   ];
 }
 
-/** What a @repnets/blocks block layer says about itself: its architecture record. */
-interface BlockSpec {
-  readonly inChannels: number;
-  readonly outChannels: number;
-  readonly kernelSize: number;
-  readonly groups: number;
-  readonly branches: { readonly kxk: number; readonly scale: boolean; readonly identity: boolean };
-  readonly se: string;
-  readonly activation: string;
-  readonly seHidden?: number;
-}
-
-function blockSpec(ctx: LayerCostContext): BlockSpec {
-  const spec = (ctx.layer as unknown as { spec?: BlockSpec }).spec;
+/**
+ * What a @repnets/blocks block layer says about itself: its architecture
+ * record (fuse's BlockRecord, without the network's stage and index) and its SE
+ * width. Read by name rather than by `instanceof`, so a block class of another
+ * copy of @repnets/blocks counts the same.
+ */
+function blockSpec(ctx: LayerCostContext): BranchBlock['spec'] {
+  const spec = (ctx.layer as unknown as Partial<Pick<BranchBlock, 'spec'>>).spec;
   if (!spec) {
     throw new Error(
       `accountModel: layer '${ctx.layer.name}' (${ctx.className}) has no block spec; is it a built RepNets block?`,
