@@ -6,6 +6,7 @@
  * Markdown and an SVG/PNG chart.
  */
 
+export type { MachineInfo } from '@repnets/fuse/measure';
 export {
   type AccountOptions,
   accountModel,
@@ -45,7 +46,6 @@ export {
   type LogitAgreementOptions,
   logitAgreement,
 } from './logit-agreement.js';
-export type { MachineInfo } from './machine.js';
 export { type MarkdownOptions, reportMarkdown } from './markdown.js';
 export type { InferenceModel } from './model-like.js';
 export {

@@ -1,6 +1,6 @@
+import { summarize } from '@repnets/fuse/measure';
 import * as tf from '@tensorflow/tfjs';
 import { type InferenceModel, infer, perImageShape, positiveInt } from './model-like.js';
-import { summarize } from './stats.js';
 
 export interface LatencyOptions {
   /** Images per inference (default 1). */

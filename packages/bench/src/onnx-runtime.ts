@@ -8,10 +8,10 @@
  */
 import { createRequire } from 'node:module';
 import { availableParallelism } from 'node:os';
+import { summarize } from '@repnets/fuse/measure';
 import * as tf from '@tensorflow/tfjs';
 import { type FormComparison, inputBatch, type LatencyOptions, MIN_RUNS } from './latency.js';
 import { perImageShape, positiveInt } from './model-like.js';
-import { summarize } from './stats.js';
 
 /** The runtimes a report can compare the two forms on. */
 export type RuntimeName = 'tfjs' | 'onnxruntime';
