@@ -20,6 +20,15 @@ export const README_INSTALL = {
   cli: ['@tensorflow/tfjs@^4.22.0'],
 };
 
+/**
+ * What a package's project must not get: dependencies the package does not use
+ * and once brought anyway. bench took @repnets/train, and with it the wasm
+ * backend and the MNIST files, for two types; it now states those types itself.
+ */
+export const NOT_INSTALLED = {
+  bench: ['@repnets/train', '@tensorflow/tfjs-backend-wasm', 'mnist'],
+};
+
 /** What the test compiles and bundles the snippets and entries with. */
 export const TOOLS = ['typescript@^5.9.3', '@types/node@^20.19.0', 'esbuild@^0.25'];
 export const TOOLS_PROJECT = 'tools';

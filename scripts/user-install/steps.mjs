@@ -14,6 +14,7 @@ import { noiseFailure } from './noise.mjs';
 import {
   CLI_PROJECT,
   installSpecs,
+  NOT_INSTALLED,
   projectPath,
   ROOT_README_PROJECT,
   TOOLS,
@@ -143,7 +144,21 @@ async function installProject(ctx, project, specs) {
   const peers = npmWarnings(result.output, /ERESOLVE|[Cc]onflicting peer|peer dep/);
   if (peers.lines.length > 0)
     failures.push(failed(`${project}: npm install: peer dependency conflict`, peers.lines));
-  return failures;
+  return [...failures, ...(await unwanted(cwd, project))];
+}
+
+/** The packages of NOT_INSTALLED that npm put into the project anyway, at any depth. */
+async function unwanted(cwd, project) {
+  const names = NOT_INSTALLED[project] ?? [];
+  if (names.length === 0) return [];
+  // Exits 1 when none is found: only the paths it prints matter.
+  const ls = await exec('npm', ['ls', '--all', '--parseable', ...names], { cwd });
+  const found = ls.stdout.split('\n').filter((line) => line.includes('node_modules'));
+  return found.map((path) =>
+    failed(
+      `${project}: npm install brought ${path.slice(path.lastIndexOf('node_modules/') + 13)}, which it does not need`,
+    ),
+  );
 }
 
 /**

@@ -14,7 +14,8 @@
 import { cpus } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { machine, reportJson, scriptArgs } from '@repnets/devkit';
+import { reportJson, scriptArgs } from '@repnets/devkit';
+import { machineInfo as machine } from '@repnets/fuse/measure';
 import { writeFileAtomicSync } from '@repnets/fuse/node';
 import { APP_DIR, buildSite } from '../test/support/build-site.js';
 import { launchChromium, WEBGPU_FLAGS } from '../test/support/chromium.js';

@@ -15,7 +15,8 @@ import { createModel, reparameterize, type ZooName } from '@repnets/blocks';
 import { scriptArgs } from '@repnets/devkit';
 import { type BackendPreference, selectBackend } from '@repnets/train';
 import * as tf from '@tensorflow/tfjs';
-import { onnxRuntimeAvailable, reportTable, runBenchmark, writeJsonAtomic } from '../src/index.js';
+import { writeJsonAtomic } from '../src/files.js';
+import { onnxRuntimeAvailable, reportTable, runBenchmark } from '../src/index.js';
 
 const { values } = parseArgs({
   args: scriptArgs(),

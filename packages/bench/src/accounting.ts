@@ -117,13 +117,17 @@ function contextFor(
 export function accountModel(model: tf.LayersModel, options: AccountOptions = {}): ModelAccount {
   const { inputs: modelInputs, calls } = layerCalls(model, options.inputShape);
   const perLayer = calls.map(({ layer, inputs, outputs }): LayerAccount => {
+    const [outputShape] = outputs;
+    if (outputShape === undefined) {
+      throw new Error(`accountModel: layer '${layer.name}' has no output shape`);
+    }
     const ops = ruleFor(layer)(contextFor(layer, inputs, outputs));
     const macs = sum(ops, 'macs');
     return {
       name: layer.name,
       className: layer.getClassName(),
       inputShapes: inputs,
-      outputShape: outputs[0]!,
+      outputShape,
       params: paramsOf(layer.trainableWeights, layer.nonTrainableWeights),
       macs,
       flops: 2 * macs,
@@ -135,10 +139,12 @@ export function accountModel(model: tf.LayersModel, options: AccountOptions = {}
       ops,
     };
   });
+  const [input] = modelInputs;
+  if (input === undefined) throw new Error(`accountModel: model '${model.name}' has no input`);
   const macs = sum(perLayer, 'macs');
   return {
     name: model.name,
-    inputShape: modelInputs[0]!.slice(1),
+    inputShape: input.slice(1),
     // The model's own lists hold each variable once, even for shared layers.
     params: paramsOf(model.trainableWeights, model.nonTrainableWeights),
     macs,

@@ -1,5 +1,5 @@
-import type { Dataset, ImageHWC } from '@repnets/train';
 import * as tf from '@tensorflow/tfjs';
+import { type DatasetLike, type ImageLike, isDatasetLike } from './dataset-like.js';
 import { type InferenceModel, infer, positiveInt } from './model-like.js';
 
 export interface EquivalenceOptions {
@@ -10,7 +10,7 @@ export interface EquivalenceOptions {
   /** Labels of a tensor input, one per image, to report accuracy. */
   readonly labels?: ArrayLike<number>;
   /** Applied to each dataset image before batching (normalization, resizing). */
-  readonly transform?: (image: ImageHWC) => ImageHWC;
+  readonly transform?: (image: ImageLike) => ImageLike;
 }
 
 export interface EquivalenceReport {
@@ -35,7 +35,7 @@ interface LabelledBatch {
 const caller = 'equivalence';
 
 async function* datasetBatches(
-  dataset: Dataset,
+  dataset: DatasetLike,
   count: number,
   batchSize: number,
   transform: EquivalenceOptions['transform'],
@@ -44,6 +44,7 @@ async function* datasetBatches(
     const n = Math.min(batchSize, count - start);
     const examples = await Promise.all(Array.from({ length: n }, (_, i) => dataset.get(start + i)));
     const images = examples.map((e) => (transform ? transform(e.image) : e.image));
+    // n >= 1: start < count.
     const { height, width, channels } = images[0]!;
     const per = height * width * channels;
     const data = new Float32Array(n * per);
@@ -66,7 +67,7 @@ function* tensorBatches(
   x: tf.Tensor,
   count: number,
   batchSize: number,
-  labels: ArrayLike<number> | undefined,
+  labels: Int32Array | undefined,
 ): Generator<LabelledBatch> {
   for (let start = 0; start < count; start += batchSize) {
     const n = Math.min(batchSize, count - start);
@@ -74,14 +75,9 @@ function* tensorBatches(
     const size = x.shape.map((d, i) => (i === 0 ? n : d));
     yield {
       x: tf.slice(x, begin, size),
-      labels: labels ? Int32Array.from({ length: n }, (_, i) => labels[start + i]!) : undefined,
+      labels: labels?.slice(start, start + n),
     };
   }
-}
-
-function isDataset(v: unknown): v is Dataset {
-  const d = v as Partial<Dataset>;
-  return typeof d?.get === 'function' && typeof d.size === 'number';
 }
 
 /**
@@ -93,7 +89,7 @@ function isDataset(v: unknown): v is Dataset {
 export async function equivalence(
   trainModel: InferenceModel,
   deployModel: InferenceModel,
-  data: Dataset | tf.Tensor,
+  data: DatasetLike | tf.Tensor,
   options: EquivalenceOptions = {},
 ): Promise<EquivalenceReport> {
   const batchSize = positiveInt(caller, 'batchSize', options.batchSize ?? 64);
@@ -104,13 +100,13 @@ export async function equivalence(
         `${caller}: input tensor must be a batch [n, ...], got shape [${data.shape}]`,
       );
     }
-    available = data.shape[0]!;
+    available = data.shape[0]!; // rank >= 2, checked above
     if (options.labels !== undefined && options.labels.length !== available) {
       throw new Error(
         `${caller}: ${options.labels.length} labels for ${available} images in the input tensor`,
       );
     }
-  } else if (isDataset(data)) {
+  } else if (isDatasetLike(data)) {
     if (options.labels !== undefined) {
       throw new Error(`${caller}: labels is for tensor input; a Dataset brings its own`);
     }
@@ -125,7 +121,12 @@ export async function equivalence(
   if (count === 0) throw new Error(`${caller}: no images to compare (the data is empty)`);
   const batches: AsyncIterable<LabelledBatch> | Iterable<LabelledBatch> =
     data instanceof tf.Tensor
-      ? tensorBatches(data, count, batchSize, options.labels)
+      ? tensorBatches(
+          data,
+          count,
+          batchSize,
+          options.labels === undefined ? undefined : Int32Array.from(options.labels),
+        )
       : datasetBatches(data, count, batchSize, options.transform);
 
   let maxAbs = 0;
@@ -139,9 +140,11 @@ export async function equivalence(
     let ya: tf.Tensor[] = [];
     let yb: tf.Tensor[] = [];
     try {
-      ya = infer(trainModel, b.x, caller);
-      yb = infer(deployModel, b.x, caller);
-      const [a, d] = [ya[0]!, yb[0]!];
+      const outA = infer(trainModel, b.x, caller);
+      ya = outA;
+      const outD = infer(deployModel, b.x, caller);
+      yb = outD;
+      const [a, d] = [outA[0], outD[0]];
       if (ya.length !== 1 || yb.length !== 1 || a.rank !== 2 || a.shape.join() !== d.shape.join()) {
         throw new Error(
           `${caller}: expected one [batch, classes] logits tensor from each form, got [${ya.map((t) => `[${t.shape}]`)}] and [${yb.map((t) => `[${t.shape}]`)}]`,
@@ -153,9 +156,14 @@ export async function equivalence(
       });
       const [s, pa, pb] = await Promise.all([stats.data(), argA.data(), argB.data()]);
       tf.dispose([stats, argA, argB]);
+      const [batchMax, batchSum] = s;
+      if (batchMax === undefined || batchSum === undefined) {
+        throw new Error(`${caller}: expected the batch's max and sum, got ${s.length} values`);
+      }
       // NaN must not hide behind Math.max: a NaN logit is a failed equivalence.
-      maxAbs = Number.isNaN(s[0]!) || Number.isNaN(maxAbs) ? Number.NaN : Math.max(maxAbs, s[0]!);
-      sumAbs += s[1]!;
+      maxAbs =
+        Number.isNaN(batchMax) || Number.isNaN(maxAbs) ? Number.NaN : Math.max(maxAbs, batchMax);
+      sumAbs += batchSum;
       logits += a.size;
       for (let i = 0; i < pa.length; i++) {
         if (pa[i] === pb[i]) agree++;

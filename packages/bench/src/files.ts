@@ -5,14 +5,10 @@ import { reportMarkdown } from './markdown.js';
 import type { BenchReport } from './report.js';
 
 /**
- * `writeFileAtomic(path, data)`: writes a file atomically, creating its
- * directory (a temp file in the same directory, fsync, then a rename), so a
- * killed run or a concurrent reader never sees half a report. It is
- * `writeFileAtomicSync` of `@repnets/fuse/node`.
+ * JSON with two-space indent and a final newline, written atomically (a temp
+ * file beside it, fsync, rename: `writeFileAtomicSync` of `@repnets/fuse/node`),
+ * so a killed run or a concurrent reader never sees half a report.
  */
-export { writeFileAtomicSync as writeFileAtomic };
-
-/** JSON with two-space indent and a final newline, written atomically. */
 export function writeJsonAtomic(path: string, value: unknown): void {
   writeFileAtomicSync(path, `${JSON.stringify(value, null, 2)}\n`);
 }

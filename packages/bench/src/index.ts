@@ -6,6 +6,7 @@
  * Markdown and an SVG/PNG chart.
  */
 
+export type { MachineInfo } from '@repnets/fuse/measure';
 export {
   type AccountOptions,
   accountModel,
@@ -14,21 +15,20 @@ export {
   type ModelAccount,
   type ParamCount,
 } from './accounting.js';
-export { chartSpec, type PngOptions, renderChartSvg, svgToPng } from './chart.js';
+export { type PngOptions, renderChartSvg, svgToPng } from './chart.js';
+export type { DatasetLike, ImageLike } from './dataset-like.js';
 export {
   type EquivalenceOptions,
   type EquivalenceReport,
   equivalence,
 } from './equivalence.js';
-export { type ReportFiles, writeFileAtomic, writeJsonAtomic, writeReport } from './files.js';
+export { type ReportFiles, writeReport } from './files.js';
 export { formatBytes, formatCount, formatMs } from './format.js';
 export {
   compareForms,
   type FormComparison,
-  imagesPerSecond,
   type LatencyOptions,
   type LatencyResult,
-  MIN_RUNS,
   measureLatency,
   measureThroughput,
   type ThroughputOptions,
@@ -46,22 +46,17 @@ export {
   type LogitAgreementOptions,
   logitAgreement,
 } from './logit-agreement.js';
-export { type MachineInfo, machineInfo } from './machine.js';
 export { type MarkdownOptions, reportMarkdown } from './markdown.js';
 export type { InferenceModel } from './model-like.js';
 export {
   compareFormsOnnx,
   type LoadedOrt,
-  loadOnnxRuntime,
-  type ModuleLoader,
   type OnnxRuntimeOptions,
-  ORT_MISSING,
   type OrtLoader,
   type OrtModuleLike,
   type OrtSessionLike,
   type OrtTensorLike,
   onnxRuntimeAvailable,
-  ortLoader,
   RUNTIME_CHOICES,
   type RuntimeChoice,
   type RuntimeName,
@@ -69,7 +64,7 @@ export {
   type RuntimeTiming,
   runtimesFor,
 } from './onnx-runtime.js';
-export { BYTES_PER_FLOAT, type OpCost, op } from './op-cost.js';
+export { type OpCost, op } from './op-cost.js';
 export {
   type BenchReport,
   buildReport,
@@ -79,5 +74,4 @@ export {
 } from './report.js';
 export { type BenchmarkOptions, runBenchmark } from './run.js';
 export type { ConcreteShape } from './shapes.js';
-export { type Summary, summarize } from './stats.js';
-export { type Align, accountTable, formatTable, reportTable } from './table.js';
+export { accountTable, reportTable } from './table.js';

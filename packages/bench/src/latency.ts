@@ -1,6 +1,6 @@
+import { summarize } from '@repnets/fuse/measure';
 import * as tf from '@tensorflow/tfjs';
 import { type InferenceModel, infer, perImageShape, positiveInt } from './model-like.js';
-import { summarize } from './stats.js';
 
 export interface LatencyOptions {
   /** Images per inference (default 1). */
@@ -179,18 +179,19 @@ export async function compareForms(
       `compareForms: the forms take different inputs, [${r.inputShape}] and [${other}]; are they the same model?`,
     );
   }
-  const forms = [trainModel, deployModel] as const;
   const x = inputBatch(r.batch, r.inputShape);
   try {
     for (let i = 0; i < r.warmup; i++) {
-      for (const m of forms) await timeOnce(m, x, r.clock, caller);
+      await timeOnce(trainModel, x, r.clock, caller);
+      await timeOnce(deployModel, x, r.clock, caller);
     }
-    const runs: [number[], number[]] = [[], []];
+    const runs = { train: [] as number[], deploy: [] as number[] };
     for (let i = 0; i < r.runs; i++) {
-      for (const [k, m] of forms.entries()) runs[k]!.push(await timeOnce(m, x, r.clock, caller));
+      runs.train.push(await timeOnce(trainModel, x, r.clock, caller));
+      runs.deploy.push(await timeOnce(deployModel, x, r.clock, caller));
     }
-    const train = result(r, runs[0]);
-    const deploy = result(r, runs[1]);
+    const train = result(r, runs.train);
+    const deploy = result(r, runs.deploy);
     return {
       backend: train.backend,
       batch: r.batch,

@@ -1,3 +1,4 @@
+import type { BranchBlock } from '@repnets/blocks';
 import type * as tf from '@tensorflow/tfjs';
 import { activationOps, binaryChain, groupedConvOps, type OpCost, op } from './op-cost.js';
 import { type ConcreteShape, elements } from './shapes.js';
@@ -20,10 +21,49 @@ export interface LayerCostContext {
 /** The ops one call of a layer executes, in order. */
 export type LayerCostRule = (ctx: LayerCostContext) => OpCost[];
 
-const first = (ctx: LayerCostContext) => elements(ctx.inputs[0]!);
-const out = (ctx: LayerCostContext) => elements(ctx.outputs[0]!);
-const pixels = (shape: ConcreteShape) => shape[1]! * shape[2]!;
-const channels = (shape: ConcreteShape) => shape[shape.length - 1]!;
+const where = (ctx: LayerCostContext) =>
+  `accountModel: layer '${ctx.layer.name}' (${ctx.className})`;
+
+/** The call's first input shape (a rule may be handed a context by hand). */
+function inputOf(ctx: LayerCostContext): ConcreteShape {
+  const [x] = ctx.inputs;
+  if (x === undefined) throw new Error(`${where(ctx)} has no input shape`);
+  return x;
+}
+
+/** The call's first output shape. */
+function outputOf(ctx: LayerCostContext): ConcreteShape {
+  const [y] = ctx.outputs;
+  if (y === undefined) throw new Error(`${where(ctx)} has no output shape`);
+  return y;
+}
+
+/** Height * width and channels of an NHWC image shape [batch, height, width, channels]. */
+function image(ctx: LayerCostContext, shape: ConcreteShape): { pixels: number; channels: number } {
+  const [, h, w, c] = shape;
+  if (shape.length !== 4 || h === undefined || w === undefined || c === undefined) {
+    throw new Error(`${where(ctx)} has shape [${shape}], not an NHWC image [batch, h, w, c]`);
+  }
+  return { pixels: h * w, channels: c };
+}
+
+/** Shape of a required weight of known rank, e.g. a Dense kernel [in, units]. */
+function weightDims(ctx: LayerCostContext, suffix: string, rank: 2): [number, number];
+function weightDims(
+  ctx: LayerCostContext,
+  suffix: string,
+  rank: 4,
+): [number, number, number, number];
+function weightDims(ctx: LayerCostContext, suffix: string, rank: number): number[] {
+  const dims = ctx.requireWeight(suffix);
+  if (dims.length !== rank) {
+    throw new Error(`${where(ctx)}: weight '${suffix}' has shape [${dims}], expected ${rank} axes`);
+  }
+  return [...dims];
+}
+
+const first = (ctx: LayerCostContext) => elements(inputOf(ctx));
+const out = (ctx: LayerCostContext) => elements(outputOf(ctx));
 
 /** Layers that are views or identities at inference: no op runs. */
 const free: LayerCostRule = () => [];
@@ -46,15 +86,15 @@ const conv2d: LayerCostRule = (ctx) => {
   channelsLast(ctx);
   const kernel = ctx.requireWeight('kernel');
   const bias = ctx.weight('bias');
-  const o = ctx.outputs[0]!;
+  const o = outputOf(ctx);
   // tf.layers Conv2D always fuses its bias; relu/elu/linear fuse too.
   return [
     ...groupedConvOps({
       input: first(ctx),
-      inChannels: channels(ctx.inputs[0]!),
+      inChannels: image(ctx, inputOf(ctx)).channels,
       kernel,
       output: elements(o),
-      outPixels: pixels(o),
+      outPixels: image(ctx, o).pixels,
       fusedBias: bias ? elements(bias) : 0,
     }),
     ...activationOps(ctx.config.activation as string, elements(o), { fused: true }),
@@ -63,18 +103,18 @@ const conv2d: LayerCostRule = (ctx) => {
 
 const depthwiseConv2d: LayerCostRule = (ctx) => {
   channelsLast(ctx);
-  const [kh, kw, c, m] = ctx.requireWeight('depthwise_kernel') as number[];
+  const [kh, kw, c, m] = weightDims(ctx, 'depthwise_kernel', 4);
   const bias = ctx.weight('bias');
-  const o = ctx.outputs[0]!;
+  const o = outputOf(ctx);
   const y = elements(o);
   // HWIM [kh, kw, C, M] runs as HWIO [kh, kw, 1, C*M]; tf.layers adds bias and activation separately.
   return [
     ...groupedConvOps({
       input: first(ctx),
-      inChannels: c!,
-      kernel: [kh!, kw!, 1, c! * m!],
+      inChannels: c,
+      kernel: [kh, kw, 1, c * m],
       output: y,
-      outPixels: pixels(o),
+      outPixels: image(ctx, o).pixels,
     }),
     ...(bias ? [op('biasAdd', { reads: [y], weights: elements(bias), writes: y })] : []),
     ...activationOps(ctx.config.activation as string, y, { fused: false }),
@@ -82,15 +122,15 @@ const depthwiseConv2d: LayerCostRule = (ctx) => {
 };
 
 const dense: LayerCostRule = (ctx) => {
-  const [inF, units] = ctx.requireWeight('kernel') as number[];
+  const [inF, units] = weightDims(ctx, 'kernel', 2);
   const bias = ctx.weight('bias');
   const y = out(ctx);
-  const rows = y / units!;
+  const rows = y / units;
   return [
     op('matMul', {
-      macs: rows * inF! * units!,
+      macs: rows * inF * units,
       reads: [first(ctx)],
-      weights: inF! * units! + (bias ? elements(bias) : 0),
+      weights: inF * units + (bias ? elements(bias) : 0),
       writes: y,
       layer: true,
     }),
@@ -126,49 +166,43 @@ const merge =
  * SEBlock: mean over H and W, 1x1 conv, bias add, relu, 1x1 conv, bias add,
  * sigmoid, multiply. Its convs count as layers in both forms.
  */
-function seOps(y: ConcreteShape, hidden: number, branch = 'se'): OpCost[] {
-  const c = y[y.length - 1]!;
+function seOps(ctx: LayerCostContext, y: ConcreteShape, hidden: number, branch = 'se'): OpCost[] {
+  const c = image(ctx, y).channels;
   const n = elements(y);
   return [
-    op('mean', { branch, reads: [n], writes: c! }),
+    op('mean', { branch, reads: [n], writes: c }),
     op('conv2d', {
       branch,
-      macs: c! * hidden!,
-      reads: [c!],
-      weights: c! * hidden!,
-      writes: hidden!,
+      macs: c * hidden,
+      reads: [c],
+      weights: c * hidden,
+      writes: hidden,
       layer: true,
     }),
-    op('add', { branch, reads: [hidden!], weights: hidden!, writes: hidden! }),
-    op('relu', { branch, reads: [hidden!], writes: hidden! }),
+    op('add', { branch, reads: [hidden], weights: hidden, writes: hidden }),
+    op('relu', { branch, reads: [hidden], writes: hidden }),
     op('conv2d', {
       branch,
-      macs: hidden! * c!,
-      reads: [hidden!],
-      weights: hidden! * c!,
-      writes: c!,
+      macs: hidden * c,
+      reads: [hidden],
+      weights: hidden * c,
+      writes: c,
       layer: true,
     }),
-    op('add', { branch, reads: [c!], weights: c!, writes: c! }),
-    op('sigmoid', { branch, reads: [c!], writes: c! }),
-    op('mul', { branch, reads: [n, c!], writes: n }),
+    op('add', { branch, reads: [c], weights: c, writes: c }),
+    op('sigmoid', { branch, reads: [c], writes: c }),
+    op('mul', { branch, reads: [n, c], writes: n }),
   ];
 }
 
-/** What a @repnets/blocks block layer says about itself: its architecture record. */
-interface BlockSpec {
-  readonly inChannels: number;
-  readonly outChannels: number;
-  readonly kernelSize: number;
-  readonly groups: number;
-  readonly branches: { readonly kxk: number; readonly scale: boolean; readonly identity: boolean };
-  readonly se: string;
-  readonly activation: string;
-  readonly seHidden?: number;
-}
-
-function blockSpec(ctx: LayerCostContext): BlockSpec {
-  const spec = (ctx.layer as unknown as { spec?: BlockSpec }).spec;
+/**
+ * What a @repnets/blocks block layer says about itself: its architecture
+ * record (fuse's BlockRecord, without the network's stage and index) and its SE
+ * width. Read by name rather than by `instanceof`, so a block class of another
+ * copy of @repnets/blocks counts the same.
+ */
+function blockSpec(ctx: LayerCostContext): BranchBlock['spec'] {
+  const spec = (ctx.layer as unknown as Partial<Pick<BranchBlock, 'spec'>>).spec;
   if (!spec) {
     throw new Error(
       `accountModel: layer '${ctx.layer.name}' (${ctx.className}) has no block spec; is it a built RepNets block?`,
@@ -189,8 +223,8 @@ function blockSpec(ctx: LayerCostContext): BlockSpec {
  */
 const branchBlock: LayerCostRule = (ctx) => {
   const spec = blockSpec(ctx);
-  const x = ctx.inputs[0]!;
-  const yShape = ctx.outputs[0]!;
+  const x = inputOf(ctx);
+  const yShape = outputOf(ctx);
   const y = elements(yShape);
   const ipg = spec.inChannels / spec.groups;
   const { kxk, scale, identity } = spec.branches;
@@ -216,7 +250,7 @@ const branchBlock: LayerCostRule = (ctx) => {
         inChannels: spec.inChannels,
         kernel: [size, size, ipg, spec.outChannels],
         output: y,
-        outPixels: pixels(yShape),
+        outPixels: image(ctx, yShape).pixels,
         branch,
       }),
       op('batchNorm', { branch, reads: [y], weights: bnWeights, writes: y, layer: true }),
@@ -236,24 +270,24 @@ const branchBlock: LayerCostRule = (ctx) => {
     addToSum('identity');
   }
   const hidden = spec.seHidden ?? 0;
-  if (spec.se === 'pre') ops.push(...seOps(yShape, hidden));
+  if (spec.se === 'pre') ops.push(...seOps(ctx, yShape, hidden));
   ops.push(...activationOps(spec.activation, y, { fused: false }));
-  if (spec.se === 'post') ops.push(...seOps(yShape, hidden));
+  if (spec.se === 'post') ops.push(...seOps(ctx, yShape, hidden));
   return ops;
 };
 
 /** @repnets/blocks GroupConv2D: split/conv/concat, then a separate bias add and activation. */
 const groupConv2d: LayerCostRule = (ctx) => {
-  const o = ctx.outputs[0]!;
+  const o = outputOf(ctx);
   const y = elements(o);
   const bias = ctx.weight('bias');
   return [
     ...groupedConvOps({
       input: first(ctx),
-      inChannels: channels(ctx.inputs[0]!),
+      inChannels: image(ctx, inputOf(ctx)).channels,
       kernel: ctx.requireWeight('kernel'),
       output: y,
-      outPixels: pixels(o),
+      outPixels: image(ctx, o).pixels,
     }),
     ...(bias ? [op('add', { reads: [y], weights: elements(bias), writes: y })] : []),
     ...activationOps(ctx.config.activation as string, y, { fused: false }),
@@ -306,7 +340,10 @@ const RULES = new Map<string, LayerCostRule>([
   ['MobileOneBlock', branchBlock],
   ['ConvBN', branchBlock],
   ['GroupConv2D', groupConv2d],
-  ['SEBlock', (ctx) => seOps(ctx.outputs[0]!, (ctx.layer as unknown as { hidden: number }).hidden)],
+  [
+    'SEBlock',
+    (ctx) => seOps(ctx, outputOf(ctx), (ctx.layer as unknown as { hidden: number }).hidden),
+  ],
   ['ChannelSplit', channelSplit],
   ['ChannelShuffle', channelShuffle],
 ]);

@@ -49,9 +49,11 @@ export async function logitAgreement(
   let a: tf.Tensor[] = [];
   let b: tf.Tensor[] = [];
   try {
-    a = infer(train, x, caller);
-    b = infer(deploy, x, caller);
-    const [ta, tb] = [a[0]!, b[0]!];
+    const outA = infer(train, x, caller);
+    a = outA;
+    const outB = infer(deploy, x, caller);
+    b = outB;
+    const [ta, tb] = [outA[0], outB[0]];
     if (a.length !== b.length || ta.shape.join() !== tb.shape.join()) {
       throw new Error(
         `${caller}: the forms answer in different shapes ([${ta.shape}] and [${tb.shape}])`,

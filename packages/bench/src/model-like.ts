@@ -14,20 +14,24 @@ export interface InferenceModel {
   readonly name?: string;
 }
 
-/** Runs the model in inference mode (BN on running statistics) and returns its output tensors. */
-export function infer(model: InferenceModel, x: tf.Tensor, caller: string): tf.Tensor[] {
+/** Runs the model in inference mode (BN on running statistics) and returns its output tensors, at least one. */
+export function infer(
+  model: InferenceModel,
+  x: tf.Tensor,
+  caller: string,
+): [tf.Tensor, ...tf.Tensor[]] {
   if (typeof model?.apply !== 'function') {
     throw new Error(`${caller}: model must be a tf.LayersModel (or have apply()), got ${model}`);
   }
   const y = tf.tidy(() => model.apply(x, { training: false }) as tf.Tensor | tf.Tensor[]);
-  const outs = Array.isArray(y) ? y : [y];
-  if (outs.length === 0 || !outs.every((t) => t instanceof tf.Tensor)) {
-    tf.dispose(outs.filter((t) => t instanceof tf.Tensor));
+  const [first, ...rest] = Array.isArray(y) ? y : [y];
+  if (!(first instanceof tf.Tensor) || !rest.every((t) => t instanceof tf.Tensor)) {
+    tf.dispose([first, ...rest].filter((t) => t instanceof tf.Tensor));
     throw new Error(
       `${caller}: model '${model.name ?? '?'}' did not return tensors from apply(x, {training: false})`,
     );
   }
-  return outs;
+  return [first, ...rest];
 }
 
 /** The per-image input shape: `given`, or the model's declared input without the batch axis. */

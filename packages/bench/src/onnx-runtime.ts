@@ -8,10 +8,10 @@
  */
 import { createRequire } from 'node:module';
 import { availableParallelism } from 'node:os';
+import { summarize } from '@repnets/fuse/measure';
 import * as tf from '@tensorflow/tfjs';
 import { type FormComparison, inputBatch, type LatencyOptions, MIN_RUNS } from './latency.js';
 import { perImageShape, positiveInt } from './model-like.js';
-import { summarize } from './stats.js';
 
 /** The runtimes a report can compare the two forms on. */
 export type RuntimeName = 'tfjs' | 'onnxruntime';
@@ -223,6 +223,34 @@ function tfjsThreads(backend: string): { threads: number | null; note: string } 
   return { threads: null, note: `${backend} manages its own threads` };
 }
 
+/** One ONNX Runtime session of one form, with what it was fed and timed. */
+interface FormSession {
+  readonly session: OrtSessionLike;
+  readonly form: 0 | 1;
+  /** The shared input batch under the session's input name. */
+  readonly feed: Record<string, OrtTensorLike>;
+  readonly output: string;
+  /** max |ONNX Runtime logit - TF.js logit| on the shared batch. */
+  diff: number;
+  readonly times: number[];
+}
+
+function formSession(
+  session: OrtSessionLike,
+  form: 0 | 1,
+  input: OrtTensorLike,
+  caller: string,
+): FormSession {
+  const [inputName] = session.inputNames;
+  const [output] = session.outputNames;
+  if (inputName === undefined || output === undefined) {
+    throw new Error(
+      `${caller}: the ONNX export of the ${form === 0 ? 'train' : 'deploy'} form has no ${inputName === undefined ? 'input' : 'output'}`,
+    );
+  }
+  return { session, form, feed: { [inputName]: input }, output, diff: 0, times: [] };
+}
+
 /**
  * Both forms in ONNX Runtime: exports each with `exportOnnx`, creates one CPU
  * session per form and thread count, checks each session's logits against
@@ -256,59 +284,57 @@ export async function compareFormsOnnx(
   const { ort, version } = await (options.loader ?? loadOnnxRuntime)();
   // Loaded on demand: @repnets/blocks/onnx pulls in the protobuf writer.
   const { exportOnnx } = await import('@repnets/blocks/onnx');
-  const forms = [trainModel, deployModel] as const;
   const x = inputBatch(batch, shape);
-  const sessions: { session: OrtSessionLike; form: 0 | 1; group: number }[] = [];
+  const sessions: FormSession[] = [];
   try {
     const pixels = (await x.data()) as Float32Array;
     const dims = [batch, ...shape];
-    const want = await Promise.all(
-      forms.map(async (m) => {
-        const y = m.predict(x) as tf.Tensor;
-        try {
-          return (await y.data()) as Float32Array;
-        } finally {
-          y.dispose();
-        }
-      }),
-    );
-    const bytes = await Promise.all(forms.map((m) => exportOnnx(m)));
-    for (const [group, threads] of threadCounts.entries()) {
-      for (const form of [0, 1] as const) {
-        const session = await ort.InferenceSession.create(bytes[form]!, {
-          executionProviders: ['cpu'],
-          intraOpNumThreads: threads,
-          interOpNumThreads: 1,
-        });
-        sessions.push({ session, form, group });
+    const logits = async (m: tf.LayersModel) => {
+      const y = m.predict(x) as tf.Tensor;
+      try {
+        return (await y.data()) as Float32Array;
+      } finally {
+        y.dispose();
       }
-    }
-    const feeds = sessions.map(({ session }) => ({
-      [session.inputNames[0]!]: new ort.Tensor('float32', pixels, dims),
-    }));
-    const once = async (k: number): Promise<Float32Array> => {
-      const { session } = sessions[k]!;
-      const out = await session.run(feeds[k]!);
-      return out[session.outputNames[0]!]!.data as Float32Array;
     };
-    const diffs = threadCounts.map(() => 0);
-    for (const [k, s] of sessions.entries()) {
-      const got = await once(k);
-      diffs[s.group] = Math.max(diffs[s.group]!, maxAbsDiff(got, want[s.form]!, caller));
+    const want = await Promise.all([logits(trainModel), logits(deployModel)]);
+    const bytes = await Promise.all([exportOnnx(trainModel), exportOnnx(deployModel)]);
+    const open = async (form: 0 | 1, threads: number): Promise<FormSession> => {
+      const session = await ort.InferenceSession.create(bytes[form], {
+        executionProviders: ['cpu'],
+        intraOpNumThreads: threads,
+        interOpNumThreads: 1,
+      });
+      const s = formSession(session, form, new ort.Tensor('float32', pixels, dims), caller);
+      // Session order is the timing order: train, deploy for each thread count in turn.
+      sessions.push(s);
+      return s;
+    };
+    const groups = [];
+    for (const threads of threadCounts) {
+      groups.push({ threads, train: await open(0, threads), deploy: await open(1, threads) });
     }
-    for (let i = 0; i < warmup; i++) for (let k = 0; k < sessions.length; k++) await once(k);
-    const times = sessions.map(() => [] as number[]);
+    const once = async (s: FormSession): Promise<Float32Array> => {
+      const got = (await s.session.run(s.feed))[s.output];
+      if (got === undefined) {
+        throw new Error(`${caller}: ONNX Runtime returned no '${s.output}' output`);
+      }
+      return got.data as Float32Array;
+    };
+    for (const s of sessions) s.diff = maxAbsDiff(await once(s), want[s.form], caller);
+    for (let i = 0; i < warmup; i++) for (const s of sessions) await once(s);
     for (let i = 0; i < runs; i++) {
-      for (let k = 0; k < sessions.length; k++) {
+      for (const s of sessions) {
         const t0 = clock();
-        await once(k);
-        times[k]!.push(clock() - t0);
+        await once(s);
+        s.times.push(clock() - t0);
       }
     }
-    const scale = Math.max(maxAbs(want[0]!), maxAbs(want[1]!), Number.MIN_VALUE);
-    return threadCounts.map((threads, group) => {
-      const train = timing(times[2 * group]!);
-      const deploy = timing(times[2 * group + 1]!);
+    const scale = Math.max(maxAbs(want[0]), maxAbs(want[1]), Number.MIN_VALUE);
+    return groups.map(({ threads, train: trainSession, deploy: deploySession }) => {
+      const train = timing(trainSession.times);
+      const deploy = timing(deploySession.times);
+      const diff = Math.max(trainSession.diff, deploySession.diff);
       return {
         runtime: 'onnxruntime' as const,
         version,
@@ -321,8 +347,8 @@ export async function compareFormsOnnx(
         train,
         deploy,
         speedup: deploy.median > 0 ? train.median / deploy.median : Number.NaN,
-        maxAbsLogitDiff: diffs[group]!,
-        maxRelLogitDiff: diffs[group]! / scale,
+        maxAbsLogitDiff: diff,
+        maxRelLogitDiff: diff / scale,
       };
     });
   } finally {

@@ -1,7 +1,7 @@
+import { type MachineInfo, machineInfo } from '@repnets/fuse/measure';
 import type { ModelAccount } from './accounting.js';
 import type { EquivalenceReport } from './equivalence.js';
 import type { FormComparison } from './latency.js';
-import { type MachineInfo, machineInfo } from './machine.js';
 import type { RuntimeSummary } from './onnx-runtime.js';
 
 /** One form of the model in a {@link BenchReport}. */

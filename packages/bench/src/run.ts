@@ -1,7 +1,7 @@
 import { assertFiniteWeights } from '@repnets/blocks';
-import type { Dataset } from '@repnets/train';
 import * as tf from '@tensorflow/tfjs';
 import { accountModel } from './accounting.js';
+import type { DatasetLike } from './dataset-like.js';
 import { type EquivalenceOptions, equivalence } from './equivalence.js';
 import { compareForms, type LatencyOptions } from './latency.js';
 import { perImageShape } from './model-like.js';
@@ -21,7 +21,7 @@ export interface BenchmarkOptions extends Omit<LatencyOptions, 'clock'> {
    * Images for equivalence and accuracy: a Dataset (labelled) or a tensor
    * batch. Default: 32 fixed pseudo-random images, so no accuracy.
    */
-  readonly data?: Dataset | tf.Tensor;
+  readonly data?: DatasetLike | tf.Tensor;
   /** Dataset name in the report (default the Dataset's name, or 'random'). */
   readonly datasetName?: string;
   readonly equivalence?: EquivalenceOptions;
@@ -86,7 +86,7 @@ export async function runBenchmark(
   try {
     const eq = await equivalence(trainModel, deployModel, data, options.equivalence);
     const datasetName =
-      options.datasetName ?? (data instanceof tf.Tensor ? 'random' : (data as Dataset).name);
+      options.datasetName ?? (data instanceof tf.Tensor ? 'random' : (data as DatasetLike).name);
     return buildReport({
       model: options.model ?? trainModel.name,
       dataset: datasetName,

@@ -75,6 +75,7 @@ export function layerCalls(
 ): { inputs: number[][]; calls: LayerCall[] } {
   const shapes = new Map<number, ConcreteShape>();
   const inputs = resolveInputShape(model, inputShape, 'accountModel');
+  // One shape per model input: resolveInputShape maps model.inputs.
   for (const [i, t] of model.inputs.entries()) shapes.set(t.id, inputs[i]!);
   const calls: LayerCall[] = [];
   // model.layers is sorted by depth, inputs first, so producers precede consumers.
@@ -106,6 +107,11 @@ export function layerCalls(
         }
         return c as number[];
       });
+      if (concrete.length !== node.outputTensors.length) {
+        throw new Error(
+          `accountModel: layer '${layer.name}' (${layer.getClassName()}) gives ${concrete.length} output shapes for ${node.outputTensors.length} outputs`,
+        );
+      }
       for (const [j, t] of node.outputTensors.entries()) shapes.set(t.id, concrete[j]!);
       calls.push({ layer, inputs: given, outputs: concrete });
       called = true;

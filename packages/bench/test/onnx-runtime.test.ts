@@ -7,17 +7,16 @@ import { createRequire } from 'node:module';
 import { createModel, reparameterize } from '@repnets/blocks';
 import * as tf from '@tensorflow/tfjs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { chartSpec } from '../src/chart.js';
 import {
   type BenchReport,
-  chartSpec,
   compareFormsOnnx,
-  ORT_MISSING,
   onnxRuntimeAvailable,
-  ortLoader,
   reportMarkdown,
   reportTable,
   runBenchmark,
 } from '../src/index.js';
+import { ORT_MISSING, ortLoader } from '../src/onnx-runtime.js';
 import { randomizeBatchNorm, useWasm } from './helpers/models.js';
 
 const ortVersion = (

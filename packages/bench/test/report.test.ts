@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import sharp from 'sharp';
 import { afterAll, describe, expect, it } from 'vitest';
+import { writeJsonAtomic } from '../src/files.js';
 import {
   type BenchReport,
   buildReport,
@@ -14,7 +15,6 @@ import {
   reportTable,
   summaryLines,
   svgToPng,
-  writeJsonAtomic,
   writeReport,
 } from '../src/index.js';
 

@@ -18,8 +18,9 @@
 import { parseArgs } from 'node:util';
 import * as tf from '@tensorflow/tfjs';
 import '@tensorflow/tfjs-backend-wasm';
-import { machine, reportJson, type Summary, scriptArgs, summarize } from '@repnets/devkit';
+import { reportJson, scriptArgs } from '@repnets/devkit';
 import { architecture } from '@repnets/fuse';
+import { machineInfo as machine, type Summary, summarize } from '@repnets/fuse/measure';
 import { writeFileAtomicSync } from '@repnets/fuse/node';
 import { createModel, type ZooName } from '../src/index.js';
 

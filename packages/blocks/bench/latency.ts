@@ -5,7 +5,7 @@
  * tf.profile for one run of each form.
  */
 
-import { machine, summarize } from '@repnets/devkit';
+import { machineInfo as machine, summarize } from '@repnets/fuse/measure';
 import * as tf from '@tensorflow/tfjs';
 import { createModel, reparameterize, type ZooName } from '../src/index.js';
 

@@ -7,7 +7,8 @@
  * 1000 classes (the published ImageNet networks). Also checks the logits agree.
  */
 import { parseArgs } from 'node:util';
-import { machine, reportJson, scriptArgs, summarize } from '@repnets/devkit';
+import { reportJson, scriptArgs } from '@repnets/devkit';
+import { machineInfo as machine, summarize } from '@repnets/fuse/measure';
 import { writeFileAtomicSync } from '@repnets/fuse/node';
 import * as tf from '@tensorflow/tfjs';
 import '@tensorflow/tfjs-backend-wasm';

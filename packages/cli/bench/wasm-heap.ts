@@ -14,7 +14,8 @@
 import { execFileSync } from 'node:child_process';
 import { totalmem } from 'node:os';
 import { join } from 'node:path';
-import { machine, reportJson } from '@repnets/devkit';
+import { reportJson } from '@repnets/devkit';
+import { machineInfo as machine } from '@repnets/fuse/measure';
 import { writeFileAtomicSync } from '@repnets/fuse/node';
 import { WASM_HEAP_MAX_BYTES, WASM_HEAP_OVERHEAD } from '../src/backend-limits.js';
 

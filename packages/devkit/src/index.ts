@@ -1,5 +1,6 @@
 export { exportedNames } from './exported-names.js';
 export { checkReadme, runReadmeSnippets, type SnippetRun } from './readme-snippet.js';
+export { reportJson } from './report-json.js';
 export { rng } from './rng.js';
 export { scriptArgs } from './script-args.js';
 export {
@@ -9,4 +10,3 @@ export {
   SPECIAL_FILE_WORDS,
   type SpecialFiles,
 } from './special-files.js';
-export { machine, reportJson, type Summary, summarize } from './stats.js';

@@ -6,9 +6,10 @@
  * fold (what a one-off `reparameterize` call pays) is reported beside it.
  */
 import { performance } from 'node:perf_hooks';
-import { machine, reportJson, summarize } from '@repnets/devkit';
+import { reportJson } from '@repnets/devkit';
 import { type FoldEngine, setFoldEngine } from '../src/index.js';
 import { writeFileAtomicSync } from '../src/io/node.js';
+import { machineInfo as machine, summarize } from '../src/measure.js';
 import { mobileoneS4, type ParamSet, repvggB3 } from './param-sets.js';
 
 export interface FuseBenchOptions {

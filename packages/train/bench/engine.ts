@@ -23,7 +23,8 @@
 import { availableParallelism } from 'node:os';
 import { parseArgs } from 'node:util';
 import { createModel, type ZooName } from '@repnets/blocks';
-import { machine, reportJson, scriptArgs, summarize } from '@repnets/devkit';
+import { reportJson, scriptArgs } from '@repnets/devkit';
+import { machineInfo as machine, summarize } from '@repnets/fuse/measure';
 import { writeFileAtomicSync } from '@repnets/fuse/node';
 import '@tensorflow/tfjs-backend-wasm';
 import { arrayDataset, type Dataset, releaseBackend, selectBackend, train } from '../src/index.js';

@@ -1,5 +1,5 @@
 import { groupedConv2d } from '@repnets/blocks/kernels';
-import { summarize } from '@repnets/devkit';
+import { summarize } from '@repnets/fuse/measure';
 import * as tf from '@tensorflow/tfjs';
 
 export interface ConvShape {

@@ -7,7 +7,8 @@
  */
 import { parseArgs } from 'node:util';
 import { createModel, reparameterize } from '@repnets/blocks';
-import { machine, reportJson, scriptArgs } from '@repnets/devkit';
+import { reportJson, scriptArgs } from '@repnets/devkit';
+import { machineInfo as machine } from '@repnets/fuse/measure';
 import { writeFileAtomicSync } from '@repnets/fuse/node';
 import {
   type BackendPreference,

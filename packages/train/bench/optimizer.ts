@@ -15,7 +15,8 @@
  */
 import { parseArgs } from 'node:util';
 import { createModel, type ZooName } from '@repnets/blocks';
-import { machine, reportJson, type Summary, scriptArgs, summarize } from '@repnets/devkit';
+import { reportJson, scriptArgs } from '@repnets/devkit';
+import { machineInfo as machine, type Summary, summarize } from '@repnets/fuse/measure';
 import { writeFileAtomicSync } from '@repnets/fuse/node';
 import * as tf from '@tensorflow/tfjs';
 import { setHeapModuleEnabled } from '../src/engine/wasm/heap-module.js';

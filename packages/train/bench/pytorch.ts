@@ -12,7 +12,8 @@
 import { execFile } from 'node:child_process';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
-import { machine, reportJson, scriptArgs } from '@repnets/devkit';
+import { reportJson, scriptArgs } from '@repnets/devkit';
+import { machineInfo as machine } from '@repnets/fuse/measure';
 import { writeFileAtomicSync } from '@repnets/fuse/node';
 
 export interface PytorchStepOptions {

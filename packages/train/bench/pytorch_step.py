@@ -101,7 +101,7 @@ MODELS = {"repvgg_a0": repvgg_a0, "mobileone_s0": mobileone_s0}
 
 
 def nearest_rank(sorted_samples, q):
-    """The percentile convention of @repnets/devkit's summarize()."""
+    """The percentile convention of summarize() in @repnets/fuse/measure."""
     n = len(sorted_samples)
     return sorted_samples[min(n - 1, max(0, math.ceil(q * n) - 1))]
 

@@ -11,7 +11,8 @@
 import { availableParallelism } from 'node:os';
 import { parseArgs } from 'node:util';
 import { createModel } from '@repnets/blocks';
-import { machine, reportJson, scriptArgs, summarize } from '@repnets/devkit';
+import { reportJson, scriptArgs } from '@repnets/devkit';
+import { machineInfo as machine, summarize } from '@repnets/fuse/measure';
 import { writeFileAtomicSync } from '@repnets/fuse/node';
 import {
   mnistDataset,
