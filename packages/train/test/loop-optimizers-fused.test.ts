@@ -11,13 +11,12 @@ import * as tf from '@tensorflow/tfjs';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { optimizerKernels } from '../src/engine/wasm/optimizer-kernels.js';
 import {
-  Optimizer,
   type OptimizerConfig,
   releaseBackend,
   selectBackend,
   setWasmTrainingSimd,
 } from '../src/index.js';
-import { decays } from '../src/loop/optimizers.js';
+import { decays, Optimizer } from '../src/optim/optimizers.js';
 
 /** Why the wasm backend cannot run here (null: it can), found before the suite is declared. */
 const wasm = await selectBackend('wasm').then(

@@ -22,7 +22,8 @@ import {
   train,
 } from '../src/index.js';
 import { addRange, reduceKernel } from '../src/parallel/reduce-kernel.js';
-import { resolveWorkers, shardBounds } from '../src/parallel/shards.js';
+import { shardBounds } from '../src/parallel/shards.js';
+import { resolveWorkers } from '../src/runner/workers.js';
 import { FaultAtCall } from './helpers/fault-layer.js';
 import { H, tinyData, tinySimpleNet } from './helpers/tiny-data.js';
 

@@ -5,12 +5,12 @@
  */
 import { DataLoader } from '../data/loader.js';
 import type { Dataset } from '../data/types.js';
+import { learningRate } from '../optim/schedules.js';
 import type { DivergedAt } from './diverged.js';
 import { evaluate } from './evaluate.js';
 import { MetricSums } from './metrics.js';
 import type { ModelLike } from './model.js';
 import type { EpochRecord, Progress, StepReport } from './progress.js';
-import { learningRate } from './schedules.js';
 import type { StepRunner } from './step-runner.js';
 import type { TrainOptions } from './train-options.js';
 

@@ -11,8 +11,8 @@ import { Worker } from 'node:worker_threads';
 import type { WasmMemory } from '@repnets/fuse/wasm-asm';
 import * as tf from '@tensorflow/tfjs';
 import type { Batch } from '../data/types.js';
-import type { Optimizer, OptimizerConfig } from '../loop/optimizers.js';
 import { weightName } from '../loop/step.js';
+import type { Optimizer, OptimizerConfig } from '../optim/optimizers.js';
 import { abortBarrier, CONTROL_INTS } from './barrier.js';
 import type {
   FromReplica,

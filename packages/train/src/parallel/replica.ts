@@ -11,14 +11,9 @@ import { createRequire } from 'node:module';
 import * as tf from '@tensorflow/tfjs';
 import type { WasmBackendLike } from '../engine/wasm/heap.js';
 import { batchMetrics } from '../loop/metrics.js';
-import { clipByGlobalNorm, decays, Optimizer, type Param } from '../loop/optimizers.js';
-import {
-  type CustomL2Layer,
-  hasCustomL2,
-  type LossSpec,
-  lossGradients,
-  weightName,
-} from '../loop/step.js';
+import { trainParams } from '../loop/params.js';
+import { type CustomL2Layer, type LossSpec, lossGradients, weightName } from '../loop/step.js';
+import { clipByGlobalNorm, Optimizer } from '../optim/optimizers.js';
 import { Barrier } from './barrier.js';
 import type { FromReplica, NamedValues, ReplicaInit, ToReplica } from './protocol.js';
 import { addRange, type ReduceKernel, reduceKernel } from './reduce-kernel.js';
@@ -78,15 +73,7 @@ export class Replica {
           `${first.replace(/\. This may be due to.*$/, '')}: name the module that registers it in the workerModules option`,
         );
       });
-    const l2Layers = init.customL2
-      ? model.layers.filter(hasCustomL2).map((l) => l as unknown as CustomL2Layer)
-      : [];
-    const l2Vars = new Set(l2Layers.flatMap((l) => l.customL2Variables()));
-    const params: Param[] = model.trainableWeights.map((lv, i) => ({
-      name: weightName(lv, i),
-      variable: lv.read() as tf.Variable,
-      decay: decays(init.optimizer, lv.shape.length) && !l2Vars.has(lv),
-    }));
+    const { params, l2Layers } = trainParams(model, init);
     const optimizer = new Optimizer(init.optimizer, params);
     optimizer.loadState(
       init.optimizerStep,
