@@ -4,8 +4,8 @@
  * build lives in a worker thread with its own module graph).
  */
 import { batchNormTraining, createModel, type ZooName } from '@repnets/blocks';
-import { rng } from '@repnets/devkit';
 import type * as tfNs from '@tensorflow/tfjs';
+import { rngFromState } from '../../src/random.js';
 
 type TF = typeof tfNs;
 
@@ -87,7 +87,7 @@ export interface TrainData {
 const size = (shape: number[]) => shape.reduce((p, d) => p * d, 1);
 
 export function makeTrainData(seed = 7): TrainData {
-  const r = rng(seed);
+  const r = rngFromState(seed).next;
   const fill = (shape: number[], scale: number, offset = 0) => ({
     shape,
     values: Float32Array.from({ length: size(shape) }, () => offset + scale * (2 * r() - 1)),
