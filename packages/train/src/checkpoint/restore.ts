@@ -119,7 +119,7 @@ export async function restore(
   const slots = new Map(ckpt.optimizer.slots.map((s) => [s.name, s]));
   optimizer.loadState(ckpt.optimizer.step, slots); // validates every slot before replacing any
   model.weights.forEach((lv, i) => {
-    const saved = ckpt.weights[i]!;
+    const saved = ckpt.weights[i]!; // checkCompatible: one per weight of the model
     lv.write(tf.tensor(saved.values, saved.shape));
   });
   progress.message(`resumed from ${path} after epoch ${ckpt.epoch} (step ${ckpt.step})`);

@@ -40,11 +40,10 @@ export async function startPool(
     step: (b, lr, epoch, index) => pool.step(b, lr, epoch, index),
     sync: () => pool.sync(replicable, optimizer),
     async evaluate(dataset, evalOptions) {
-      const { metrics, counts } = await pool.evaluate(evalBatches(dataset, evalOptions));
       const sums = new MetricSums();
-      metrics.forEach((m, i) => {
-        sums.add(m, counts[i]!);
-      });
+      for (const { metrics, count } of await pool.evaluate(evalBatches(dataset, evalOptions))) {
+        sums.add(metrics, count);
+      }
       return evalResult(sums);
     },
     close: () => pool.close(),
