@@ -136,7 +136,7 @@ export async function trainOn(
       // never checkpoint it over the last finite one. Read back once, for the check and the checkpoint.
       const values = await readRun(model, optimizer);
       const bad = firstNonFinite([
-        // Read back in the model's weight order; the checkpoint's name labels one the model lacks.
+        // readRun reads model.weights in order; labelled by the model's own names.
         ...values.weights.map((w, i) => [weightLabel(model.weights[i] ?? w), w.values] as const),
         ...values.slots.map((s) => [`the optimizer slot '${s.name}'`, s.values] as const),
       ]);
