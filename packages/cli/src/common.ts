@@ -4,7 +4,8 @@
  * `--json`.
  */
 import { type ParseArgsConfig, parseArgs } from 'node:util';
-import { type BackendPreference, closestName } from '@repnets/train';
+import type { BackendPreference } from '@repnets/train';
+import { closestName } from '@repnets/train/cli-support';
 
 /** A user mistake: one line on stderr, exit code 2. */
 export class UsageError extends Error {}

@@ -11,15 +11,8 @@ import { existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { createModel, listModels, reparameterize, type ZooName } from '@repnets/blocks';
 import { writeFilesAtomic } from '@repnets/fuse/node';
-import {
-  type Checkpoint,
-  DATASET_NAMES,
-  type DatasetName,
-  loadCheckpoint,
-  namedInputShape,
-  nonFiniteWeight,
-  zooModelOptions,
-} from '@repnets/train';
+import { type Checkpoint, DATASET_NAMES, type DatasetName, loadCheckpoint } from '@repnets/train';
+import { namedInputShape, nonFiniteWeight, zooModelOptions } from '@repnets/train/cli-support';
 import * as tf from '@tensorflow/tfjs';
 import { humanOut, printJson, UsageError } from './common.js';
 import { modelFolderOutputs } from './models.js';

@@ -5,7 +5,8 @@
  * only defines the commands and `main`, so importing it runs nothing.
  */
 import '@tensorflow/tfjs-backend-wasm';
-import { closestName, releaseBackend } from '@repnets/train';
+import { releaseBackend } from '@repnets/train';
+import { closestName } from '@repnets/train/cli-support';
 import { bench } from './bench.js';
 import { type Command, UsageError } from './common.js';
 import { exportCommand } from './export.js';

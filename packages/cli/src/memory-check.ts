@@ -18,14 +18,8 @@ import {
   type MemoryEstimateOptions,
   type NetworkShape,
 } from '@repnets/fuse';
-import {
-  type DatasetName,
-  mnistRecipe,
-  namedInputShape,
-  resolveWorkers,
-  type WorkersOption,
-  zooModelOptions,
-} from '@repnets/train';
+import { type DatasetName, mnistRecipe, type WorkersOption } from '@repnets/train';
+import { namedInputShape, resolveWorkers, zooModelOptions } from '@repnets/train/cli-support';
 import { backendLimits, type MemoryLimits, machineLimits } from './backend-limits.js';
 import { UsageError } from './common.js';
 

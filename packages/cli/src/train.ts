@@ -4,12 +4,12 @@ import {
   DATASET_NAMES,
   DatasetTooSmallError,
   namedDataset,
-  nonFiniteWeight,
   recipeFor,
   selectBackend,
   TrainingDivergedError,
   train as trainLoop,
 } from '@repnets/train';
+import { nonFiniteWeight } from '@repnets/train/cli-support';
 import type { LayersModel } from '@tensorflow/tfjs';
 import {
   backendFlag,

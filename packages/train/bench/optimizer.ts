@@ -21,13 +21,12 @@ import { writeFileAtomicSync } from '@repnets/fuse/node';
 import * as tf from '@tensorflow/tfjs';
 import { setHeapModuleEnabled } from '../src/engine/wasm/heap-module.js';
 import {
-  Optimizer,
   type OptimizerConfig,
   releaseBackend,
   selectBackend,
   setWasmTrainingSimd,
 } from '../src/index.js';
-import { decays } from '../src/loop/optimizers.js';
+import { decays, Optimizer } from '../src/optim/optimizers.js';
 import { type ConvShape, forwardMacs, wasmForwardRate } from './flops.js';
 
 const { values } = parseArgs({

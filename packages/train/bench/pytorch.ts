@@ -161,7 +161,10 @@ export async function pytorchStep(opts: PytorchStepOptions): Promise<PytorchStep
     return { ok: false, reason: `pytorch_step.py returned no timing (runs ${opts.runs})` };
   }
   const openblasEnv = Object.fromEntries(
-    OPENBLAS_VARS.flatMap((k) => (process.env[k] === undefined ? [] : [[k, process.env[k]!]])),
+    OPENBLAS_VARS.flatMap((k) => {
+      const v = process.env[k];
+      return v === undefined ? [] : [[k, v]];
+    }),
   );
   return {
     ok: true,

@@ -6,7 +6,7 @@
  * cores, interleaved round by round in this process so both see the same
  * machine load. Prints images per second of each and their ratio; writes
  * bench-results/workers.json. The note `train()` prints for workers above the
- * cores quotes this ratio (OVERSUBSCRIBED_COST in src/parallel/shards.ts).
+ * cores quotes this ratio (OVERSUBSCRIBED_COST in src/runner/workers.ts).
  */
 import { availableParallelism } from 'node:os';
 import { parseArgs } from 'node:util';

@@ -40,7 +40,6 @@ export {
   type Size,
   type WarpOptions,
 } from './augment/index.js';
-export { type AdapterReport, describeAdapter } from './backend/adapter.js';
 export type {
   BackendAttempt,
   BackendChoice,
@@ -53,10 +52,31 @@ export {
   releaseBackend,
   selectBackend,
 } from './backend/select-browser.js';
+export type { Checkpoint, CheckpointMeta, SavedTensor } from './checkpoint/checkpoint.js';
 export * from './data/index.js';
-export { registerWasmTrainingKernels, WASM_TRAINING_KERNELS } from './engine/wasm/register.js';
+export { registerWasmTrainingKernels } from './engine/wasm/register.js';
 export { setWasmTrainingSimd, wasmTrainingSimdActive } from './engine/wasm/simd-heap-kernels.js';
-export * from './loop/index.js';
-export { train } from './loop/train-browser.js';
-export { resolveWorkers, type WorkersOption } from './parallel/shards.js';
+export {
+  type DivergedAt,
+  type LastFiniteCheckpoint,
+  TrainingDivergedError,
+} from './loop/diverged.js';
+export { type EvalOptions, type EvalResult, evaluate } from './loop/evaluate.js';
+export type { EpochRecord, ProgressMode, ProgressSink, StepReport } from './loop/progress.js';
+export type {
+  TrainCallbacks,
+  TrainOptions,
+  TrainResult,
+  WorkersOption,
+} from './loop/train-options.js';
+export type { OptimizerConfig } from './optim/optimizers.js';
+export { learningRate, type ScheduleConfig } from './optim/schedules.js';
 export { deriveRng, permutation, type Rng, rngFromState } from './random.js';
+export {
+  defaultOptimizer,
+  mnistRecipe,
+  type Recipe,
+  type RecipeChoices,
+  recipeFor,
+} from './recipes/training.js';
+export { train } from './train-browser.js';

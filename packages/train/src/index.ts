@@ -10,7 +10,6 @@
 export { releaseBackend, selectBackend } from './backend/select-backend.js';
 export { ensureWebGPU } from './backend/webgpu-node.js';
 export * from './browser.js';
-export * from './data/files.js';
 export {
   CHECKPOINT_FORMAT,
   type Checkpoint,
@@ -18,5 +17,14 @@ export {
   loadCheckpoint,
   type SavedTensor,
   saveCheckpoint,
-} from './loop/checkpoint.js';
-export { train } from './loop/train-node.js';
+} from './checkpoint/checkpoint.js';
+export * from './data/files.js';
+export {
+  DATASET_NAMES,
+  type DatasetName,
+  DatasetTooSmallError,
+  type NamedDataset,
+  type NamedDatasetOptions,
+  namedDataset,
+} from './recipes/datasets.js';
+export { train } from './train-node.js';

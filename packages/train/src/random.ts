@@ -3,6 +3,12 @@
  * from (seed, epoch, sample index) rather than drawn from one global generator,
  * so batches do not depend on prefetch timing or worker order, and a run resumed
  * at epoch k sees exactly the data an uninterrupted run would.
+ *
+ * The generator is mulberry32, as @repnets/devkit's `rng` (the test generator
+ * of the packages below train): a published package may not depend on the
+ * private devkit, nor devkit on a published package, so each keeps its copy;
+ * train's own tests and benches use this one, and test/random.test.ts pins
+ * that the two give the same numbers.
  */
 
 /** A seeded generator of floats in [0, 1) with a few helpers. */

@@ -17,7 +17,7 @@ import {
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 const CHECKPOINT = pathToFileURL(
-  join(import.meta.dirname, '..', 'src', 'loop', 'checkpoint.ts'),
+  join(import.meta.dirname, '..', 'src', 'checkpoint', 'checkpoint.ts'),
 ).href;
 const dir = mkdtempSync(join(tmpdir(), 'train-ckpt-special-'));
 const posix = process.platform !== 'win32';

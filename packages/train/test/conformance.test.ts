@@ -6,8 +6,8 @@
  */
 import { MobileOneBlock, RepVGGBlock } from '@repnets/blocks';
 import { batchNormTraining, groupedConv2d } from '@repnets/blocks/kernels';
-import { rng } from '@repnets/devkit';
 import * as tf from '@tensorflow/tfjs';
+import { rngFromState } from '../src/random.js';
 import '@tensorflow/tfjs-backend-wasm';
 import { afterAll, afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { im2colKernels } from '../src/engine/wasm/im2col-kernels.js';
@@ -42,7 +42,7 @@ await tf.setBackend('cpu');
 afterAll(releaseBackend);
 
 const random = (shape: number[], seed: number) => {
-  const r = rng(seed);
+  const r = rngFromState(seed).next;
   return Array.from({ length: shape.reduce((p, d) => p * d, 1) }, () => r() * 2 - 1);
 };
 

@@ -1,6 +1,7 @@
 /** namedDataset: sizes it cannot give are refused, not quietly capped. */
 import { describe, expect, it } from 'vitest';
-import { DatasetTooSmallError, namedDataset, namedInputShape } from '../src/index.js';
+import { namedInputShape } from '../src/cli-support.js';
+import { DatasetTooSmallError, namedDataset } from '../src/index.js';
 
 describe('namedDataset trainSize / testSize', () => {
   it('more examples than the split holds is refused, saying how many there are', async () => {

@@ -6,7 +6,7 @@ import * as tf from '@tensorflow/tfjs';
 import { beforeAll, describe, expect, it } from 'vitest';
 import type { Transform } from '../src/data/types.js';
 import { arrayDataset, type TrainOptions, train } from '../src/index.js';
-import { resolveWorkers } from '../src/parallel/shards.js';
+import { resolveWorkers } from '../src/runner/workers.js';
 import { tinyData, tinySimpleNet } from './helpers/tiny-data.js';
 
 beforeAll(async () => {

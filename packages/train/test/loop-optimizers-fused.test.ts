@@ -6,18 +6,18 @@
  * bit for bit. Also: data shared with held tensors stays untouched, XNNPACK's
  * weight cache sees the new weights, and data left on another backend moves.
  */
-import { rng } from '@repnets/devkit';
+
 import * as tf from '@tensorflow/tfjs';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { optimizerKernels } from '../src/engine/wasm/optimizer-kernels.js';
 import {
-  Optimizer,
   type OptimizerConfig,
   releaseBackend,
   selectBackend,
   setWasmTrainingSimd,
 } from '../src/index.js';
-import { decays } from '../src/loop/optimizers.js';
+import { decays, Optimizer } from '../src/optim/optimizers.js';
+import { rngFromState } from '../src/random.js';
 
 /** Why the wasm backend cannot run here (null: it can), found before the suite is declared. */
 const wasm = await selectBackend('wasm').then(
@@ -31,7 +31,7 @@ afterAll(releaseBackend);
 afterEach(() => setWasmTrainingSimd(true));
 
 const random = (n: number, seed: number, scale = 1) => {
-  const r = rng(seed);
+  const r = rngFromState(seed).next;
   return Float32Array.from({ length: n }, () => (r() * 2 - 1) * scale);
 };
 

@@ -1,6 +1,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { clipByGlobalNorm, learningRate, Optimizer, type OptimizerConfig } from '../src/index.js';
+import { learningRate, type OptimizerConfig } from '../src/index.js';
+import { clipByGlobalNorm, Optimizer } from '../src/optim/optimizers.js';
 
 beforeAll(async () => {
   await tf.setBackend('cpu');

@@ -8,8 +8,8 @@ import { mkdirSync, rmSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { rng } from '@repnets/devkit';
 import * as tf from '@tensorflow/tfjs';
+import { rngFromState } from '../src/random.js';
 import '@tensorflow/tfjs-backend-wasm';
 import type { WasmMemory } from '@repnets/fuse/wasm-asm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -22,7 +22,8 @@ import {
   train,
 } from '../src/index.js';
 import { addRange, reduceKernel } from '../src/parallel/reduce-kernel.js';
-import { resolveWorkers, shardBounds } from '../src/parallel/shards.js';
+import { shardBounds } from '../src/parallel/shards.js';
+import { resolveWorkers } from '../src/runner/workers.js';
 import { FaultAtCall } from './helpers/fault-layer.js';
 import { H, tinyData, tinySimpleNet } from './helpers/tiny-data.js';
 
@@ -313,7 +314,7 @@ describe('the rank-ordered sum over shared memory', () => {
     const heap = new Float32Array(memory.buffer);
     const k = reduceKernel(memory);
     expect(k).not.toBeNull();
-    const r = rng(5);
+    const r = rngFromState(5).next;
     const n = 1003;
     for (const [from, to] of [
       [0, n],

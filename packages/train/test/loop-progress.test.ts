@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { type EpochRecord, formatDuration, Progress, type StepReport } from '../src/index.js';
+import type { EpochRecord, StepReport } from '../src/index.js';
+import { formatDuration, Progress } from '../src/loop/progress.js';
 
 const sink = (isTTY: boolean) => {
   const out: string[] = [];

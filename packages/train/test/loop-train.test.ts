@@ -1,7 +1,7 @@
 import { mkdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
-import { rng } from '@repnets/devkit';
 import * as tf from '@tensorflow/tfjs';
+import { rngFromState } from '../src/random.js';
 import '@tensorflow/tfjs-backend-wasm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Transform } from '../src/data/types.js';
@@ -27,7 +27,7 @@ const tinyModel = (widths?: number[], seed?: number, numClasses?: number) =>
 /** A 10-class set (tinyData has 4, where top-5 cannot miss), with its raw arrays kept for checks. */
 const TEN = 10;
 function tenClassData(n: number, seed: number) {
-  const r = rng(seed);
+  const r = rngFromState(seed).next;
   const labels = Array.from({ length: n }, (_, i) => i % TEN);
   const pixels = Float32Array.from(
     { length: n * H * H },

@@ -3,8 +3,8 @@
  * that run where it is not registered (here: cpu).
  */
 import { BN_RUNNING_STATS_KERNEL } from '@repnets/blocks/kernels';
-import { rng } from '@repnets/devkit';
 import * as tf from '@tensorflow/tfjs';
+import { rngFromState } from '../src/random.js';
 import '@tensorflow/tfjs-backend-wasm';
 import { beforeAll, expect, it } from 'vitest';
 import { selectBackend } from '../src/index.js';
@@ -14,7 +14,7 @@ beforeAll(async () => {
 });
 
 const vec = (c: number, seed: number, lo: number, hi: number) => {
-  const r = rng(seed);
+  const r = rngFromState(seed).next;
   return Float32Array.from({ length: c }, () => lo + (hi - lo) * r());
 };
 

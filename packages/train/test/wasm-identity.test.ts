@@ -6,7 +6,8 @@
 import * as tf from '@tensorflow/tfjs';
 import '@tensorflow/tfjs-backend-wasm';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { Optimizer, selectBackend } from '../src/index.js';
+import { selectBackend } from '../src/index.js';
+import { Optimizer } from '../src/optim/optimizers.js';
 
 beforeAll(async () => {
   await selectBackend('wasm');

@@ -5,8 +5,8 @@
  */
 import { createModel, type ZooName } from '@repnets/blocks';
 import { batchNormTraining } from '@repnets/blocks/kernels';
-import { rng } from '@repnets/devkit';
 import type * as tfNs from '@tensorflow/tfjs';
+import { rngFromState } from '../../src/random.js';
 
 type TF = typeof tfNs;
 
@@ -88,7 +88,7 @@ export interface TrainData {
 const size = (shape: number[]) => shape.reduce((p, d) => p * d, 1);
 
 export function makeTrainData(seed = 7): TrainData {
-  const r = rng(seed);
+  const r = rngFromState(seed).next;
   const fill = (shape: number[], scale: number, offset = 0) => ({
     shape,
     values: Float32Array.from({ length: size(shape) }, () => offset + scale * (2 * r() - 1)),

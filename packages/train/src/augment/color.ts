@@ -172,7 +172,7 @@ export function equalize(image: ImageHWC): ImageHWC {
   const lut = new Float32Array(256);
   for (let k = 0; k < C; k++) {
     histogram.fill(0);
-    for (let i = k; i < src.length; i += C) histogram[level(src[i]!)] += 1;
+    for (let i = k; i < src.length; i += C) histogram[level(src[i]!)]! += 1;
     let used = 0;
     let last = 0;
     for (let i = 0; i < 256; i++) {

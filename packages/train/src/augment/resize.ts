@@ -139,7 +139,7 @@ export function resizeRegion(
         const w = xw[t]!;
         if (w === 0) continue;
         const s = srcRow + xi[t]! * c;
-        for (let k = 0; k < c; k++) tmp[o + k] += w * src[s + k]!;
+        for (let k = 0; k < c; k++) tmp[o + k]! += w * src[s + k]!;
       }
     }
   }
@@ -158,7 +158,7 @@ export function resizeRegion(
       const w = yw[t]!;
       if (w === 0) continue;
       const s = (yi[t]! - top) * tmpRow;
-      for (let i = 0; i < tmpRow; i++) acc[i] += w * tmp[s + i]!;
+      for (let i = 0; i < tmpRow; i++) acc[i]! += w * tmp[s + i]!;
     }
     dst.set(acc, y * tmpRow);
   }

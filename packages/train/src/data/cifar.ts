@@ -34,7 +34,8 @@ interface Layout {
   readonly title: string;
   readonly subfolder: string;
   readonly archive: string;
-  readonly train: readonly string[];
+  /** The training files, at least one. */
+  readonly train: readonly [string, ...string[]];
   readonly test: string;
   readonly names: readonly string[];
 }
@@ -43,7 +44,13 @@ const CIFAR10: Layout = {
   title: 'CIFAR-10',
   subfolder: 'cifar-10-batches-bin',
   archive: 'cifar-10-binary.tar.gz',
-  train: [1, 2, 3, 4, 5].map((k) => `data_batch_${k}.bin`),
+  train: [
+    'data_batch_1.bin',
+    'data_batch_2.bin',
+    'data_batch_3.bin',
+    'data_batch_4.bin',
+    'data_batch_5.bin',
+  ],
   test: 'test_batch.bin',
   names: ['batches.meta.txt'],
 };
@@ -93,7 +100,7 @@ export async function cifar100Dataset(
     return toDataset(`cifar100/${split}`, [part], labelByte, which === 'coarse' ? coarse : fine);
   };
   const [train, test] = await Promise.all([
-    load(CIFAR100.train[0]!, 'train'),
+    load(CIFAR100.train[0], 'train'),
     load(CIFAR100.test, 'test'),
   ]);
   return { train, test };
@@ -118,7 +125,7 @@ async function exists(path: string): Promise<boolean> {
 
 /** `dir` itself, or its usual sub-folder, whichever holds the first training file. */
 async function findRoot(dir: string, l: Layout): Promise<string> {
-  const probe = l.train[0]!;
+  const probe = l.train[0];
   for (const root of [dir, join(dir, l.subfolder)]) {
     if (await exists(join(root, probe))) return root;
   }

@@ -1,14 +1,5 @@
 /** Datasets read from disk (Node): MNIST from the mnist package, CIFAR binaries, image folders. */
 export {
-  DATASET_NAMES,
-  type DatasetName,
-  DatasetTooSmallError,
-  type NamedDataset,
-  type NamedDatasetOptions,
-  namedDataset,
-  namedInputShape,
-} from './by-name.js';
-export {
   type Cifar100Options,
   type CifarDataset,
   type CifarSplit,

@@ -138,7 +138,9 @@ export class DataLoader implements AsyncIterable<Batch> {
     const indices = this.batchIndices(epoch, k, order);
     const images = await Promise.all(Array.from(indices, (i) => this.example(i, epoch, k)));
     const labels = Int32Array.from(images, (e) => e.label);
-    const first = images[0]!.image;
+    const first = images[0]?.image;
+    if (!first)
+      throw new Error(`${this.dataset.name}: batch ${k} of epoch ${epoch} has no examples`);
     const per = first.height * first.width * first.channels;
     const data = new Float32Array(indices.length * per);
     images.forEach(({ image }, j) => {

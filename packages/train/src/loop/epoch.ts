@@ -5,12 +5,12 @@
  */
 import { DataLoader } from '../data/loader.js';
 import type { Dataset } from '../data/types.js';
+import { learningRate } from '../optim/schedules.js';
 import type { DivergedAt } from './diverged.js';
 import { evaluate } from './evaluate.js';
-import { MetricSums } from './metrics.js';
+import { MetricSums, metricTriple } from './metrics.js';
 import type { ModelLike } from './model.js';
 import type { EpochRecord, Progress, StepReport } from './progress.js';
-import { learningRate } from './schedules.js';
 import type { StepRunner } from './step-runner.js';
 import type { TrainOptions } from './train-options.js';
 
@@ -58,7 +58,7 @@ export async function runEpoch(run: EpochRun, epoch: number, step: number): Prom
     step++;
     batch++;
     // The loss is read back every step anyway; a NaN here is in the weights after this update.
-    const loss = values[0]!;
+    const [loss] = metricTriple(values);
     if (!Number.isFinite(loss)) {
       throw run.diverged({ kind: 'loss', epoch: epoch + 1, step, batch, batches, lr, loss });
     }

@@ -27,6 +27,20 @@ export function batchMetrics(
   });
 }
 
+/**
+ * [loss sum, top-1 hits, top-k hits] of a batch, as {@link batchMetrics}
+ * computes them, from the array a backend reads back; refuses another length.
+ */
+export function metricTriple(values: ArrayLike<number>): [number, number, number] {
+  const [loss, top1, topk] = Array.from(values);
+  if (values.length !== 3 || loss === undefined || top1 === undefined || topk === undefined) {
+    throw new Error(
+      `train: a batch's metrics are [loss, top-1, top-k], got ${values.length} values`,
+    );
+  }
+  return [loss, top1, topk];
+}
+
 /** Running sums of batch metrics. */
 export class MetricSums {
   loss = 0;
@@ -34,9 +48,10 @@ export class MetricSums {
   topk = 0;
   count = 0;
   add(values: ArrayLike<number>, n: number): void {
-    this.loss += values[0]!;
-    this.top1 += values[1]!;
-    this.topk += values[2]!;
+    const [loss, top1, topk] = metricTriple(values);
+    this.loss += loss;
+    this.top1 += top1;
+    this.topk += topk;
     this.count += n;
   }
   get meanLoss(): number {

@@ -4,8 +4,8 @@
  * L2 instead (with `customL2`).
  */
 import type * as tf from '@tensorflow/tfjs';
+import { decays, type Param } from '../optim/optimizers.js';
 import type { ModelLike } from './model.js';
-import { decays, type Param } from './optimizers.js';
 import { type CustomL2Layer, hasCustomL2, weightName } from './step.js';
 import type { TrainOptions } from './train-options.js';
 
@@ -15,8 +15,15 @@ export interface TrainParams {
   readonly l2Layers: CustomL2Layer[];
 }
 
-/** Refuses `customL2` on a model without a layer that has customL2() (RepVGG blocks). */
-export function trainParams(model: ModelLike, options: TrainOptions): TrainParams {
+/**
+ * Refuses `customL2` on a model without a layer that has customL2() (RepVGG
+ * blocks). The training thread and every replica take their parameters from
+ * here, so they order, name and decay them alike.
+ */
+export function trainParams(
+  model: ModelLike,
+  options: Pick<TrainOptions, 'customL2' | 'optimizer'>,
+): TrainParams {
   const l2Layers: CustomL2Layer[] = options.customL2
     ? model.layers.filter(hasCustomL2).map((l) => l as unknown as CustomL2Layer)
     : [];

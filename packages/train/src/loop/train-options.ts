@@ -3,12 +3,13 @@
  * that run before anything is trained.
  */
 import type { Dataset, Transform } from '../data/types.js';
-import type { WorkersOption } from '../parallel/shards.js';
-import { checkShape, record, scalar } from './json-shape.js';
-import type { OptimizerConfig } from './optimizers.js';
-import { checkOptimizer, checkSchedule } from './option-keys.js';
+import type { OptimizerConfig } from '../optim/optimizers.js';
+import { checkOptimizer, checkSchedule } from '../optim/option-keys.js';
+import type { ScheduleConfig } from '../optim/schedules.js';
 import type { EpochRecord, ProgressMode, ProgressSink, StepReport } from './progress.js';
-import type { ScheduleConfig } from './schedules.js';
+
+/** Data-parallel replicas: a count, or 'auto' (see {@link TrainOptions.workers}). */
+export type WorkersOption = number | 'auto';
 
 export interface TrainCallbacks {
   onEpochStart?(epoch: number): void | Promise<void>;
@@ -130,8 +131,4 @@ export function checkOptions(
   checkOptimizer(o.optimizer);
   checkSchedule(o.schedule);
   if (o.resume === true && !o.checkpointDir) bad('resume: true needs checkpointDir', o.resume);
-  if (o.runConfig !== undefined) {
-    const p = checkShape(record(scalar), o.runConfig, 'runConfig');
-    if (p) throw new Error(`train: ${p.at} ${p.problem}`);
-  }
 }

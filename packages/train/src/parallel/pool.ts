@@ -11,8 +11,8 @@ import { Worker } from 'node:worker_threads';
 import type { WasmMemory } from '@repnets/fuse/wasm-asm';
 import * as tf from '@tensorflow/tfjs';
 import type { Batch } from '../data/types.js';
-import type { Optimizer, OptimizerConfig } from '../loop/optimizers.js';
 import { weightName } from '../loop/step.js';
+import type { Optimizer, OptimizerConfig } from '../optim/optimizers.js';
 import { abortBarrier, CONTROL_INTS } from './barrier.js';
 import type {
   FromReplica,
@@ -218,8 +218,14 @@ export class ReplicaPool {
         },
         reject,
       });
-      if (send) this.workers[rank]!.postMessage(send);
+      if (send) this.worker(rank).postMessage(send);
     });
+  }
+
+  private worker(rank: number): Worker {
+    const w = this.workers[rank];
+    if (!w) throw new Error(`train: no worker ${rank}, the pool has ${this.size}`);
+    return w;
   }
 
   /** One data-parallel step on `batch`; resolves to the batch's summed [loss, top-1, top-5]. */
@@ -243,9 +249,13 @@ export class ReplicaPool {
       }),
     );
     // Rank order, so the sums do not depend on which worker answered first.
-    const total = [0, 0, 0];
-    for (const a of answers) for (let k = 0; k < 3; k++) total[k]! += a.metrics[k]!;
-    return total;
+    let [loss, top1, top5] = [0, 0, 0];
+    for (const { metrics } of answers) {
+      loss += metrics[0];
+      top1 += metrics[1];
+      top5 += metrics[2];
+    }
+    return [loss, top1, top5];
   }
 
   /**
@@ -256,31 +266,30 @@ export class ReplicaPool {
    */
   async evaluate(
     batches: AsyncIterable<Batch>,
-  ): Promise<{ metrics: number[][]; counts: number[] }> {
-    const metrics: number[][] = [];
-    const counts: number[] = [];
+  ): Promise<{ metrics: [number, number, number]; count: number }[]> {
+    const results: { metrics: [number, number, number]; count: number }[] = [];
     const idle = this.workers.map((_, r) => r);
     const running = new Set<Promise<void>>();
     let index = 0;
     for await (const b of batches) {
       while (idle.length === 0) await Promise.race(running);
-      const rank = idle.shift()!;
+      const rank = idle.shift()!; // the loop above waited until one is idle
       const at = index++;
-      counts[at] = b.labels.length;
+      const count = b.labels.length;
       const done: Promise<void> = this.expect(rank, 'evaluated', {
         type: 'eval',
         images: b.images,
         shape: b.shape as [number, number, number, number],
         labels: b.labels,
       }).then((m) => {
-        metrics[at] = m.metrics;
+        results[at] = { metrics: m.metrics, count };
         running.delete(done);
         idle.push(rank);
       });
       running.add(done);
     }
     await Promise.all(running);
-    return { metrics, counts };
+    return results;
   }
 
   /**
@@ -293,12 +302,19 @@ export class ReplicaPool {
     const states = await Promise.all(
       this.workers.map((_, r) => this.expect(r, 'state', { type: 'state', withSlots: r === 0 })),
     );
-    const first = states[0]!;
+    const first = states[0];
+    if (!first) throw new Error('train: a pool without workers has no state to sync');
+    // Every replica rebuilt the model with the training thread's weights (checked at start).
+    const weightOf = (s: (typeof states)[number], i: number, r: number): Float32Array => {
+      const w = s.weights[i];
+      if (!w) throw new Error(`train: replica ${r} sent no weight ${i}`);
+      return w;
+    };
     const averaged: { index: number; values: Float32Array }[] = [];
     model.weights.forEach((lv, i) => {
       if (lv.trainable) {
         states.forEach((s, r) => {
-          if (r > 0 && !sameBits(s.weights[i]!, first.weights[i]!)) {
+          if (r > 0 && !sameBits(weightOf(s, i, r), weightOf(first, i, 0))) {
             throw new Error(
               `train: replica ${r} drifted from replica 0 at weight '${lv.name}' (the backend is not deterministic?)`,
             );
@@ -306,16 +322,17 @@ export class ReplicaPool {
         });
         return;
       }
-      const mean = new Float64Array(first.weights[i]!.length);
-      for (const s of states) {
-        const w = s.weights[i]!;
+      const mean = new Float64Array(weightOf(first, i, 0).length);
+      for (const [r, s] of states.entries()) {
+        const w = weightOf(s, i, r);
+        // Same length: the same weight of the same model on every replica.
         for (let k = 0; k < mean.length; k++) mean[k]! += w[k]!;
       }
       averaged.push({ index: i, values: Float32Array.from(mean, (v) => v / states.length) });
     });
     const means = new Map(averaged.map((a) => [a.index, a.values]));
     model.weights.forEach((lv, i) => {
-      const t = tf.tensor(means.get(i) ?? first.weights[i]!, lv.shape as number[], 'float32');
+      const t = tf.tensor(means.get(i) ?? weightOf(first, i, 0), lv.shape as number[], 'float32');
       lv.write(t);
       t.dispose();
     });

@@ -4,7 +4,7 @@
  * message: they go through the shared memory of {@link SharedBuffers}.
  */
 import type { WasmMemory } from '@repnets/fuse/wasm-asm';
-import type { OptimizerConfig } from '../loop/optimizers.js';
+import type { OptimizerConfig } from '../optim/optimizers.js';
 
 /** The model as tf.io saves it: topology, weight specs and the weight bytes. */
 export interface ModelArtifactsMessage {

@@ -10,15 +10,10 @@
 import { createRequire } from 'node:module';
 import * as tf from '@tensorflow/tfjs';
 import type { WasmBackendLike } from '../engine/wasm/heap.js';
-import { batchMetrics } from '../loop/metrics.js';
-import { clipByGlobalNorm, decays, Optimizer, type Param } from '../loop/optimizers.js';
-import {
-  type CustomL2Layer,
-  hasCustomL2,
-  type LossSpec,
-  lossGradients,
-  weightName,
-} from '../loop/step.js';
+import { batchMetrics, metricTriple } from '../loop/metrics.js';
+import { trainParams } from '../loop/params.js';
+import { type CustomL2Layer, type LossSpec, lossGradients, weightName } from '../loop/step.js';
+import { clipByGlobalNorm, Optimizer } from '../optim/optimizers.js';
 import { Barrier } from './barrier.js';
 import type { FromReplica, NamedValues, ReplicaInit, ToReplica } from './protocol.js';
 import { addRange, type ReduceKernel, reduceKernel } from './reduce-kernel.js';
@@ -78,15 +73,7 @@ export class Replica {
           `${first.replace(/\. This may be due to.*$/, '')}: name the module that registers it in the workerModules option`,
         );
       });
-    const l2Layers = init.customL2
-      ? model.layers.filter(hasCustomL2).map((l) => l as unknown as CustomL2Layer)
-      : [];
-    const l2Vars = new Set(l2Layers.flatMap((l) => l.customL2Variables()));
-    const params: Param[] = model.trainableWeights.map((lv, i) => ({
-      name: weightName(lv, i),
-      variable: lv.read() as tf.Variable,
-      decay: decays(init.optimizer, lv.shape.length) && !l2Vars.has(lv),
-    }));
+    const { params, l2Layers } = trainParams(model, init);
     const optimizer = new Optimizer(init.optimizer, params);
     optimizer.loadState(
       init.optimizerStep,
@@ -123,6 +110,15 @@ export class Replica {
     };
   }
 
+  /** Where parameter `i` sits in the flattened gradient (one slice per trainable weight). */
+  private sliceOf(i: number): Slice {
+    const s = this.slices[i];
+    if (!s) {
+      throw new Error(`replica: no parameter ${i}, the model has ${this.slices.length}`);
+    }
+    return s;
+  }
+
   get paramCount(): number {
     const last = this.slices[this.slices.length - 1];
     return last ? last.offset + last.size : 0;
@@ -150,16 +146,14 @@ export class Replica {
         const { grads, metrics: m } = lossGradients(this.model, this.vars, x, y, spec);
         const heap =
           tf.getBackend() === 'wasm' ? (tf.backend() as unknown as WasmBackendLike) : null;
-        for (let i = 0; i < grads.length; i++) {
-          const g = grads[i]!;
+        for (const [i, g] of grads.entries()) {
           // On wasm, straight from the heap: one copy instead of two.
           mine.set(
             heap ? heap.typedArrayFromHeap(g) : (g.dataSync() as Float32Array),
-            this.slices[i]!.offset,
+            this.sliceOf(i).offset,
           );
         }
-        const v = m.dataSync();
-        metrics = [v[0]!, v[1]!, v[2]!];
+        metrics = metricTriple(m.dataSync());
       });
     } else {
       // A last batch smaller than the worker count leaves this shard empty.
@@ -175,7 +169,7 @@ export class Replica {
     this.barrier.arrive();
     tf.tidy(() => {
       let g = this.vars.map((v, i) => {
-        const s = this.slices[i]!;
+        const s = this.sliceOf(i);
         const at = sumAt + s.offset;
         return tf.tensor(shared.subarray(at, at + s.size), v.shape, 'float32');
       });
@@ -190,8 +184,7 @@ export class Replica {
     return tf.tidy(() => {
       const x = tf.tensor4d(msg.images, msg.shape);
       const logits = this.model.apply(x, { training: false }) as tf.Tensor2D;
-      const v = batchMetrics(logits, tf.tensor1d(msg.labels, 'int32'), 5).dataSync();
-      return [v[0]!, v[1]!, v[2]!];
+      return metricTriple(batchMetrics(logits, tf.tensor1d(msg.labels, 'int32'), 5).dataSync());
     });
   }
 
@@ -212,7 +205,12 @@ export class Replica {
 
   setWeights(weights: readonly { index: number; values: Float32Array }[]): void {
     for (const { index, values } of weights) {
-      const lv = this.model.weights[index]!;
+      const lv = this.model.weights[index];
+      if (!lv) {
+        throw new Error(
+          `replica: set-weights names weight ${index}, the model has ${this.model.weights.length}`,
+        );
+      }
       const t = tf.tensor(values, lv.shape as number[], 'float32');
       lv.write(t);
       t.dispose(); // the variable keeps the data

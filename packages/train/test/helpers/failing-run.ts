@@ -3,13 +3,14 @@
  * worker 1 throws. It prints the rejection as one JSON line and then simply
  * returns: if any thread were left behind, the process would not exit.
  */
-import { rng } from '@repnets/devkit';
+
 import * as tf from '@tensorflow/tfjs';
 import { arrayDataset, selectBackend, train } from '../../src/index.js';
+import { rngFromState } from '../../src/random.js';
 import { FaultAtCall } from './fault-layer.js';
 
 await selectBackend('wasm');
-const r = rng(1);
+const r = rngFromState(1).next;
 const n = 16;
 const data = arrayDataset({
   name: 'noise',

@@ -1,14 +1,14 @@
 /** A learnable 4-class set of 8x8 one-channel images for the loop tests, and the model they train. */
 import { createModel } from '@repnets/blocks';
-import { rng } from '@repnets/devkit';
 import { arrayDataset } from '../../src/data/index.js';
+import { rngFromState } from '../../src/random.js';
 
 /** Image side. */
 export const H = 8;
 
 /** `n` images whose brightness depends on the class (so the task is learnable), noise drawn from `seed`. */
 export function tinyData(n: number, seed: number) {
-  const r = rng(seed);
+  const r = rngFromState(seed).next;
   const labels = Array.from({ length: n }, (_, i) => i % 4);
   const pixels = Float32Array.from(
     { length: n * H * H },

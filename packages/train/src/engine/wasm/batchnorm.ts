@@ -84,7 +84,7 @@ export function batchNormTrainingForward({
   const len = xs.length;
   const n = len / C;
   const sum = new Float64Array(C);
-  for (let i = 0; i < len; i += C) for (let c = 0; c < C; c++) sum[c] += xs[i + c]!;
+  for (let i = 0; i < len; i += C) for (let c = 0; c < C; c++) sum[c]! += xs[i + c]!;
   const mean = new Float64Array(C);
   for (let c = 0; c < C; c++) mean[c] = sum[c]! / n;
   // Two-pass variance: the one-pass E[x^2] - E[x]^2 cancels badly for large means.
@@ -92,7 +92,7 @@ export function batchNormTrainingForward({
   for (let i = 0; i < len; i += C) {
     for (let c = 0; c < C; c++) {
       const d = xs[i + c]! - mean[c]!;
-      sq[c] += d * d;
+      sq[c]! += d * d;
     }
   }
   const scale = new Float32Array(C);
@@ -181,8 +181,8 @@ export function batchNormTrainingGrad({
   for (let i = 0; i < len; i += C) {
     for (let c = 0; c < C; c++) {
       const d = dys[i + c]!;
-      sdy[c] += d;
-      sdyx[c] += d * (xs[i + c]! - m[c]!);
+      sdy[c]! += d;
+      sdyx[c]! += d * (xs[i + c]! - m[c]!);
     }
   }
   // dx = a*dy + k*(x - mean) + d per channel, with

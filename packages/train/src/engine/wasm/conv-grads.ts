@@ -124,7 +124,7 @@ export function col2im(
     const o = taps[mt]!;
     if (o < 0) continue;
     const src = mt * ci;
-    for (let c = 0; c < ci; c++) dx[o + c] += dcol[src + c];
+    for (let c = 0; c < ci; c++) dx[o + c]! += dcol[src + c]!;
   }
 }
 
@@ -150,7 +150,7 @@ export function im2colT(
         const dst = (t * ci + c) * M + m0;
         for (let j = 0; j < len; j++) {
           const o = taps[(m0 + j) * T + t]!;
-          colT[dst + j] = o < 0 ? 0 : x[o + c];
+          colT[dst + j] = o < 0 ? 0 : x[o + c]!;
         }
       }
     }
@@ -206,7 +206,7 @@ export function transpose2d(
       const c1 = Math.min(cols, c0 + B);
       for (let r = r0; r < r1; r++) {
         const row = r * cols;
-        for (let c = c0; c < c1; c++) dst[c * rows + r] = src[row + c];
+        for (let c = c0; c < c1; c++) dst[c * rows + r] = src[row + c]!;
       }
     }
   }
@@ -299,7 +299,7 @@ function backpropInputAsConv(
       const src = ((kh - 1 - r) * kw + (kw - 1 - s)) * ci * co;
       const dst = (r * kw + s) * co * ci;
       for (let i = 0; i < ci; i++)
-        for (let o = 0; o < co; o++) f[dst + o * ci + i] = w[src + i * co + o];
+        for (let o = 0; o < co; o++) f[dst + o * ci + i] = w[src + i * co + o]!;
     }
   }
   const pad = [

@@ -51,11 +51,12 @@ export function depthwiseBackpropFilter({
     const dyBase = Math.floor(mt / T) * CM;
     const wBase = (mt % T) * CM;
     if (mult === 1) {
-      for (let c = 0; c < C; c++) acc[wBase + c] += xs[xBase + c] * dys[dyBase + c];
+      for (let c = 0; c < C; c++) acc[wBase + c]! += xs[xBase + c]! * dys[dyBase + c]!;
     } else {
       for (let c = 0; c < C; c++) {
-        const xv = xs[xBase + c];
-        for (let m = 0; m < mult; m++) acc[wBase + c * mult + m] += xv * dys[dyBase + c * mult + m];
+        const xv = xs[xBase + c]!;
+        for (let m = 0; m < mult; m++)
+          acc[wBase + c * mult + m]! += xv * dys[dyBase + c * mult + m]!;
       }
     }
   }
@@ -105,12 +106,12 @@ export function depthwiseBackpropInput({ inputs, backend, attrs = {} }: KernelAr
     const dyBase = Math.floor(mt / T) * CM;
     const wBase = (mt % T) * CM;
     if (mult === 1) {
-      for (let c = 0; c < C; c++) dx[xBase + c] += dys[dyBase + c] * ws[wBase + c];
+      for (let c = 0; c < C; c++) dx[xBase + c]! += dys[dyBase + c]! * ws[wBase + c]!;
     } else {
       for (let c = 0; c < C; c++) {
         let v = 0;
-        for (let m = 0; m < mult; m++) v += dys[dyBase + c * mult + m] * ws[wBase + c * mult + m];
-        dx[xBase + c] += v;
+        for (let m = 0; m < mult; m++) v += dys[dyBase + c * mult + m]! * ws[wBase + c * mult + m]!;
+        dx[xBase + c]! += v;
       }
     }
   }

@@ -9,7 +9,7 @@
  * memory bandwidth (20-28 bytes per parameter), not arithmetic.
  *
  * Arithmetic order: every function performs exactly the f32 operations of the
- * TF.js-op path in loop/optimizers.ts, in the same order and with the same
+ * TF.js-op path in optim/optimizers.ts, in the same order and with the same
  * f32-rounded scalars (wasm f32 arithmetic is IEEE round-to-nearest, with no
  * fused multiply-add), so both paths give bitwise the same results and a run
  * that falls back to TF.js ops, or resumes on another backend, follows the same

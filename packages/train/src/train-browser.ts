@@ -2,11 +2,11 @@
  * `train()` in a browser: the same loop, in the page's thread, without
  * checkpoint files (save the model from a callback instead) or worker threads.
  */
-import type { Dataset } from '../data/types.js';
-import type { ModelLike } from './model.js';
-import type { ProgressSink } from './progress.js';
-import { trainOn } from './train.js';
-import type { TrainOptions, TrainResult } from './train-options.js';
+import type { Dataset } from './data/types.js';
+import type { ModelLike } from './loop/model.js';
+import type { ProgressSink } from './loop/progress.js';
+import type { TrainOptions, TrainResult } from './loop/train-options.js';
+import { type TrainPlatform, trainOn } from './train.js';
 
 /** Progress lines on the console: a page has no stdout. */
 function consoleSink(): ProgressSink {
@@ -20,7 +20,7 @@ function consoleSink(): ProgressSink {
   };
 }
 
-const BROWSER = {
+const BROWSER: TrainPlatform = {
   name: 'in a browser',
   output: consoleSink,
   cores: () => 1,

@@ -3,6 +3,10 @@
  * and the check that a resume continues the same run: every option that
  * shapes the weights, defaults filled in, and the caller's own `runConfig`.
  */
+
+import type { TrainOptions } from '../loop/train-options.js';
+import { resolveOptimizer } from '../optim/optimizers.js';
+import { resolveSchedule } from '../optim/schedules.js';
 import type { Checkpoint } from './checkpoint.js';
 import {
   arrayOf,
@@ -17,9 +21,6 @@ import {
   type Scalar,
   scalar,
 } from './json-shape.js';
-import { resolveOptimizer } from './optimizers.js';
-import { resolveSchedule } from './schedules.js';
-import type { TrainOptions } from './train-options.js';
 
 /** The options of train() that shape the weights, as the loop resolves them. */
 export interface WeightConfig {
@@ -93,6 +94,13 @@ export interface StoredRun {
   readonly history?: Record<string, unknown>[];
   /** Earlier versions: the optimizer options as given. */
   readonly optimizer?: { readonly type?: unknown };
+}
+
+/** Refuses a `runConfig` that a checkpoint header cannot store: a JSON object of scalars. */
+export function checkRunConfig(runConfig: TrainOptions['runConfig']): void {
+  if (runConfig === undefined) return;
+  const p = checkShape(record(scalar), runConfig, 'runConfig');
+  if (p) throw new Error(`train: ${p.at} ${p.problem}`);
 }
 
 /** `ckpt.run`, checked field by field. */

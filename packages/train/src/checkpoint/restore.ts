@@ -4,13 +4,13 @@
  * run, and only then writes its weights and optimizer slots back.
  */
 import * as tf from '@tensorflow/tfjs';
+import type { ModelLike } from '../loop/model.js';
+import type { EpochRecord, Progress } from '../loop/progress.js';
+import type { TrainOptions } from '../loop/train-options.js';
+import type { Optimizer } from '../optim/optimizers.js';
 import type { Checkpoint } from './checkpoint.js';
-import type { ModelLike } from './model.js';
-import type { Optimizer } from './optimizers.js';
-import type { CheckpointFiles } from './platform.js';
-import type { EpochRecord, Progress } from './progress.js';
+import type { CheckpointFiles } from './files.js';
 import { checkSameRun, storedRun, weightConfig } from './run-config.js';
-import type { TrainOptions } from './train-options.js';
 
 export interface StartPoint {
   /** The data seed: the checkpoint's on a resume. */
@@ -119,7 +119,7 @@ export async function restore(
   const slots = new Map(ckpt.optimizer.slots.map((s) => [s.name, s]));
   optimizer.loadState(ckpt.optimizer.step, slots); // validates every slot before replacing any
   model.weights.forEach((lv, i) => {
-    const saved = ckpt.weights[i]!;
+    const saved = ckpt.weights[i]!; // checkCompatible: one per weight of the model
     lv.write(tf.tensor(saved.values, saved.shape));
   });
   progress.message(`resumed from ${path} after epoch ${ckpt.epoch} (step ${ckpt.step})`);

@@ -4,15 +4,15 @@
  * optimizer slots as read back at the epoch's end.
  */
 import type * as tf from '@tensorflow/tfjs';
+import type { ModelLike } from '../loop/model.js';
+import type { EpochRecord } from '../loop/progress.js';
+import { weightName } from '../loop/step.js';
+import type { TrainOptions } from '../loop/train-options.js';
+import type { Optimizer } from '../optim/optimizers.js';
 import type { Checkpoint, SavedTensor } from './checkpoint.js';
-import { CHECKPOINT_FORMAT } from './checkpoint-format.js';
-import type { ModelLike } from './model.js';
-import type { Optimizer } from './optimizers.js';
-import type { CheckpointFiles } from './platform.js';
-import type { EpochRecord } from './progress.js';
+import type { CheckpointFiles } from './files.js';
+import { CHECKPOINT_FORMAT } from './format.js';
 import type { WeightConfig } from './run-config.js';
-import { weightName } from './step.js';
-import type { TrainOptions } from './train-options.js';
 
 /** Where the run is after an epoch, as the checkpoint stores it beside the weights. */
 export interface RunState {

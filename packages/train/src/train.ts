@@ -5,14 +5,18 @@
  * checkpoint (weights, optimizer slots, step, epoch) and the seed, so stopping
  * after epoch k and resuming gives the same weights, bit for bit, as not stopping.
  *
- * The pieces: `restore.ts` (where the run starts), `step-runner.ts` (steps in
- * this thread or over worker threads), `epoch.ts` (one epoch and its record),
- * `write-checkpoint.ts` (the checkpoint after each epoch).
+ * The pieces: `checkpoint/restore.ts` (where the run starts), `runner/` (steps
+ * in this thread or over worker threads), `loop/epoch.ts` (one epoch and its
+ * record), `checkpoint/write.ts` (the checkpoint after each epoch).
  */
 import * as tf from '@tensorflow/tfjs';
-import { warnIfUnchosenCpu } from '../backend/slow-cpu.js';
-import type { Dataset } from '../data/types.js';
-import { checkDataFits } from './data-fit.js';
+import { warnIfUnchosenCpu } from './backend/slow-cpu.js';
+import type { CheckpointFiles } from './checkpoint/files.js';
+import { startPoint } from './checkpoint/restore.js';
+import { checkRunConfig, weightConfig } from './checkpoint/run-config.js';
+import { readRun, writeCheckpoint } from './checkpoint/write.js';
+import type { Dataset } from './data/types.js';
+import { checkDataFits } from './loop/data-fit.js';
 import {
   type DivergedAt,
   firstNonFinite,
@@ -20,18 +24,26 @@ import {
   nonFiniteWeight,
   TrainingDivergedError,
   weightLabel,
-} from './diverged.js';
-import { runEpoch } from './epoch.js';
-import { type ModelLike, numClassesOf } from './model.js';
-import { Optimizer } from './optimizers.js';
-import { trainParams } from './params.js';
-import type { TrainPlatform } from './platform.js';
-import { Progress } from './progress.js';
-import { startPoint } from './restore.js';
-import { weightConfig } from './run-config.js';
-import { type StepRunner, startRunner } from './step-runner.js';
-import { checkOptions, type TrainOptions, type TrainResult } from './train-options.js';
-import { readRun, writeCheckpoint } from './write-checkpoint.js';
+} from './loop/diverged.js';
+import { runEpoch } from './loop/epoch.js';
+import { type ModelLike, numClassesOf } from './loop/model.js';
+import { trainParams } from './loop/params.js';
+import { Progress, type ProgressSink } from './loop/progress.js';
+import type { StepRunner } from './loop/step-runner.js';
+import { checkOptions, type TrainOptions, type TrainResult } from './loop/train-options.js';
+import { Optimizer } from './optim/optimizers.js';
+import { type RunnerPlatform, startRunner } from './runner/start.js';
+
+/**
+ * What the loop needs from where it runs. Node has all of it; a browser has no
+ * checkpoint files and no worker threads, and the loop refuses, naming why,
+ * the options that need them.
+ */
+export interface TrainPlatform extends RunnerPlatform {
+  /** Where progress goes when `output` is not given. */
+  output(): ProgressSink;
+  readonly checkpointFiles?: CheckpointFiles;
+}
 
 /**
  * The loop itself, on a platform: `train` of the Node entry runs it with
@@ -45,6 +57,7 @@ export async function trainOn(
 ): Promise<TrainResult> {
   const classes = numClassesOf(model);
   checkOptions(options, data, classes);
+  checkRunConfig(options.runConfig);
   const files = platform.checkpointFiles;
   if ((options.checkpointDir !== undefined || options.resume) && !files) {
     throw new Error(
@@ -123,7 +136,8 @@ export async function trainOn(
       // never checkpoint it over the last finite one. Read back once, for the check and the checkpoint.
       const values = await readRun(model, optimizer);
       const bad = firstNonFinite([
-        ...values.weights.map((w, i) => [weightLabel(model.weights[i]!), w.values] as const),
+        // readRun reads model.weights in order; labelled by the model's own names.
+        ...values.weights.map((w, i) => [weightLabel(model.weights[i] ?? w), w.values] as const),
         ...values.slots.map((s) => [`the optimizer slot '${s.name}'`, s.values] as const),
       ]);
       if (bad) {

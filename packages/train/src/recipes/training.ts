@@ -4,9 +4,9 @@
  */
 import type { ModelOptions, ZooName } from '@repnets/blocks';
 import { randomCrop } from '../augment/crop.js';
-import type { DatasetName, NamedDataset } from '../data/by-name.js';
-import type { OptimizerConfig } from './optimizers.js';
-import type { TrainOptions } from './train-options.js';
+import type { TrainOptions } from '../loop/train-options.js';
+import type { OptimizerConfig } from '../optim/optimizers.js';
+import type { DatasetName, NamedDataset } from './datasets.js';
 
 export interface Recipe {
   readonly model: ZooName;

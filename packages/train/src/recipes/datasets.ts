@@ -8,11 +8,11 @@ import { compose } from '../augment/compose.js';
 import { randomCrop } from '../augment/crop.js';
 import { randomHorizontalFlip } from '../augment/flip.js';
 import { resize } from '../augment/resize.js';
-import { cifar10Dataset, cifar100Dataset } from './cifar.js';
-import { imageFolderDataset } from './image-folder.js';
-import { mnistDataset } from './mnist.js';
-import { splitDataset } from './split.js';
-import type { Dataset, Transform } from './types.js';
+import { cifar10Dataset, cifar100Dataset } from '../data/cifar.js';
+import { imageFolderDataset } from '../data/image-folder.js';
+import { mnistDataset } from '../data/mnist.js';
+import { splitDataset } from '../data/split.js';
+import type { Dataset, Transform } from '../data/types.js';
 
 export const DATASET_NAMES = ['mnist', 'cifar10', 'cifar100', 'folder'] as const;
 export type DatasetName = (typeof DATASET_NAMES)[number];

@@ -23,10 +23,7 @@ import {
   removeStaleTempFiles,
   writeFileAtomic,
 } from '@repnets/fuse/node';
-import {
-  CHECKPOINT_FORMAT,
-  OLDEST_CHECKPOINT_FORMAT as OLDEST_FORMAT,
-} from './checkpoint-format.js';
+import { CHECKPOINT_FORMAT, OLDEST_CHECKPOINT_FORMAT as OLDEST_FORMAT } from './format.js';
 import {
   arrayOf,
   checkShape,
