@@ -3,8 +3,9 @@
  * exit with code 2 and failures with 1, each as one line on stderr
  * (REPNETS_DEBUG=1 prints the stack too).
  */
+import { UsageError } from '@repnets/cli';
 import { releaseBackend } from '@repnets/train';
-import { parseOptions, USAGE, UsageError } from './options.js';
+import { parseOptions, USAGE } from './options.js';
 import { runExample } from './run.js';
 
 async function main(): Promise<number> {

@@ -1,7 +1,7 @@
 /**
- * The whole example: pick a backend, load data, train the multi-branch model,
- * fold it, measure both forms side by side in this process, print the original
- * project's two summary lines and write the report files.
+ * The whole example: train and fold as `repnets train` does, measure both
+ * forms side by side in this process, print the original project's two
+ * summary lines and write the report files.
  */
 import {
   type BenchReport,
@@ -13,9 +13,10 @@ import {
   summaryLines,
   writeReport,
 } from '@repnets/bench';
-import { deriveRng, namedDataset, selectBackend } from '@repnets/train';
+import { reparameterize } from '@repnets/blocks';
+import { runTrain } from '@repnets/cli';
+import { deriveRng } from '@repnets/train';
 import type { ExampleOptions } from './options.js';
-import { trainAndFold } from './train-and-fold.js';
 
 /** Images per timed inference: the original project timed batches of its test loader. */
 export const LATENCY_BATCH = 32;
@@ -28,42 +29,37 @@ export async function runExample(
   const say = (line: string) => {
     if (!io.quiet) (o.json ? process.stderr : process.stdout).write(`${line}\n`);
   };
-  const choice = await selectBackend(o.backend);
-  // One short line: what runs and why (@repnets/train's reason; REPNETS_DEBUG=1 for every error in full).
-  say(`backend: ${choice.reason}`);
-  const data = await namedDataset(o);
-  say(
-    `data: ${data.train.name} ${data.train.size} train / ${data.test.name} ${data.test.size} test, input ${data.inputShape.join('x')}`,
+  const run = await runTrain(
+    { ...o, progress: io.quiet ? 'none' : o.json ? 'json' : 'auto' },
+    {
+      say,
+      // One short line: what runs and why (@repnets/train's reason; REPNETS_DEBUG=1 for every error in full).
+      onBackend: (choice) => say(`backend: ${choice.reason}`),
+    },
   );
-  const trained = await trainAndFold(o, data, io.quiet === true);
-  say(
-    `folded ${trained.folded} blocks; checkpoint ${trained.checkpoint}; train model ${trained.trainDir}; deploy model ${trained.deployDir}`,
-  );
+  // The deploy form run.deployDir holds, folded again here to measure it in this process.
+  const { model: deployModel } = await reparameterize(run.model);
   const { runtimes, skipped } = runtimesFor(o.runtime);
   if (skipped) say(skipped);
-  const report = await runBenchmark(trained.trainModel, trained.deployModel, {
+  const { evalTransform } = run.data;
+  const report = await runBenchmark(run.model, deployModel, {
     model: o.model,
     ...(runtimes.length > 0 ? { runtimes } : {}),
-    data: data.test,
+    data: run.data.test,
     batch: LATENCY_BATCH,
     runs: o.latencyRuns,
     equivalence: {
       batchSize: 256,
       // Test-time transforms are deterministic; the stream is only there to fit the type.
-      transform: data.evalTransform
-        ? (image) => data.evalTransform!(image, deriveRng(o.seed))
-        : undefined,
+      transform: evalTransform ? (image) => evalTransform(image, deriveRng(o.seed)) : undefined,
     },
   });
   const files = await writeReport(report, { dir: o.out, name: 'report' });
   // The PyTorch project's own two lines, its words kept verbatim:
   // 'Final Original Accuracy: ...' (train form), 'Final Reparameterized Accuracy: ...' (deploy form).
-  const [trainLine, deployLine] = summaryLines(report);
-  const a = report.train;
-  const b = report.deploy;
+  const { train: a, deploy: b } = report;
   say('');
-  say(trainLine!);
-  say(deployLine!);
+  for (const line of summaryLines(report)) say(line);
   say(
     `speed-up ${report.speedup.toFixed(2)}x at batch ${report.batch} | params ${formatCount(a.params)} -> ${formatCount(b.params)}` +
       ` | FLOPs ${formatCount(a.flops)} -> ${formatCount(b.flops)} | MAC ${formatBytes(a.mac)} -> ${formatBytes(b.mac)}` +
@@ -72,9 +68,9 @@ export async function runExample(
   say('');
   say(reportTable(report));
   say(`wrote ${files.json}, ${files.markdown}, ${files.svg}, ${files.png}`);
-  say(`measure both forms again: repnets bench ${trained.trainDir} ${trained.deployDir}`);
+  say(`measure both forms again: repnets bench ${run.trainDir} ${run.deployDir}`);
   if (o.json && !io.quiet) process.stdout.write(`${JSON.stringify(report)}\n`);
-  trained.trainModel.dispose();
-  trained.deployModel.dispose();
+  run.model.dispose();
+  deployModel.dispose();
   return report;
 }

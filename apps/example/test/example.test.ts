@@ -6,8 +6,9 @@ import { spawnSync } from 'node:child_process';
 import { existsSync, readFileSync, rmSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
+import { UsageError } from '@repnets/cli';
 import { afterAll, describe, expect, it } from 'vitest';
-import { parseOptions, UsageError } from '../src/options.js';
+import { parseOptions } from '../src/options.js';
 import { runExample } from '../src/run.js';
 
 const out = join(import.meta.dirname, '.tmp', 'run');

@@ -26,41 +26,42 @@ export const exportCommand: Command = {
     );
     if (help) return void console.log(USAGE);
     const out = values.out as string | undefined;
-    const isFormat = (word: string | undefined) => (FORMATS as readonly string[]).includes(word!);
-    if (positionals.length === 1 && isFormat(positionals[0]))
+    const isFormat = (word: string | undefined) =>
+      word !== undefined && (FORMATS as readonly string[]).includes(word);
+    // parse() took one or two words: the format and the model, or one of them alone.
+    const [format, input] = positionals;
+    if (input === undefined && isFormat(format))
       throw new UsageError(
-        `export: missing the model: repnets export ${positionals[0]} MODEL --out ${out ?? 'FILE.onnx'}`,
+        `export: missing the model: repnets export ${format} MODEL --out ${out ?? 'FILE.onnx'}`,
       );
-    if (positionals.length === 1) {
+    if (input === undefined) {
       // `repnets export DIR --out x.onnx`: the model is there, the format word is not.
       throw new UsageError(
-        `export: missing the format: repnets export ${FORMATS[0]} ${positionals[0]} --out ${out ?? 'FILE.onnx'}`,
+        `export: missing the format: repnets export ${FORMATS[0]} ${format} --out ${out ?? 'FILE.onnx'}`,
       );
     }
-    if (!isFormat(positionals[0]))
-      throw new UsageError(
-        `export: unknown format '${positionals[0]}'; one of ${FORMATS.join(', ')}`,
-      );
-    if (positionals[0] === 'tfjs') return exportTfjs(positionals[1]!, values);
+    if (!isFormat(format))
+      throw new UsageError(`export: unknown format '${format}'; one of ${FORMATS.join(', ')}`);
+    if (format === 'tfjs') return exportTfjs(input, values);
     if (!out) throw new UsageError('export: --out FILE.onnx is required');
     const opset = intFlag('export', 'opset', values.opset, 13);
     if (opset !== undefined && opset > 17)
       throw new UsageError(`export: --opset must be 13 to 17, got ${opset}`);
     checkWritable('export', 'out', out, 'file', 'model.onnx');
-    const json = modelJsonPath(positionals[1]!);
+    const json = modelJsonPath(input);
     if (json) refuseOverwritingInputs('export', modelFiles(json), [out]);
     const say = humanOut(values.json === true);
     await removeKilledRunTemps(
       [{ dir: dirname(out), ours: (name) => name.endsWith('.onnx') }],
       say,
     );
-    const model = await loadModel(positionals[1]!);
+    const model = await loadModel(input);
     // The exporter loads protobuf only when asked for.
     const { saveOnnx } = await import('@repnets/blocks/onnx');
     await saveOnnx(model, out, opset ? { opset: opset as 13 | 14 | 15 | 16 | 17 } : {});
     const summary = {
       format: 'onnx',
-      input: positionals[1],
+      input,
       out,
       form: isTrainForm(model) ? 'train' : 'deploy',
       opset: opset ?? 13,

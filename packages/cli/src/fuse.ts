@@ -55,7 +55,7 @@ function sourceOf(input: string): 'detect' | 'repnets' {
   );
 }
 
-const FAMILY: Record<string, (l: LayoutName) => boolean> = {
+const FAMILY: Record<'timm' | 'official', (l: LayoutName) => boolean> = {
   timm: (l) => l.startsWith('timm-'),
   official: (l) => l.startsWith('official-'),
 };
@@ -190,7 +190,7 @@ export const fuse: Command = {
         `repnets: fuse: ${which} with '${prefix}' (saved from DataParallel): read without it, as timm does\n`,
       );
     }
-    if (from !== 'detect' && !FAMILY[from]!(result.layout)) {
+    if (from !== 'detect' && !FAMILY[from](result.layout)) {
       throw new Error(
         `fuse: '${input}' has the ${result.layout} key layout, not ${from}'s; use --from ${result.layout.split('-')[0]}`,
       );

@@ -1,16 +1,9 @@
-import { join } from 'node:path';
-import { createModel, listModels, reparameterize, type ZooName } from '@repnets/blocks';
-import {
-  DATASET_NAMES,
-  DatasetTooSmallError,
-  namedDataset,
-  recipeFor,
-  selectBackend,
-  TrainingDivergedError,
-  train as trainLoop,
-} from '@repnets/train';
-import { nonFiniteWeight } from '@repnets/train/cli-support';
-import type { LayersModel } from '@tensorflow/tfjs';
+/**
+ * `repnets train`: its flags and the run folder's rules; the run itself is
+ * {@link runTrain}.
+ */
+import { listModels, type ZooName } from '@repnets/blocks';
+import { DATASET_NAMES, TrainingDivergedError } from '@repnets/train';
 import {
   backendFlag,
   type Command,
@@ -22,10 +15,8 @@ import {
   printJson,
   UsageError,
 } from './common.js';
-import { checkTrainInputSize } from './memory-check.js';
-import { totalStride } from './model-checks.js';
-import { saveModel } from './models.js';
-import { claimRunFolder, savedModelComplete } from './run-folder.js';
+import { claimRunFolder } from './run-folder.js';
+import { runTrain } from './run-train.js';
 
 const USAGE = `repnets train [flags]
   Trains a zoo model, then writes <out>/checkpoints/last.ckpt (resumable), <out>/train
@@ -57,35 +48,6 @@ function workersFlag(v: string | boolean | undefined): number | 'auto' {
     throw new UsageError(`train: --workers must be 'auto' or an integer >= 1, got '${String(v)}'`);
   }
   return n;
-}
-
-/**
- * Writes the train form of `net` and its folded deploy form into `forms`
- * (train, deploy), those of them in `which`; refuses weights that are not all
- * finite rather than export them. `train()` never returns non-finite weights,
- * and `reparameterize` checks them again before anything is written.
- */
-async function writeForms(
-  net: LayersModel,
-  forms: readonly [string, string],
-  which: readonly string[],
-): Promise<{ folded: number }> {
-  const { model: deploy, folded } = await reparameterize(net);
-  try {
-    if (which.includes(forms[0])) await saveModel(net, forms[0]);
-    if (which.includes(forms[1])) {
-      const badDeploy = await nonFiniteWeight(deploy);
-      if (badDeploy) {
-        throw new Error(
-          `train: the folded model's ${badDeploy.name} holds ${badDeploy.value} (BN statistics that fold to a non-finite kernel); the deploy form is not exported`,
-        );
-      }
-      await saveModel(deploy, forms[1]);
-    }
-  } finally {
-    deploy.dispose();
-  }
-  return { folded: folded.length };
 }
 
 export const train: Command = {
@@ -142,66 +104,27 @@ export const train: Command = {
     const resume = values.resume === true;
     const folder = await claimRunFolder(out, resume, values.overwrite === true, say);
     try {
-      // Every flag is checked above, before the backend starts, but --img-size's memory: its
-      // limit is the backend's (wasm: one heap per worker), checked before any data is read.
-      const choice = await selectBackend(backend);
-      checkTrainInputSize({ model, dataset, imgSize, batchSize, backend: choice.backend, workers });
-      say(`backend: ${choice.backend}`);
-      const data = await namedDataset({
-        dataset,
-        dataDir: values['data-dir'] as string | undefined,
-        imgSize,
-        seed,
-        trainSize,
-        testSize,
-      }).catch((e: unknown) => {
-        if (!(e instanceof DatasetTooSmallError)) throw e;
-        const flag = e.option === 'trainSize' ? '--train-size' : '--test-size';
-        throw new UsageError(
-          `train: ${flag} ${e.asked} is more than the ${e.available} examples of '${e.dataset}'; ask for at most ${e.available}, or leave ${flag} out to use them all`,
-        );
-      });
-      const recipe = recipeFor(model, data, {
-        dataset,
-        optimizer: opt,
-        lr,
-        epochs,
-        batchSize,
-        seed,
-      });
-      const net = createModel(recipe.model, recipe.modelOptions);
-      const stride = totalStride(net);
-      const input = net.inputs[0]?.shape ?? [];
-      const size = Math.min(
-        input[1] ?? Number.POSITIVE_INFINITY,
-        input[2] ?? Number.POSITIVE_INFINITY,
-      );
-      if (size < stride) {
-        net.dispose();
-        throw new UsageError(
-          `train: ${imgSize ? `--img-size ${imgSize}` : `the data's ${size}x${size} images`} is too small for ${recipe.model}: it shrinks images by ${stride}, so the smallest input it takes is ${stride}${imgSize ? '' : ' (pass --img-size)'}`,
-        );
-      }
-      const result = await trainLoop(
-        net,
-        { train: data.train, test: data.test },
+      // Every flag is checked above, before the backend starts.
+      const { backend: chosen, result } = await runTrain(
         {
-          ...recipe.train,
-          checkpointDir: join(out, 'checkpoints'),
-          resume,
+          model,
+          dataset,
+          dataDir: values['data-dir'] as string | undefined,
+          epochs,
+          batchSize,
+          lr,
+          optimizer: opt,
+          imgSize,
+          backend,
           workers,
-          // What shapes the run beyond train()'s own options: a --resume that
-          // changes one of these is refused, naming the flag.
-          runConfig: {
-            model,
-            dataset,
-            'img-size': imgSize ?? null,
-            'train-size': trainSize ?? null,
-            'test-size': testSize ?? null,
-          },
+          out,
+          seed,
+          trainSize,
+          testSize,
+          resume,
           progress: json ? 'json' : 'auto',
-          output: json ? process.stderr : process.stdout,
         },
+        { say, onBackend: (choice) => say(`backend: ${choice.backend}`) },
       ).catch((e: unknown) => {
         if (!(e instanceof TrainingDivergedError)) throw e;
         // The same stop in the command's words: its flags, and what saves the last finite weights.
@@ -210,25 +133,9 @@ export const train: Command = {
           `train: ${e.what}: training diverged; train again with a lower --lr (try --lr ${e.suggestedLr}, with --overwrite). ${e.checkpointNote}${ckpt ? `: repnets export tfjs ${ckpt} --out DIR turns it into models` : ''}`,
         );
       });
-      const ckpt = join(out, 'checkpoints', 'last.ckpt');
-      const forms = [join(out, 'train'), join(out, 'deploy')] as const;
       const last = result.history.at(-1);
-      const summary = { model, dataset, backend: choice.backend, epochs: result.epochs, last, out };
-      // A resumed run that had finished trains nothing: it only brings back the models it lost.
-      const finished = resume && result.startEpoch === result.epochs;
-      const missing = finished ? forms.filter((d) => !savedModelComplete(d)) : [...forms];
-      if (missing.length === 0) {
-        say(`nothing to do: its models are in ${forms[0]} and ${forms[1]}`);
-        if (json) printJson(summary);
-        return;
-      }
-      const written = await writeForms(net, forms, missing);
-      say(
-        finished
-          ? `wrote its missing models from ${ckpt}: ${missing.join(', ')}`
-          : `folded ${written.folded} blocks; wrote ${forms[0]}, ${forms[1]}, ${ckpt}`,
-      );
-      if (json) printJson(summary);
+      if (json)
+        printJson({ model, dataset, backend: chosen.backend, epochs: result.epochs, last, out });
     } finally {
       folder.release();
     }
