@@ -13,7 +13,13 @@ const src = (path: string) => fileURLToPath(new URL(`../${path}`, import.meta.ur
 describe('public surface', () => {
   it('pins every entry of package.json "exports"', () => {
     const { exports } = JSON.parse(readFileSync(src('package.json'), 'utf8'));
-    expect(Object.keys(exports)).toEqual(['.', './node', './wasm-asm', './package.json']);
+    expect(Object.keys(exports)).toEqual([
+      '.',
+      './node',
+      './wasm-asm',
+      './measure',
+      './package.json',
+    ]);
   });
 
   it("'.' (src/index.ts)", () => {
@@ -124,6 +130,15 @@ describe('public surface', () => {
       'toOIHW',
       'trainStateDictShapes',
       'writeSafetensors',
+    ]);
+  });
+
+  it("'./measure' (src/measure.ts)", () => {
+    expect(exportedNames(src('src/measure.ts'))).toEqual([
+      'MachineInfo',
+      'Summary',
+      'machineInfo',
+      'summarize',
     ]);
   });
 
