@@ -94,6 +94,10 @@ export {
   writeSafetensors,
 } from './io/safetensors.js';
 export {
+  type ReadTorchCheckpointOptions,
+  readTorchCheckpoint,
+} from './io/torch-checkpoint.js';
+export {
   convertKernel,
   type Kernel,
   type KernelHWIM,

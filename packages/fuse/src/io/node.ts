@@ -26,3 +26,4 @@ export {
   readRegularFileSync,
 } from './regular-file.js';
 export { loadSafetensorsFile, saveSafetensorsFile } from './safetensors-file.js';
+export { readTorchFile } from './torch-file.js';
