@@ -139,6 +139,17 @@ describe('readTorchCheckpoint: wrappers and prefixes', () => {
     expect(asJson(sd)).toEqual({ w: { dtype: 'F32', shape: [2], data: [1.5, -2] } });
   });
 
+  it('reads a tensor pickled through _rebuild_from_type_v2 (a tensor with Python attributes)', () => {
+    const p = new PickleWriter().op(0x7d).str('w');
+    p.global('torch._tensor', '_rebuild_from_type_v2').op(0x28);
+    p.global('torch._utils', '_rebuild_tensor_v2').global('torch.nn.parameter', 'Parameter');
+    p.op(0x28).op(0x28).str('storage').global('torch', 'FloatStorage').str('0').str('cpu').int(2);
+    p.op(0x74, 0x51).int(0).int(2).op(0x85).int(1).op(0x85, 0x89, 0x7d, 0x74); // (pid, 0, (2,), (1,), False, {})
+    p.op(0x7d, 0x74, 0x52, 0x73); // state {}, TUPLE, REDUCE, SETITEM
+    const sd = readTorchCheckpoint(torchZip(p.bytes(), { 0: [0.5, 2] }));
+    expect(asJson(sd)).toEqual({ w: { dtype: 'F32', shape: [2], data: [0.5, 2] } });
+  });
+
   it('a key with and without the module. prefix is refused, naming both', () => {
     const p = new PickleWriter().op(0x7d).str('w').tensor('0', 1, 0, [1], [1]).op(0x73);
     p.str('module.w').tensor('0', 1, 0, [1], [1]).op(0x73);

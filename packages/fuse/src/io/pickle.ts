@@ -53,6 +53,9 @@ export class TensorRef {
 /** A Python tuple (kept apart from lists only where a builder needs to tell). */
 class Tuple extends Array<unknown> {}
 
+/** `torch.Tensor` or `torch.nn.Parameter`, named (never called) by `_rebuild_from_type_v2`. */
+class TensorClass {}
+
 /** A value an allowed global builds from its arguments. */
 type Builder = (args: readonly unknown[], fail: (problem: string) => never) => unknown;
 
@@ -132,6 +135,22 @@ function allowedGlobal(module: string, name: string): unknown {
     case 'torch._utils._rebuild_parameter':
     case 'torch._utils._rebuild_parameter_with_state':
       return new Global(qualified, rebuildParameter);
+    case 'torch._tensor._rebuild_from_type_v2':
+      // A tensor pickled with Python attributes: (rebuild, class, args, state).
+      return new Global(qualified, (args, fail) => {
+        const [inner, type, innerArgs] = args;
+        if (
+          !(inner instanceof Global) ||
+          !(type instanceof TensorClass) ||
+          !Array.isArray(innerArgs)
+        ) {
+          return fail('calls _rebuild_from_type_v2 with something other than a tensor rebuild');
+        }
+        return inner.build(innerArgs, fail);
+      });
+    case 'torch.Tensor':
+    case 'torch.nn.parameter.Parameter':
+      return new TensorClass();
     case 'torch.Size':
       return new Global(qualified, (args, fail) => {
         const [dims = []] = args;
