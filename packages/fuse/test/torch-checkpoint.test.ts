@@ -318,6 +318,18 @@ describe('a .pth checkpoint into the fold', () => {
   });
 });
 
+describe('platform', () => {
+  it('the reader imports nothing of Node (it runs in a browser bundle)', () => {
+    for (const file of ['torch-checkpoint.ts', 'pickle.ts', 'zip-stored.ts']) {
+      const source = readFileSync(
+        fileURLToPath(new URL(`../src/io/${file}`, import.meta.url)),
+        'utf8',
+      );
+      expect(source, file).not.toMatch(/from '(node:|fs|path|buffer)/);
+    }
+  });
+});
+
 describe('readTorchFile (node)', () => {
   it('reads a file; errors name the path', async () => {
     const sd = await readTorchFile(join(dir, 'wrapped.pth'));
