@@ -11,6 +11,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
 import { cachedHubFile, HubError, hubCacheDir, hubDownload } from '../src/hub/index.js';
+import { progressBar } from '../src/hub/progress.js';
 
 const MAIN = 'a'.repeat(40);
 const V1 = 'b'.repeat(40);
@@ -322,5 +323,29 @@ describe('hubDownload', () => {
       expect(err.code).toBe('bad-argument');
     }
     expect(seen).toHaveLength(0);
+  });
+});
+
+describe('progressBar', () => {
+  it('redraws one line at most every 100 ms and ends it with a newline', () => {
+    const written: string[] = [];
+    const stream = { write: (text: string) => written.push(text) } as unknown as NodeJS.WriteStream;
+    vi.useFakeTimers({ now: 1_000_000 }); // Date.now() stands still between the calls
+    const bar = progressBar(stream);
+    const at = (received: number) => ({
+      repoId: 'org/model',
+      filename: 'w.bin',
+      received,
+      total: 2e6,
+    });
+    bar.update(at(0));
+    bar.update(at(1e6)); // within 100 ms of the first: not drawn
+    bar.done();
+    vi.useRealTimers();
+    expect(written).toEqual([
+      '\rw.bin [........................] 0.0/2.0 MB',
+      '\rw.bin [############............] 1.0/2.0 MB',
+      '\n',
+    ]);
   });
 });
