@@ -353,6 +353,23 @@ describe('hubDownload', () => {
       expect(err.code).toBe('bad-argument');
     }
     expect(seen).toHaveLength(0);
+    const endpoint = await failure(hubDownload('org/model', 'config.json', { endpoint: 'nope' }));
+    expect(endpoint.message).toContain("the endpoint 'nope' (HF_ENDPOINT) is not a URL");
+  });
+
+  it('refuses a commit or etag from the server that would name a path outside the cache', async () => {
+    const lying = (commit: string, etag: string) => async () =>
+      new Response(null, { status: 200, headers: { 'X-Repo-Commit': commit, ETag: etag } });
+    for (const [commit, etag] of [
+      ['../../escape', '"abc"'],
+      [MAIN, '"../x"'],
+      [MAIN, '".."'],
+    ] as const) {
+      const err = await failure(
+        hubDownload('org/model', 'config.json', { fetch: lying(commit, etag) }),
+      );
+      expect(err.code).toBe('bad-response');
+    }
   });
 });
 

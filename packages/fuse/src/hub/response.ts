@@ -39,9 +39,19 @@ export function fileMetadata(ref: HubFileRef, headers: Headers, location: string
       `the server sent no ${missing} header (is HF_ENDPOINT a Hugging Face hub?)`,
     );
   }
+  // Both name files in the cache: nothing the server sends may climb out of it.
+  const name = /^[\w.-]+$/;
+  const normalized = normalizeEtag(etag);
+  for (const [header, value] of [
+    ['X-Repo-Commit', commit],
+    ['ETag', normalized],
+  ] as const) {
+    if (!name.test(value) || /^\.+$/.test(value))
+      throw new HubError(ref, 'bad-response', `the server sent ${header} '${value}', not a hash`);
+  }
   const sizeText = headers.get('x-linked-size') ?? headers.get('content-length');
   const size = sizeText !== null && /^\d+$/.test(sizeText) ? Number(sizeText) : undefined;
-  return { commit, etag: normalizeEtag(etag), size, location };
+  return { commit, etag: normalized, size, location };
 }
 
 /** The one-line error a non-success status means, using the hub's X-Error-Code where it sent one. */
