@@ -18,6 +18,7 @@ describe('public surface', () => {
       './node',
       './wasm-asm',
       './measure',
+      './hub',
       './package.json',
     ]);
   });
@@ -132,6 +133,20 @@ describe('public surface', () => {
       'toOIHW',
       'trainStateDictShapes',
       'writeSafetensors',
+    ]);
+  });
+
+  it("'./hub' (src/hub/index.ts)", () => {
+    expect(exportedNames(src('src/hub/index.ts'))).toEqual([
+      'DEFAULT_HUB_ENDPOINT',
+      'HubDownloadOptions',
+      'HubError',
+      'HubErrorCode',
+      'HubFileRef',
+      'HubProgress',
+      'cachedHubFile',
+      'hubCacheDir',
+      'hubDownload',
     ]);
   });
 
