@@ -6,7 +6,7 @@ import {
   type LayoutName,
   writeSafetensors,
 } from '@repnets/fuse';
-import { type AtomicFile, loadSafetensorsFile, writeFilesAtomic } from '@repnets/fuse/node';
+import { type AtomicFile, writeFilesAtomic } from '@repnets/fuse/node';
 import * as tf from '@tensorflow/tfjs';
 import { type Command, humanOut, intFlag, oneOf, parse, printJson, UsageError } from './common.js';
 import { removeKilledRunTemps } from './leftovers.js';
@@ -20,13 +20,16 @@ import {
   refuseOverwritingInputs,
   savedModelFiles,
 } from './paths.js';
+import { loadStateDictFile, sniffStateDict } from './state-dict-file.js';
 import { assumedStrideLine } from './stride-note.js';
 
 const USAGE = `repnets fuse <checkpoint> --out PATH [--from timm|official|repnets] [flags]
-  --from is what the checkpoint is; without it, a .safetensors file is a PyTorch state dict
-  (layout detected from its keys) and a folder or .json a RepNets TF.js model.
-  timm, official: a PyTorch train-form state dict as .safetensors (timm byobnet RepVGG /
-    MobileOne, DingXiaoH/RepVGG, apple/ml-mobileone; detected from its keys). Writes the
+  --from is what the checkpoint is; without it, a .safetensors or torch.save .pth file is
+  a PyTorch state dict (layout detected from its keys) and a folder or .json a RepNets
+  TF.js model.
+  timm, official: a PyTorch train-form state dict as .safetensors or .pth (told apart by
+    the file's first bytes; timm byobnet RepVGG / MobileOne, DingXiaoH/RepVGG,
+    apple/ml-mobileone; detected from its keys). Writes the
     deploy-form state dict in the same framework's own key layout to PATH (.safetensors).
       --model NAME     architecture (e.g. repvgg_a0, mobileone_s0) to check strides and groups
       --stem-stride 1|2  the stem's stride, which a state dict does not store: 1 for a
@@ -43,15 +46,18 @@ const USAGE = `repnets fuse <checkpoint> --out PATH [--from timm|official|repnet
   All outputs are written or none: on any failure the previous files stay as they were.`;
 
 /**
- * What a checkpoint given without --from is, by its name: a .safetensors file
- * is a PyTorch state dict whose layout the parser detects from its keys; a
- * folder or .json is a RepNets TF.js model. Anything else needs --from.
+ * What a checkpoint given without --from is, by its name or else its first
+ * bytes: a .safetensors file, or a file whose bytes are safetensors or a
+ * torch.save archive, is a PyTorch state dict whose layout the parser detects
+ * from its keys; a folder or .json is a RepNets TF.js model. Anything else
+ * needs --from.
  */
 function sourceOf(input: string): 'detect' | 'repnets' {
   if (input.endsWith('.safetensors')) return 'detect';
   if (input.endsWith('.json') || isDirectory(input)) return 'repnets';
+  if (sniffStateDict(input) !== undefined) return 'detect';
   throw new UsageError(
-    `fuse: cannot tell what '${input}' is from its name: pass --from timm|official (a PyTorch .safetensors state dict) or --from repnets (a RepNets TF.js model)`,
+    `fuse: cannot tell what '${input}' is from its name: pass --from timm|official (a PyTorch .safetensors or .pth state dict) or --from repnets (a RepNets TF.js model)`,
   );
 }
 
@@ -152,9 +158,9 @@ export const fuse: Command = {
       return;
     }
 
-    if (!input.endsWith('.safetensors')) {
+    if (!input.endsWith('.safetensors') && sniffStateDict(input) === undefined) {
       throw new UsageError(
-        `fuse: --from ${from} reads .safetensors files (convert a .pth with safetensors' save_file first); got '${input}'`,
+        `fuse: --from ${from} reads a PyTorch state dict (.safetensors, or a torch.save .pth archive); '${input}' is neither by its name or its first bytes, or cannot be read`,
       );
     }
     const dtype = oneOf('fuse', 'dtype', values.dtype, ['f32', 'f16'] as const) ?? 'f32';
@@ -173,7 +179,7 @@ export const fuse: Command = {
       ],
       say,
     );
-    const { tensors, metadata } = await loadSafetensorsFile(input);
+    const { tensors, metadata } = await loadStateDictFile(input);
     const model = values.model as string | undefined;
     const result = fuseStateDict(tensors as never, {
       ...(model ? { model } : {}),

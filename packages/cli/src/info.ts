@@ -2,15 +2,17 @@ import { statSync } from 'node:fs';
 import { accountModel, formatBytes, formatCount } from '@repnets/bench';
 import { isReparameterizable } from '@repnets/blocks';
 import { detectLayout, parseStateDict, type StateDict } from '@repnets/fuse';
-import { fileKind, loadSafetensorsFile } from '@repnets/fuse/node';
+import { fileKind } from '@repnets/fuse/node';
 import { loadCheckpoint } from '@repnets/train';
 import { type Command, humanOut, parse, printJson } from './common.js';
 import { isTrainForm, loadModel, modelJsonPath } from './models.js';
+import { loadStateDictFile, sniffStateDict } from './state-dict-file.js';
 import { stridesInWords } from './stride-note.js';
 
 const USAGE = `repnets info <file> [--json]
   A TF.js model (model.json or its folder): form, input, layers, params, FLOPs, memory-access cost.
-  A .safetensors state dict: key layout, the published model it matches, blocks, tensors.
+  A PyTorch state dict (.safetensors or torch.save .pth, told apart by its first bytes):
+    key layout, the published model it matches, blocks, tensors.
   A RepNets .ckpt checkpoint: epoch, step, seed, weights, last epoch's metrics.
   --json  the same as one JSON object`;
 
@@ -79,10 +81,10 @@ const FAMILY_SOURCES: Readonly<Record<string, string>> = {
 };
 
 async function describeStateDict(path: string): Promise<Description> {
-  const { tensors, metadata } = await loadSafetensorsFile(path);
+  const { format, tensors, metadata } = await loadStateDictFile(path);
   let values = 0;
   for (const t of tensors.values()) values += t.shape.reduce((p, d) => p * d, 1);
-  const sd = tensors as StateDict;
+  const sd: StateDict = tensors;
   // A DataParallel prefix does not hide the layout: the branch names still tell.
   const layout = detectLayout(sd);
   const parsed = layout ? parseStateDict(sd, { layout, strict: false }) : undefined;
@@ -91,7 +93,10 @@ async function describeStateDict(path: string): Promise<Description> {
   const toFold = parsed?.blocks.filter((b) => b.kind !== 'deployed').length ?? 0;
   const meta = Object.entries(metadata ?? {});
   const lines: [string, string][] = [
-    ['kind', 'safetensors state dict'],
+    [
+      'kind',
+      format === 'pth' ? 'PyTorch .pth state dict (torch.save archive)' : 'safetensors state dict',
+    ],
     [
       'layout',
       layout
@@ -124,7 +129,7 @@ async function describeStateDict(path: string): Promise<Description> {
   lines.push(['metadata', meta.length ? meta.map(([k, v]) => `${k}: ${v}`).join(', ') : 'none']);
   return {
     json: {
-      kind: 'safetensors',
+      kind: format === 'pth' ? 'pth' : 'safetensors',
       tensors: tensors.size,
       params: values,
       metadata,
@@ -196,6 +201,7 @@ async function describe(path: string): Promise<Description> {
   if (modelJsonPath(path)) return describeModel(path);
   if (path.endsWith('.safetensors')) return describeStateDict(path);
   if (path.endsWith('.ckpt')) return describeCheckpoint(path);
+  if (sniffStateDict(path) !== undefined) return describeStateDict(path);
   let kind: string;
   try {
     kind = fileKind(statSync(path));
@@ -205,7 +211,9 @@ async function describe(path: string): Promise<Description> {
   if (kind !== 'regular file' && kind !== 'folder') {
     throw new Error(`info: '${path}' is a ${kind}, not a regular file`);
   }
-  throw new Error(`info: '${path}' is not a TF.js model, a .safetensors or a .ckpt file`);
+  throw new Error(
+    `info: '${path}' is not a TF.js model, a PyTorch state dict (.safetensors or .pth) or a .ckpt file`,
+  );
 }
 
 export const info: Command = {
