@@ -19,6 +19,7 @@ describe('public surface', () => {
       './wasm-asm',
       './measure',
       './hub',
+      './image',
       './package.json',
     ]);
   });
@@ -147,6 +148,26 @@ describe('public surface', () => {
       'cachedHubFile',
       'hubCacheDir',
       'hubDownload',
+    ]);
+  });
+
+  it("'./image' (src/image/index.ts)", () => {
+    expect(exportedNames(src('src/image/index.ts'))).toEqual([
+      'DEFAULT_CROP_PCT',
+      'EvalTransformConfig',
+      'IMAGENET_CLASSES',
+      'IMAGENET_DEFAULT_MEAN',
+      'IMAGENET_DEFAULT_STD',
+      'Interpolation',
+      'PixelWindow',
+      'RawImage',
+      'ResampleFilter',
+      'ResampleOptions',
+      'TransformedImage',
+      'evalTransform',
+      'parsePretrainedCfg',
+      'resampleBytes',
+      'resampleFloat',
     ]);
   });
 

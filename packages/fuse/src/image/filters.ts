@@ -1,0 +1,37 @@
+/**
+ * The interpolation kernels of PIL's `Image.resize`, as functions of the
+ * distance to the sample point in input pixels (before any antialias
+ * stretching), with the radius beyond which each is zero.
+ */
+export type ResampleFilter = 'bilinear' | 'bicubic';
+
+export interface FilterKernel {
+  readonly support: number;
+  readonly weight: (x: number) => number;
+}
+
+// PIL's cubic uses a = -0.5 (Keys' kernel), not OpenCV's -0.75.
+const A = -0.5;
+
+const KERNELS: Readonly<Record<ResampleFilter, FilterKernel>> = {
+  bilinear: {
+    support: 1,
+    weight: (x) => {
+      const d = Math.abs(x);
+      return d < 1 ? 1 - d : 0;
+    },
+  },
+  bicubic: {
+    support: 2,
+    weight: (x) => {
+      const d = Math.abs(x);
+      if (d < 1) return ((A + 2) * d - (A + 3)) * d * d + 1;
+      if (d < 2) return (((d - 5) * d + 8) * d - 4) * A;
+      return 0;
+    },
+  },
+};
+
+export function filterKernel(filter: ResampleFilter): FilterKernel {
+  return KERNELS[filter];
+}
