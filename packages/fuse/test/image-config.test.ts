@@ -3,8 +3,16 @@ import {
   evalTransform,
   IMAGENET_CLASSES,
   parsePretrainedCfg,
+  type RawImage,
   resampleBytes,
 } from '../src/image/index.js';
+
+const raw = (bytes: number[], width: number, height: number, channels: 1 | 3 | 4): RawImage => ({
+  data: Uint8Array.from(bytes),
+  width,
+  height,
+  channels,
+});
 
 describe('parsePretrainedCfg', () => {
   it("fills in timm's defaults and reads a whole config.json", () => {
@@ -97,21 +105,9 @@ describe('evalTransform', () => {
   });
 
   it('repeats grey into RGB and drops alpha', () => {
-    const grey = {
-      data: Uint8Array.from([0, 51, 102, 255]),
-      width: 2,
-      height: 2,
-      channels: 1 as const,
-    };
-    const g = evalTransform(grey, { ...cfg, inputSize: [3, 2, 2] });
+    const g = evalTransform(raw([0, 51, 102, 255], 2, 2, 1), { ...cfg, inputSize: [3, 2, 2] });
     expect(Array.from(g.data.slice(3, 6))).toEqual([0.2, 0.2, 0.2].map(Math.fround));
-    const rgba = {
-      data: Uint8Array.from([255, 0, 51, 7]),
-      width: 1,
-      height: 1,
-      channels: 4 as const,
-    };
-    const a = evalTransform(rgba, { ...cfg, inputSize: [3, 1, 1] });
+    const a = evalTransform(raw([255, 0, 51, 7], 1, 1, 4), { ...cfg, inputSize: [3, 1, 1] });
     expect(Array.from(a.data)).toEqual([1, 0, 0.2].map(Math.fround));
   });
 
@@ -154,6 +150,21 @@ describe('resampleBytes', () => {
     });
     expect(Math.min(...up.data)).toBe(0);
     expect(Math.max(...up.data)).toBe(255);
+  });
+});
+
+describe('nearest', () => {
+  it("'nearest' keeps PIL's accumulated step, 'nearest-exact' the exact half-pixel rule", () => {
+    // 2 -> 7: output 3 samples (3 + 0.5) * 2 / 7 = 1 exactly; PIL's running sum
+    // falls just short of 1 (PIL 9.4 gives 0 0 0 0 255 255 255).
+    const img = { data: Uint8Array.from([0, 255]), width: 2, height: 1, channels: 1 };
+    const window = { top: 0, left: 0, height: 1, width: 2 };
+    expect(Array.from(resampleBytes(img, window, 1, 7, { filter: 'nearest' }).data)).toEqual([
+      0, 0, 0, 0, 255, 255, 255,
+    ]);
+    expect(Array.from(resampleBytes(img, window, 1, 7, { filter: 'nearest-exact' }).data)).toEqual([
+      0, 0, 0, 255, 255, 255, 255,
+    ]);
   });
 });
 

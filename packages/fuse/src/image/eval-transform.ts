@@ -5,7 +5,7 @@
  */
 import { FuseError } from '../errors.js';
 import { centerCropPlan, keepRatioSize, shorterSideSize } from './geometry.js';
-import { resampleBytes, resizeNearestBytes } from './resample.js';
+import { resampleBytes } from './resample.js';
 
 export type Interpolation = 'bicubic' | 'bilinear' | 'nearest';
 
@@ -158,16 +158,14 @@ export function evalTransform(image: RawImage, cfg: EvalTransformConfig): Transf
   const resized =
     h === image.height && w === image.width
       ? source
-      : interpolation === 'nearest'
-        ? resizeNearestBytes(source, h, w)
-        : resampleBytes(
-            source,
-            { top: 0, left: 0, height: image.height, width: image.width },
-            h,
-            w,
-            { filter: interpolation },
-            OP,
-          );
+      : resampleBytes(
+          source,
+          { top: 0, left: 0, height: image.height, width: image.width },
+          h,
+          w,
+          { filter: interpolation },
+          OP,
+        );
   return normalizeCrop(resized, cropH, cropW, cfg.mean, cfg.std);
 }
 

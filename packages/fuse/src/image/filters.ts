@@ -3,7 +3,17 @@
  * distance to the sample point in input pixels (before any antialias
  * stretching), with the radius beyond which each is zero.
  */
-export type ResampleFilter = 'bilinear' | 'bicubic';
+
+/**
+ * 'nearest' is PIL's NEAREST: output i takes input trunc(x) with x stepping
+ * from scale / 2 by the scale in double precision, so where (i + 0.5) * scale
+ * is a whole number the sum may fall just below it (PIL resizes [0, 255] to 7
+ * pixels as 0 0 0 0 255 255 255). 'nearest-exact' is torch's and TF's
+ * half-pixel nearest, floor((i + 0.5) * scale) (0 0 0 255 255 255 255).
+ */
+export type ResampleFilter = 'bilinear' | 'bicubic' | 'nearest' | 'nearest-exact';
+
+export type KernelFilter = Exclude<ResampleFilter, 'nearest' | 'nearest-exact'>;
 
 export interface FilterKernel {
   readonly support: number;
@@ -13,7 +23,7 @@ export interface FilterKernel {
 // PIL's cubic uses a = -0.5 (Keys' kernel), not OpenCV's -0.75.
 const A = -0.5;
 
-const KERNELS: Readonly<Record<ResampleFilter, FilterKernel>> = {
+const KERNELS: Readonly<Record<KernelFilter, FilterKernel>> = {
   bilinear: {
     support: 1,
     weight: (x) => {
@@ -32,6 +42,6 @@ const KERNELS: Readonly<Record<ResampleFilter, FilterKernel>> = {
   },
 };
 
-export function filterKernel(filter: ResampleFilter): FilterKernel {
+export function filterKernel(filter: KernelFilter): FilterKernel {
   return KERNELS[filter];
 }

@@ -17,7 +17,7 @@ export interface PixelWindow {
 
 export interface ResampleOptions {
   readonly filter: ResampleFilter;
-  /** Stretch the kernel when shrinking (PIL always does). Default true. */
+  /** Stretch the kernel when shrinking (PIL always does). Default true. No effect on the nearest filters. */
   readonly antialias?: boolean;
 }
 
@@ -34,6 +34,11 @@ type Writable = Float32Array | Float64Array | Uint8Array;
 const PRECISION_BITS = 22;
 const ONE = 2 ** PRECISION_BITS;
 const CLIP_HIGH = 256 * ONE;
+
+/** PIL's `clip8`: a fixed-point sum (with its rounding half already added) to a byte. */
+function clip8(v: number): number {
+  return v >= CLIP_HIGH ? 255 : v <= 0 ? 0 : Math.floor(v / ONE);
+}
 
 /** PIL's `normalize_coeffs_8bpc`: round half away from zero into fixed point. */
 function fixedPoint(taps: AxisTaps): AxisTaps {
@@ -67,25 +72,29 @@ function resampleAxis(
   for (let o = 0; o < outer; o++) {
     const srcBase = offset + o * outerStride;
     for (let i = 0; i < outSize; i++) {
-      acc.fill(start);
       const t0 = i * perOutput;
       const from = srcBase + first[i]! * axisStride;
       const n = count[i]!;
+      const dst = (o * outSize + i) * inner;
+      if (inner <= 4) {
+        // Along x, `inner` is the channel count: a scalar sum per channel
+        // beats filling and copying a 3-element accumulator.
+        for (let p = 0; p < inner; p++) {
+          let v = start;
+          for (let t = 0; t < n; t++) v += weight[t0 + t]! * src[from + t * axisStride + p]!;
+          out[dst + p] = fixed ? clip8(v) : v;
+        }
+        continue;
+      }
+      acc.fill(start);
       for (let t = 0; t < n; t++) {
         const w = weight[t0 + t]!;
         if (w === 0) continue;
         const s = from + t * axisStride;
         for (let p = 0; p < inner; p++) acc[p]! += w * src[s + p]!;
       }
-      const dst = (o * outSize + i) * inner;
-      if (fixed) {
-        for (let p = 0; p < inner; p++) {
-          const v = acc[p]!;
-          out[dst + p] = v >= CLIP_HIGH ? 255 : v <= 0 ? 0 : Math.floor(v / ONE);
-        }
-      } else {
-        out.set(acc, dst);
-      }
+      if (fixed) for (let p = 0; p < inner; p++) out[dst + p] = clip8(acc[p]!);
+      else out.set(acc, dst);
     }
   }
 }
@@ -177,41 +186,4 @@ export function resampleBytes(
   const out = { data: new Uint8Array(height * width * c), height, width, channels: c };
   resampleInto(image, window, out, options, true, new Uint8Array(window.height * width * c));
   return out;
-}
-
-/**
- * PIL's NEAREST resize: output i takes input trunc(x), x stepping from
- * scale / 2 by `scale` in double precision (its affine scaling loop), the
- * same pixel as floor((i + 0.5) * scale) but for ties that accumulate off.
- */
-function nearestIndices(inSize: number, outSize: number): Int32Array {
-  const step = inSize / outSize;
-  const index = new Int32Array(outSize);
-  let x = step * 0.5;
-  for (let i = 0; i < outSize; i++) {
-    index[i] = Math.min(Math.trunc(x), inSize - 1);
-    x += step;
-  }
-  return index;
-}
-
-/** A whole byte image resized with PIL's NEAREST. */
-export function resizeNearestBytes(
-  image: Pixels<Bytes>,
-  height: number,
-  width: number,
-): Pixels<Uint8Array> {
-  const c = image.channels;
-  const xs = nearestIndices(image.width, width);
-  const ys = nearestIndices(image.height, height);
-  const data = new Uint8Array(height * width * c);
-  for (let y = 0; y < height; y++) {
-    const row = ys[y]! * image.width;
-    for (let x = 0; x < width; x++) {
-      const s = (row + xs[x]!) * c;
-      const d = (y * width + x) * c;
-      for (let k = 0; k < c; k++) data[d + k] = image.data[s + k]!;
-    }
-  }
-  return { data, height, width, channels: c };
 }

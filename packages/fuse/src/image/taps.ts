@@ -27,12 +27,32 @@ export interface AxisTapsOptions {
   readonly antialias?: boolean;
 }
 
+/** One tap of weight 1 per output position (see ResampleFilter for the two rules). */
+function nearestTaps(inSize: number, outSize: number, pil: boolean): AxisTaps {
+  const scale = inSize / outSize;
+  const first = new Int32Array(outSize);
+  let x = scale * 0.5;
+  for (let i = 0; i < outSize; i++) {
+    first[i] = Math.min(pil ? Math.trunc(x) : Math.floor((i + 0.5) * scale), inSize - 1);
+    x += scale;
+  }
+  return {
+    perOutput: 1,
+    first,
+    count: new Int32Array(outSize).fill(1),
+    weight: new Float64Array(outSize).fill(1),
+  };
+}
+
 export function axisTaps(
   inSize: number,
   outSize: number,
   filter: ResampleFilter,
   options: AxisTapsOptions = {},
 ): AxisTaps {
+  if (filter === 'nearest' || filter === 'nearest-exact') {
+    return nearestTaps(inSize, outSize, filter === 'nearest');
+  }
   const kernel = filterKernel(filter);
   const scale = inSize / outSize;
   const stretch = (options.antialias ?? true) ? Math.max(scale, 1) : 1;

@@ -4,6 +4,7 @@
  * pixels, as torch's `interpolate(..., align_corners=False)` and TF's
  * `tf.image.resize` do. Separable: one pass along x, one along y.
  */
+import { resampleFloat } from '@repnets/fuse/image';
 import type { ImageHWC, Transform } from '../data/types.js';
 import type { Rng } from '../random.js';
 import { checkImage, newImage, parseSize, roundHalfEven, type Size } from './image.js';
@@ -24,63 +25,6 @@ export interface ResizeOptions {
    * torch's interpolate default to. No effect when enlarging or on 'nearest'.
    */
   readonly antialias?: boolean;
-}
-
-interface Taps {
-  readonly perOutput: number;
-  readonly index: Int32Array;
-  readonly weight: Float64Array;
-}
-
-/** Filter taps mapping `outSize` positions onto input positions `start .. start + inSize - 1`. */
-function axisTaps(
-  start: number,
-  inSize: number,
-  outSize: number,
-  method: ResizeMethod,
-  antialias: boolean,
-): Taps {
-  const scale = inSize / outSize;
-  if (method === 'nearest') {
-    const index = new Int32Array(outSize);
-    for (let i = 0; i < outSize; i++) {
-      index[i] = start + Math.min(Math.floor((i + 0.5) * scale), inSize - 1);
-    }
-    return { perOutput: 1, index, weight: new Float64Array(outSize).fill(1) };
-  }
-  if (!antialias || scale <= 1) {
-    const index = new Int32Array(2 * outSize);
-    const weight = new Float64Array(2 * outSize);
-    for (let i = 0; i < outSize; i++) {
-      const src = Math.max((i + 0.5) * scale - 0.5, 0);
-      const i0 = Math.min(Math.floor(src), inSize - 1);
-      const f = src - i0;
-      index[2 * i] = start + i0;
-      index[2 * i + 1] = start + Math.min(i0 + 1, inSize - 1);
-      weight[2 * i] = 1 - f;
-      weight[2 * i + 1] = f;
-    }
-    return { perOutput: 2, index, weight };
-  }
-  // PIL's triangle filter stretched by the scale, clipped to the image and
-  // renormalised there.
-  const perOutput = Math.ceil(scale) * 2 + 1;
-  const index = new Int32Array(perOutput * outSize);
-  const weight = new Float64Array(perOutput * outSize);
-  for (let i = 0; i < outSize; i++) {
-    const center = (i + 0.5) * scale;
-    const lo = Math.max(Math.floor(center - scale + 0.5), 0);
-    const hi = Math.min(Math.floor(center + scale + 0.5), inSize);
-    let total = 0;
-    for (let j = lo; j < hi; j++) total += Math.max(0, 1 - Math.abs((j + 0.5 - center) / scale));
-    for (let t = 0; t < perOutput; t++) {
-      const j = lo + t;
-      index[i * perOutput + t] = start + Math.min(j, inSize - 1);
-      weight[i * perOutput + t] =
-        j < hi ? Math.max(0, 1 - Math.abs((j + 0.5 - center) / scale)) / total : 0;
-    }
-  }
-  return { perOutput, index, weight };
 }
 
 /**
@@ -104,64 +48,13 @@ export function resizeRegion(
   if (method !== 'bilinear' && method !== 'nearest') {
     throw new RangeError(`${who}: method must be 'bilinear' or 'nearest', got '${method}'`);
   }
-  if (
-    ![top, left, height, width].every(Number.isInteger) ||
-    top < 0 ||
-    left < 0 ||
-    height < 1 ||
-    width < 1 ||
-    top + height > image.height ||
-    left + width > image.width
-  ) {
-    throw new RangeError(
-      `${who}: window top=${top} left=${left} ${height}x${width} is not inside the image ${image.height}x${image.width}`,
-    );
-  }
+  // fuse's separable resample, in float. PIL's triangle filter with its edge
+  // taps renormalised is exactly 2-tap half-pixel bilinear when not
+  // stretched; 'nearest-exact' is the floor((i + 0.5) * in / out) rule.
+  const out = newImage(outHeight, outWidth, image.channels);
+  const filter = method === 'bilinear' ? 'bilinear' : 'nearest-exact';
   const antialias = options.antialias ?? false;
-  const c = image.channels;
-  const rowStride = image.width * c;
-  const src = image.data;
-  const xs = axisTaps(left, width, outWidth, method, antialias);
-  const ys = axisTaps(top, height, outHeight, method, antialias);
-
-  // Pass 1: along x for the window's rows only. Taps in locals: property
-  // loads inside these loops cost more than the arithmetic.
-  const xn = xs.perOutput;
-  const xi = xs.index;
-  const xw = xs.weight;
-  const tmp = new Float64Array(height * outWidth * c);
-  for (let y = 0; y < height; y++) {
-    const srcRow = (top + y) * rowStride;
-    for (let x = 0; x < outWidth; x++) {
-      const t0 = x * xn;
-      const o = (y * outWidth + x) * c;
-      for (let t = t0; t < t0 + xn; t++) {
-        const w = xw[t]!;
-        if (w === 0) continue;
-        const s = srcRow + xi[t]! * c;
-        for (let k = 0; k < c; k++) tmp[o + k]! += w * src[s + k]!;
-      }
-    }
-  }
-  // Pass 2: along y.
-  const yn = ys.perOutput;
-  const yi = ys.index;
-  const yw = ys.weight;
-  const out = newImage(outHeight, outWidth, c);
-  const dst = out.data;
-  const tmpRow = outWidth * c;
-  const acc = new Float64Array(tmpRow);
-  for (let y = 0; y < outHeight; y++) {
-    acc.fill(0);
-    const t0 = y * yn;
-    for (let t = t0; t < t0 + yn; t++) {
-      const w = yw[t]!;
-      if (w === 0) continue;
-      const s = (yi[t]! - top) * tmpRow;
-      for (let i = 0; i < tmpRow; i++) acc[i]! += w * tmp[s + i]!;
-    }
-    dst.set(acc, y * tmpRow);
-  }
+  resampleFloat(image, { top, left, height, width }, out, { filter, antialias }, who);
   return out;
 }
 
