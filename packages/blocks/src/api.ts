@@ -4,6 +4,13 @@
  */
 import './layers/register.js';
 
+export {
+  type Classification,
+  type ClassifierModel,
+  type ClassifyOptions,
+  classify,
+} from './classify/classify.js';
+export type { ClassifyImage } from './classify/image-source.js';
 export { assertFiniteWeights } from './finite-weights.js';
 export {
   type CheckpointModelOptions,

@@ -4,6 +4,7 @@
  * Node can do, and no Node module in the bundle.
  */
 export * from './api.js';
+export { classifyFile } from './classify/classify-file.browser.js';
 export {
   type FileSystemOptions,
   fileSystem,

@@ -10,6 +10,7 @@ import { silenceCpuBanner } from './cpu-banner.js';
 import { registerFileSystemRouter } from './io/file-system.js';
 
 export * from './api.js';
+export { classifyFile } from './classify/classify-file.js';
 export { type FileSystemOptions, fileSystem } from './io/file-system.js';
 export { loadLayersModelFile } from './io/load-model.js';
 
