@@ -1,7 +1,12 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { evalTransform, IMAGENET_CLASSES, type RawImage } from '@repnets/fuse/image';
+import {
+  evalTransform,
+  IMAGENET_CLASSES,
+  parsePretrainedCfg,
+  type RawImage,
+} from '@repnets/fuse/image';
 import * as tf from '@tensorflow/tfjs';
 import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -64,13 +69,8 @@ describe('classify', () => {
   });
 
   it("is the softmax of the model's logits on evalTransform's output", async () => {
-    const cfg = {
-      inputSize: [3, 8, 8] as const,
-      cropPct: 0.875,
-      interpolation: 'bicubic' as const,
-      mean: [0.485, 0.456, 0.406] as const,
-      std: [0.229, 0.224, 0.225] as const,
-    };
+    // What classify uses by default: timm's defaults, bicubic.
+    const cfg = parsePretrainedCfg({ input_size: [3, 8, 8], interpolation: 'bicubic' });
     const x = evalTransform(img, cfg);
     const logits = Array.from(
       tf.tidy(() => (model.predict(tf.tensor4d(x.data, [1, 8, 8, 3])) as tf.Tensor).dataSync()),
@@ -133,13 +133,10 @@ describe('classify', () => {
         tf.layers.dense({ units: 4, activation: 'softmax', kernelInitializer: 'ones' }),
       ],
     });
-    const x = evalTransform(img, {
-      inputSize: [3, 8, 8],
-      cropPct: 0.875,
-      interpolation: 'bicubic',
-      mean: [0.485, 0.456, 0.406],
-      std: [0.229, 0.224, 0.225],
-    });
+    const x = evalTransform(
+      img,
+      parsePretrainedCfg({ input_size: [3, 8, 8], interpolation: 'bicubic' }),
+    );
     const probs = tf.tidy(() =>
       (soft.predict(tf.tensor4d(x.data, [1, 8, 8, 3])) as tf.Tensor).dataSync(),
     );

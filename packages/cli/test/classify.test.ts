@@ -6,6 +6,7 @@ import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { crc32, deflateSync } from 'node:zlib';
 import { classify, createModel } from '@repnets/blocks';
+import { parsePretrainedCfg } from '@repnets/fuse/image';
 import * as tf from '@tensorflow/tfjs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { json, repnets } from './helpers/cli.js';
@@ -45,6 +46,7 @@ const pixels = Uint8Array.from(
   (_, i) => (i * 37 + (i % 3) * 90) % 256,
 );
 const image = { data: pixels, width, height, channels: 3 as const };
+const cfgJson = { input_size: [3, 8, 8], crop_pct: 1, interpolation: 'bilinear' };
 
 describe('repnets classify', () => {
   const model = join(dir, 'model');
@@ -70,13 +72,7 @@ describe('repnets classify', () => {
 
   it('prints what classify gives in-process, with labels and a config.json', async () => {
     const net = await tf.loadLayersModel(`file://${join(model, 'model.json')}`);
-    const config = {
-      inputSize: [3, 8, 8] as const,
-      cropPct: 1,
-      interpolation: 'bilinear' as const,
-      mean: [0.485, 0.456, 0.406] as const,
-      std: [0.229, 0.224, 0.225] as const,
-    };
+    const config = parsePretrainedCfg(cfgJson);
     const labels = ['cat', 'dog', 'fox'];
     const want = await classify(net, image, { topK: 2, labels, config });
     const wantDefault = await classify(net, image, { topK: 2 });
