@@ -100,6 +100,17 @@ export class BNWeights {
     }
   }
 
+  /** {@link toFuse} read synchronously (dataSync). */
+  toFuseSync(): BatchNorm {
+    const [gamma, beta, mean, variance] = [
+      this.gamma,
+      this.beta,
+      this.movingMean,
+      this.movingVariance,
+    ].map((v) => v.read().dataSync() as Float32Array);
+    return { gamma: gamma!, beta: beta!, mean: mean!, variance: variance!, eps: this.epsilon };
+  }
+
   /** The running statistics as a @repnets/fuse BatchNorm (async: safe on every backend). */
   async toFuse(): Promise<BatchNorm> {
     const [gamma, beta, mean, variance] = await Promise.all(

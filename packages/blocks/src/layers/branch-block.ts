@@ -209,8 +209,8 @@ export abstract class BranchBlock extends tf.layers.Layer implements Reparameter
 
   /** The trained branches by role, as @repnets/fuse takes them (running BN statistics). */
   async trainedBranches(): Promise<TrainedBranches> {
-    if (!this.built)
-      throw new Error(`${this.getClassName()} '${this.name}': not built, so it has no branches`);
+    const where = `${this.getClassName()} '${this.name}'`;
+    if (!this.built) throw new Error(`${where}: not built, so it has no branches`);
     const ipg = this.inChannels / this.groups;
     const read = async (c: (typeof this.convs)[number]): Promise<TrainedConvBranch> => ({
       name: c.spec.name,
@@ -232,9 +232,42 @@ export abstract class BranchBlock extends tf.layers.Layer implements Reparameter
     };
   }
 
+  /**
+   * {@link trainedBranches} read synchronously (dataSync): for the CPU and
+   * wasm backends; on WebGPU in Node use the async one.
+   */
+  trainedBranchesSync(): TrainedBranches {
+    const where = `${this.getClassName()} '${this.name}'`;
+    if (!this.built) throw new Error(`${where}: not built, so it has no branches`);
+    const ipg = this.inChannels / this.groups;
+    const read = (c: (typeof this.convs)[number]): TrainedConvBranch => ({
+      name: c.spec.name,
+      kernel: makeKernel(
+        'HWIO',
+        [c.spec.size, c.spec.size, ipg, this.filters],
+        c.kernel.read().dataSync() as Float32Array,
+      ),
+      bn: c.bn.toFuseSync(),
+    });
+    const kxk = this.convs.filter((c) => c.spec.role === 'kxk').map(read);
+    const scaleConv = this.convs.find((c) => c.spec.role === 'scale');
+    return {
+      kxk,
+      ...(scaleConv ? { scale: read(scaleConv) } : {}),
+      ...(this.identityBn ? { identity: this.identityBn.toFuseSync() } : {}),
+      groups: this.groups,
+      stride: this.strides,
+    };
+  }
+
   /** The squeeze-excite's values, when the block has one. */
   async seValues(): Promise<SEValues | undefined> {
     return this.seWeights?.toFuse();
+  }
+
+  /** {@link seValues} read synchronously (dataSync). */
+  seValuesSync(): SEValues | undefined {
+    return this.seWeights?.toFuseSync();
   }
 
   /**
@@ -250,9 +283,7 @@ export abstract class BranchBlock extends tf.layers.Layer implements Reparameter
     const kxk = this.convs.filter((c) => c.spec.role === 'kxk');
     const scale = this.convs.find((c) => c.spec.role === 'scale');
     if (values.kxk.length !== kxk.length)
-      throw new Error(
-        `${where}: has ${kxk.length} kxk branches, given ${values.kxk.length}`,
-      );
+      throw new Error(`${where}: has ${kxk.length} kxk branches, given ${values.kxk.length}`);
     if ((values.scale !== undefined) !== (scale !== undefined))
       throw new Error(
         `${where}: ${scale ? 'has' : 'has no'} scale (1x1) branch, but one was ${values.scale ? '' : 'not '}given`,
