@@ -128,7 +128,7 @@ function seKeys(scheme: KeyScheme, name: string, out: number, r: number): Expect
   ];
 }
 
-/** The deploy-form keys of one block: the source's re-parameterized conv (with bias) and its SE. */
+/** The deploy-form keys of one block: the source's re-parameterized conv (with bias) and its SE, in the source's order. */
 export function deployBlockKeys(
   scheme: KeyScheme,
   spec: BlockRecord,
@@ -149,7 +149,8 @@ export function deployBlockKeys(
     },
   ];
   const se = spec.se !== 'none' ? seKeys(scheme, name, spec.outChannels, seChannels) : [];
-  return [...conv, ...se];
+  // The official modules register their SE before the deploy conv, timm's after it.
+  return scheme.order[0] === 'se' ? [...se, ...conv] : [...conv, ...se];
 }
 
 /** The scheme of `layout` and the record of `model`, whose blocks it must hold. */
