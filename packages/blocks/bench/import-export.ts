@@ -8,7 +8,7 @@
  * train form (importStateDict: parse, build the zoo model, set every weight),
  * and writes it back (toStateDict + writeSafetensors + writeFileSync),
  * checking the bytes are the file's. Seconds per phase and the process's peak
- * RSS after each (process.resourceUsage().maxRSS, a high-water mark), against
+ * RSS after each (VmHWM, a high-water mark), against
  * the file size; the baseline is the plain file read in the same process.
  * The measuring runs in a child process, so the generation's memory is not in
  * its peak.
@@ -91,7 +91,20 @@ function syntheticCheckpoint(): Map<string, StateTensor> {
 }
 
 const mib = (bytes: number) => bytes / 2 ** 20;
-const peakMiB = () => process.resourceUsage().maxRSS / 1024;
+/**
+ * The process's peak RSS, MiB: Linux's VmHWM (the high-water mark of this
+ * program's memory since it started). getrusage's maxRSS would not do in the
+ * child: Linux carries the parent's high-water mark over fork and exec.
+ */
+function peakMiB(): number {
+  try {
+    const m = /^VmHWM:\s+(\d+) kB$/m.exec(readFileSync('/proc/self/status', 'utf8'));
+    if (m !== null) return Number(m[1]) / 1024;
+  } catch {
+    // not Linux
+  }
+  return process.resourceUsage().maxRSS / 1024;
+}
 
 interface Phase {
   readonly phase: string;
@@ -180,7 +193,7 @@ if (values.measure !== undefined) {
       reportJson({
         benchmark: 'blocks-import-export',
         description:
-          'Synthetic train-form timm checkpoint of the model: readFileSync, readSafetensors, importStateDict (train form), toStateDict, writeSafetensors, writeFileSync in a fresh process; seconds per phase, peak RSS (maxRSS high-water mark) after each, against the file size and the plain read.',
+          'Synthetic train-form timm checkpoint of the model: readFileSync, readSafetensors, importStateDict (train form), toStateDict, writeSafetensors, writeFileSync in a fresh process; seconds per phase, peak RSS (VmHWM high-water mark) after each, against the file size and the plain read.',
         machine: m,
         backend: tf.getBackend(),
         model: name,
