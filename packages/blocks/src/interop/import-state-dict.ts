@@ -26,6 +26,7 @@ import {
 import * as tf from '@tensorflow/tfjs';
 import { deployLayerNames } from '../deploy-layers.js';
 import { BranchBlock } from '../layers/branch-block.js';
+import { withZeroInit } from '../layers/init-seed.js';
 import { DEFAULT_SE_RATIO, type SEValues, seHidden } from '../layers/se-weights.js';
 import type { Form } from '../zoo/from-record.js';
 import { modelFromRecord } from '../zoo/index.js';
@@ -316,11 +317,14 @@ export function importStateDict(
     input: { ...base.input, height: height!, width: width! },
     blocks: withCheckpointSE(base.blocks, parsed),
   };
-  const model = modelFromRecord(record, {
-    form,
-    bn: { epsilon: eps },
-    ...(options.name !== undefined ? { name: options.name } : {}),
-  });
+  const build = () =>
+    modelFromRecord(record, {
+      form,
+      bn: { epsilon: eps },
+      ...(options.name !== undefined ? { name: options.name } : {}),
+    });
+  // Every weight is set below (all but a new head's): no random numbers to draw first.
+  const model = options.newHead === true ? build() : withZeroInit(build);
   try {
     record.blocks.forEach((r, i) => {
       const b = parsed.blocks[i]!;
