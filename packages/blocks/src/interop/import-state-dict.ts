@@ -92,15 +92,15 @@ function fullLayout(sd: StateDict, layout: StateDictLayout | undefined): LayoutN
   return found;
 }
 
-/** The state dict as a Map without DataParallel's `module.` prefix (parseStateDict strips it too). */
-function unwrapped(input: StateDict | Readonly<Record<string, StateTensor>>): StateDict {
+/** The state dict as a Map, in its order. */
+function asMap(input: StateDict | Readonly<Record<string, StateTensor>>): StateDict {
   if (input === null || typeof input !== 'object')
     throw new Error(`${OP}: stateDict must be a Map or an object of { shape, data } tensors`);
-  const sd: StateDict = input instanceof Map ? input : new Map(Object.entries(input));
-  const keys = [...sd.keys()];
-  if (keys.length === 0 || !keys.every((k) => k.startsWith('module.'))) return sd;
-  return new Map([...sd].map(([k, t]) => [k.slice('module.'.length), t]));
+  return input instanceof Map ? input : new Map(Object.entries(input));
 }
+
+/** A key without DataParallel's `module.` prefix, as parseStateDict strips it. */
+const bare = (key: string) => (key.startsWith('module.') ? key.slice('module.'.length) : key);
 
 const modelName = (m: string | NetworkRecord) => (typeof m === 'string' ? m : m.name);
 
@@ -256,7 +256,7 @@ export function importStateDict(
   if (form !== 'train' && form !== 'deploy')
     throw new Error(`${OP}: form must be 'train' or 'deploy', got '${String(form)}'`);
   checkClasses(options);
-  const sd = unwrapped(stateDict);
+  const sd = asMap(stateDict);
   const given = options.layout === undefined ? undefined : checkLayoutArgument(OP, options.layout);
   const layout = fullLayout(sd, given);
   const eps = options.eps ?? 1e-5;
@@ -339,7 +339,8 @@ export function importStateDict(
 
   const counters = new Map<string, number>();
   for (const [key, t] of sd) {
-    if (key.endsWith('.num_batches_tracked') && t.data.length === 1) counters.set(key, t.data[0]!);
+    if (key.endsWith('.num_batches_tracked') && t.data.length === 1)
+      counters.set(bare(key), t.data[0]!);
   }
   return {
     model: rememberRecord(model, record),
