@@ -56,6 +56,14 @@ describe('importStateDict and toStateDict refuse bad input in one line', () => {
     );
   });
 
+  it("a DataParallel checkpoint ('module.' before every key): read as timm's clean_state_dict reads it", () => {
+    const wrapped = new Map([...sd].map(([k, t]) => [`module.${k}`, t]));
+    const imported = importStateDict(wrapped, { model: record });
+    expect([...imported.counters.keys()].every((k) => !k.startsWith('module.'))).toBe(true);
+    expect([...toStateDict(imported.model, { layout: 'timm' }).keys()]).toEqual([...sd.keys()]);
+    imported.model.dispose();
+  });
+
   it('a class count that does not match numClasses names both and offers newHead', () => {
     expect(() => importStateDict(sd, { model: record, numClasses: 7 })).toThrow(
       "importStateDict: the checkpoint's classifier has 5 classes, but numClasses is 7: pass newHead: true to start a new 7-class head",
