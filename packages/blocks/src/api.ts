@@ -18,6 +18,13 @@ export {
   modelFromStateDict,
 } from './interop/from-checkpoint.js';
 export {
+  type ImportedStateDict,
+  type ImportStateDictOptions,
+  importStateDict,
+} from './interop/import-state-dict.js';
+export { type ToStateDictOptions, toStateDict } from './interop/to-state-dict.js';
+export type { StateDictLayout, TorchSource } from './interop/torch-layout.js';
+export {
   MODEL_JSON,
   type ModelFolderFiles,
   modelFolderFilesOf,
@@ -28,6 +35,7 @@ export {
   type BlockShape,
   BranchBlock,
   type BranchBlockArgs,
+  type BranchValues,
   type TrainedBranches,
   type TrainedConvBranch,
 } from './layers/branch-block.js';

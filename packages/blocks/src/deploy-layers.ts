@@ -57,6 +57,20 @@ export function applySE(
 }
 
 /**
+ * The names of the weighted layers of a deploy block called `name`: its conv
+ * (the block's own name when nothing follows it) and, with SE, the SE's
+ * reduce and expand convs. What reads or writes a deploy block's weights goes
+ * through these names, the ones applyDeployConv gives.
+ */
+export function deployLayerNames(
+  name: string,
+  se: 'none' | 'pre' | 'post',
+): { readonly conv: string; readonly seDown?: string; readonly seUp?: string } {
+  if (se === 'none') return { conv: name };
+  return { conv: `${name}_conv`, seDown: `${name}_se_down`, seUp: `${name}_se_up` };
+}
+
+/**
  * The deploy form of one folded block, from stock layers wherever possible.
  * Stride 1: one Conv2D | DepthwiseConv2D with padding 'same' (symmetric k//2 at
  * stride 1) and the ReLU fused in. Stride 2: ZeroPadding2D(k//2) first and a
@@ -74,8 +88,7 @@ export function applyDeployConv(
   const fuseAct = d.se !== 'pre';
   const convAct = fuseAct ? d.activation : 'linear';
   // Without SE the activation is fused into the conv, so the conv is the block's last layer.
-  const convIsLast = d.se === 'none';
-  const convName = convIsLast ? name : `${name}_conv`;
+  const convName = deployLayerNames(name, d.se).conv;
   const k = d.kernelSize;
   const ipg = d.inChannels / d.groups;
   const grouped = d.groups > 1 && !(ipg === 1 && d.groups === d.inChannels);

@@ -3,6 +3,7 @@ import { applyDeployConv, applySE, type PendingWeights } from './deploy-layers.j
 import { assertFiniteWeights } from './finite-weights.js';
 import { isReparameterizable } from './layers/reparameterizable.js';
 import { SEBlock } from './layers/se-block.js';
+import { recordOf, rememberRecord } from './zoo/record-of.js';
 
 /** One folded layer of a {@link ReparameterizeResult}. */
 export interface FoldedLayer {
@@ -171,5 +172,8 @@ export async function reparameterize(model: tf.LayersModel): Promise<Reparameter
     p.layer.setWeights(p.weights);
     tf.dispose(p.weights);
   }
+  // The same network in another form: its record (block positions, SE widths) still describes it.
+  const record = recordOf(model);
+  if (record !== undefined) rememberRecord(deployModel, record);
   return { model: deployModel, folded };
 }

@@ -10,7 +10,12 @@
  * - a synthetic timm-layout and official-layout train-form PyTorch checkpoint
  *   (keys spelled by ./helpers/torch-layouts.ts, not by @repnets/fuse) ->
  *   `modelFromStateDict` (fuseStateDict + modelFromFused) against an
- *   independent float64 forward of that checkpoint.
+ *   independent float64 forward of that checkpoint;
+ * - the same checkpoint -> `importStateDict` in train form, in deploy form,
+ *   and train form -> `reparameterize`, against that forward; `toStateDict`
+ *   of the import gives back the checkpoint bit for bit (keys, order, dtypes,
+ *   data, safetensors bytes); `toStateDict` of the zoo model in both forms
+ *   -> `importStateDict` gives its logits back.
  *
  * At full size, for every name, the keys and shapes fuse expects in each
  * layout are checked against the independently spelled ones.
@@ -34,11 +39,20 @@ import {
   deployStateDictShapes,
   fuseStateDict,
   type NetworkRecord,
+  type StateTensor,
   trainStateDictShapes,
+  writeSafetensors,
 } from '@repnets/fuse';
 import * as tf from '@tensorflow/tfjs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createModel, listModels, modelFromStateDict, reparameterize } from '../src/index.js';
+import {
+  createModel,
+  importStateDict,
+  listModels,
+  modelFromStateDict,
+  reparameterize,
+  toStateDict,
+} from '../src/index.js';
 import { exportOnnx } from '../src/onnx/index.js';
 import { largestLogit, relativeError } from './helpers/compare-logits.js';
 import { conditionTrainForm } from './helpers/conditioned-weights.js';
@@ -118,6 +132,23 @@ function inputBatch(record: NetworkRecord, seed: number): NHWCBatch {
   const r = rng(seed);
   const data = Float32Array.from({ length: shape.reduce((p, d) => p * d, 1) }, () => 2 * r() - 1);
   return { shape, data };
+}
+
+/** Same keys in the same order, and each tensor's shape, dtype (F32 when unstated) and bytes. */
+function expectSameTensors(
+  got: ReadonlyMap<string, StateTensor>,
+  want: ReadonlyMap<string, StateTensor>,
+) {
+  expect([...got.keys()]).toEqual([...want.keys()]);
+  const bytes = (d: Float32Array | Float64Array) =>
+    Buffer.from(d.buffer, d.byteOffset, d.byteLength);
+  for (const [key, w] of want) {
+    const g = got.get(key)!;
+    expect(g.shape, key).toEqual(w.shape);
+    expect(g.dtype ?? 'F32', key).toBe(w.dtype ?? 'F32');
+    expect(g.data.constructor, key).toBe(w.data.constructor);
+    expect(bytes(g.data).equals(bytes(w.data)), `${key}: the same bytes`).toBe(true);
+  }
 }
 
 const NAMES = listModels();
@@ -213,11 +244,31 @@ describe.each(NAMES)('%s', (name) => {
           ).toThrow(OURS(name));
         }
       });
+      it(`has no ${source} layout: importStateDict and toStateDict refuse it, saying why`, () => {
+        for (const family of ['repvgg', 'mobileone'] as const) {
+          expect(() =>
+            importStateDict(new Map(), { layout: fuseLayoutName(source, family), model: name }),
+          ).toThrow(OURS(name));
+        }
+        expect(() => toStateDict(train, { layout: source })).toThrow(
+          /toStateDict: .*none of the four PyTorch layouts holds/,
+        );
+      });
       return;
     }
+    let sd: Map<string, StateTensor>;
+    let want: Float64Array;
+    beforeAll(() => {
+      sd = torchCheckpoint(layout, record.numClasses, 23, batch);
+      want = torchForward(sd, layout, batch.data, batch.shape);
+    });
+    const importOptions = {
+      model: record,
+      inputSize: [record.input.height, record.input.width] as const,
+      eps: TORCH_BN_EPS,
+    };
+
     it('-> modelFromStateDict: the float64 train-form forward of the checkpoint', async () => {
-      const sd = torchCheckpoint(layout, record.numClasses, 23, batch);
-      const want = torchForward(sd, layout, batch.data, batch.shape);
       expectOrderOne(name, `${source} checkpoint`, want);
       const { model, fused } = modelFromStateDict(sd, {
         model: record,
@@ -256,6 +307,90 @@ describe.each(NAMES)('%s', (name) => {
         measured(`${source} checkpoint -> modelFromStateDict`, name, got, want),
       ).toBeLessThanOrEqual(TOLERANCE);
       model.dispose();
+    });
+
+    it('-> importStateDict, train form: the float64 forward; -> reparameterize: the same; -> toStateDict: the checkpoint bit for bit', async () => {
+      const imported = importStateDict(sd, importOptions);
+      expect(imported.layout).toBe(fuseLayoutName(source, layout.family));
+      expect(imported.form).toBe('train');
+      const counterKeys = [...sd.keys()].filter((k) => k.endsWith('.num_batches_tracked'));
+      expect([...imported.counters.keys()]).toEqual(counterKeys);
+      expect(new Set(imported.counters.values())).toEqual(new Set([100]));
+      expect(imported.headKeys.weight).toBe(`${layout.classifier}.weight`);
+      await breathe();
+      const got = await logits(imported.model, x);
+      expect(
+        measured(`${source} checkpoint -> importStateDict (train)`, name, got, want),
+      ).toBeLessThanOrEqual(TOLERANCE);
+      const reparam = (await reparameterize(imported.model)).model;
+      expect(
+        measured(
+          `${source} importStateDict -> reparameterize`,
+          name,
+          await logits(reparam, x),
+          want,
+        ),
+      ).toBeLessThanOrEqual(TOLERANCE);
+      const back = toStateDict(imported.model, { layout: source, counters: imported.counters });
+      expectSameTensors(back, sd);
+      expect(Buffer.from(writeSafetensors(back)).equals(Buffer.from(writeSafetensors(sd)))).toBe(
+        true,
+      );
+      // The deploy form of the import is the source's own deploy state dict, key for key.
+      const deploy = toStateDict(imported.model, { layout: source, form: 'deploy' });
+      expect(new Map([...deploy].map(([k, t]) => [k, t.shape]))).toEqual(
+        torchDeployShapes(layout, record.numClasses),
+      );
+      reparam.dispose();
+      imported.model.dispose();
+    });
+
+    it('-> importStateDict, deploy form: the float64 forward', async () => {
+      const imported = importStateDict(sd, { ...importOptions, form: 'deploy' });
+      expect(imported.form).toBe('deploy');
+      await breathe();
+      const got = await logits(imported.model, x);
+      expect(
+        measured(`${source} checkpoint -> importStateDict (deploy)`, name, got, want),
+      ).toBeLessThanOrEqual(TOLERANCE);
+      // A deploy-form checkpoint (fuse's fold of it) goes back bit for bit too.
+      const fused = fuseStateDict(sd, { model: record }).stateDict;
+      const fromDeploy = importStateDict(fused, { ...importOptions, form: 'deploy' });
+      expectSameTensors(toStateDict(fromDeploy.model, { layout: source }), fused);
+      expect(() => importStateDict(fused, importOptions)).toThrow(
+        /is in deploy form .* import it with form: 'deploy'/,
+      );
+      imported.model.dispose();
+      fromDeploy.model.dispose();
+    });
+
+    it('the zoo model -> toStateDict -> importStateDict, in both forms: its logits back', async () => {
+      const trained = toStateDict(train, { layout: source });
+      const again = importStateDict(trained, importOptions);
+      await breathe();
+      expect(
+        measured(
+          `zoo -> ${source} toStateDict -> import (train)`,
+          name,
+          await logits(again.model, x),
+          trainLogits,
+        ),
+      ).toBeLessThanOrEqual(TOLERANCE);
+      expectSameTensors(toStateDict(again.model, { layout: source }), trained);
+      const deployed = toStateDict(train, { layout: source, form: 'deploy' });
+      const fromFolded = toStateDict(folded, { layout: source });
+      expect([...fromFolded.keys()]).toEqual([...deployed.keys()]);
+      const asDeploy = importStateDict(fromFolded, { ...importOptions, form: 'deploy' });
+      expect(
+        measured(
+          `zoo deploy -> ${source} toStateDict -> import`,
+          name,
+          await logits(asDeploy.model, x),
+          foldedLogits,
+        ),
+      ).toBeLessThanOrEqual(TOLERANCE);
+      again.model.dispose();
+      asDeploy.model.dispose();
     });
   });
 });

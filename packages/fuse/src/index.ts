@@ -54,8 +54,14 @@ export {
   fuseStateDict,
 } from './interop/fuse-state-dict.js';
 export {
+  type BlockKeys,
   deployStateDictShapes,
+  type ExpectedKey,
   type ExpectedKeysOptions,
+  type KeyRole,
+  type StateDictKeys,
+  type StateDictKeysOptions,
+  stateDictKeys,
   trainStateDictShapes,
 } from './interop/keys.js';
 export { type BlockFamily, LAYOUT_NAMES, type LayoutName } from './interop/layouts.js';

@@ -85,6 +85,32 @@ export class BNWeights {
     tf.dispose([nextMean!, nextVariance!]); // the variables keep the data
   }
 
+  /** Sets gamma, beta and the running statistics (lengths checked by the caller). */
+  set(bn: BatchNorm): void {
+    const pairs: [tf.LayerVariable, Float32Array][] = [
+      [this.gamma, bn.gamma ?? new Float32Array(bn.mean.length).fill(1)],
+      [this.beta, bn.beta ?? new Float32Array(bn.mean.length)],
+      [this.movingMean, bn.mean],
+      [this.movingVariance, bn.variance],
+    ];
+    for (const [v, data] of pairs) {
+      const t = tf.tensor1d(data, 'float32');
+      v.write(t);
+      t.dispose();
+    }
+  }
+
+  /** {@link toFuse} read synchronously (dataSync). */
+  toFuseSync(): BatchNorm {
+    const [gamma, beta, mean, variance] = [
+      this.gamma,
+      this.beta,
+      this.movingMean,
+      this.movingVariance,
+    ].map((v) => v.read().dataSync() as Float32Array);
+    return { gamma: gamma!, beta: beta!, mean: mean!, variance: variance!, eps: this.epsilon };
+  }
+
   /** The running statistics as a @repnets/fuse BatchNorm (async: safe on every backend). */
   async toFuse(): Promise<BatchNorm> {
     const [gamma, beta, mean, variance] = await Promise.all(

@@ -32,6 +32,8 @@ export interface BranchBlockArgs extends CommonBlockArgs {
   readonly identity?: 'auto' | boolean;
   readonly se?: SEPosition;
   readonly seRatio?: number;
+  /** Hidden channels of the squeeze-excite; overrides `seRatio` (a checkpoint's own width). */
+  readonly seHidden?: number;
 }
 
 /** One conv+BN branch of a block, as its layer creates it: its weights' name prefix, kernel size and role. */
@@ -45,6 +47,16 @@ export interface BranchSpec {
 /** A trained conv+BN branch as @repnets/fuse takes it, with the name its weights carry. */
 export interface TrainedConvBranch extends FuseConvBN<'HWIO'> {
   readonly name: string;
+}
+
+/**
+ * Branch values to put into a block, by role, as {@link BranchBlock.setTrainedBranches}
+ * takes them: HWIO kernels and BatchNorm running statistics.
+ */
+export interface BranchValues {
+  readonly kxk: readonly FuseConvBN<'HWIO'>[];
+  readonly scale?: FuseConvBN<'HWIO'>;
+  readonly identity?: BatchNorm;
 }
 
 /** The trained branches of a block by role, read back as @repnets/fuse inputs. */
@@ -62,6 +74,20 @@ export type BlockShape = Omit<BlockRecord, 'stage' | 'index'> & {
   readonly seHidden?: number;
 };
 
+const sameDims = (a: readonly number[], b: readonly (number | null)[]) =>
+  a.length === b.length && a.every((d, i) => d === b[i]);
+
+/** Writes float32 values into a layer variable (the variable keeps its own copy). */
+export function writeVariable(
+  v: tf.LayerVariable,
+  data: Float32Array,
+  shape: readonly number[],
+): void {
+  const t = tf.tensor(data, [...shape], 'float32');
+  v.write(t);
+  t.dispose();
+}
+
 /**
  * The training form every re-parameterizable block shares:
  * `act(sum_b bn_b(conv_b(x)) + bn_0(x))`, each branch a (grouped) conv with
@@ -77,6 +103,8 @@ export abstract class BranchBlock extends tf.layers.Layer implements Reparameter
   readonly identityMode: 'auto' | boolean;
   readonly se: SEPosition;
   readonly seRatio: number;
+  /** The SE's hidden width when given explicitly; else it follows `seRatio`. */
+  readonly seHiddenArg: number | undefined;
   readonly activation: ActivationName;
   readonly bnEpsilon: number;
   readonly bnMomentum: number;
@@ -99,6 +127,7 @@ export abstract class BranchBlock extends tf.layers.Layer implements Reparameter
     this.identityMode = args.identity ?? defaults.identity;
     this.se = args.se ?? 'none';
     this.seRatio = args.seRatio ?? DEFAULT_SE_RATIO;
+    this.seHiddenArg = args.seHidden;
     this.activation = args.activation ?? defaults.activation;
     this.bnEpsilon = args.bnEpsilon ?? DEFAULT_BN_EPSILON;
     this.bnMomentum = args.bnMomentum ?? DEFAULT_BN_MOMENTUM;
@@ -113,6 +142,12 @@ export abstract class BranchBlock extends tf.layers.Layer implements Reparameter
     }
     if (!Number.isInteger(this.strides) || this.strides < 1) {
       throw new Error(`${where}: strides must be a positive integer, got ${this.strides}`);
+    }
+    if (
+      this.seHiddenArg !== undefined &&
+      !(Number.isInteger(this.seHiddenArg) && this.seHiddenArg > 0)
+    ) {
+      throw new Error(`${where}: seHidden must be a positive integer, got ${args.seHidden}`);
     }
     if (typeof this.groupsArg === 'number' && this.filters % this.groupsArg !== 0) {
       throw new Error(`${where}: groups ${this.groupsArg} does not divide filters ${this.filters}`);
@@ -174,8 +209,8 @@ export abstract class BranchBlock extends tf.layers.Layer implements Reparameter
 
   /** The trained branches by role, as @repnets/fuse takes them (running BN statistics). */
   async trainedBranches(): Promise<TrainedBranches> {
-    if (!this.built)
-      throw new Error(`${this.getClassName()} '${this.name}': not built, so it has no branches`);
+    const where = `${this.getClassName()} '${this.name}'`;
+    if (!this.built) throw new Error(`${where}: not built, so it has no branches`);
     const ipg = this.inChannels / this.groups;
     const read = async (c: (typeof this.convs)[number]): Promise<TrainedConvBranch> => ({
       name: c.spec.name,
@@ -197,9 +232,128 @@ export abstract class BranchBlock extends tf.layers.Layer implements Reparameter
     };
   }
 
+  /**
+   * {@link trainedBranches} read synchronously (dataSync): for the CPU and
+   * wasm backends; on WebGPU in Node use the async one.
+   */
+  trainedBranchesSync(): TrainedBranches {
+    const where = `${this.getClassName()} '${this.name}'`;
+    if (!this.built) throw new Error(`${where}: not built, so it has no branches`);
+    const ipg = this.inChannels / this.groups;
+    const read = (c: (typeof this.convs)[number]): TrainedConvBranch => ({
+      name: c.spec.name,
+      kernel: makeKernel(
+        'HWIO',
+        [c.spec.size, c.spec.size, ipg, this.filters],
+        c.kernel.read().dataSync() as Float32Array,
+      ),
+      bn: c.bn.toFuseSync(),
+    });
+    const kxk = this.convs.filter((c) => c.spec.role === 'kxk').map(read);
+    const scaleConv = this.convs.find((c) => c.spec.role === 'scale');
+    return {
+      kxk,
+      ...(scaleConv ? { scale: read(scaleConv) } : {}),
+      ...(this.identityBn ? { identity: this.identityBn.toFuseSync() } : {}),
+      groups: this.groups,
+      stride: this.strides,
+    };
+  }
+
   /** The squeeze-excite's values, when the block has one. */
   async seValues(): Promise<SEValues | undefined> {
     return this.seWeights?.toFuse();
+  }
+
+  /** {@link seValues} read synchronously (dataSync). */
+  seValuesSync(): SEValues | undefined {
+    return this.seWeights?.toFuseSync();
+  }
+
+  /**
+   * Puts trained values into the branches, the inverse of
+   * {@link trainedBranches}: each kxk branch in order, the scale branch and the
+   * identity BN, each with its kernel (HWIO) and running statistics. Every
+   * role, count, shape and BN epsilon must be this block's; a mismatch is
+   * refused naming the layer and the branch.
+   */
+  setTrainedBranches(values: BranchValues): void {
+    const where = `${this.getClassName()} '${this.name}'`;
+    if (!this.built) throw new Error(`${where}: not built, so it has no branches to set`);
+    const kxk = this.convs.filter((c) => c.spec.role === 'kxk');
+    const scale = this.convs.find((c) => c.spec.role === 'scale');
+    if (values.kxk.length !== kxk.length)
+      throw new Error(`${where}: has ${kxk.length} kxk branches, given ${values.kxk.length}`);
+    if ((values.scale !== undefined) !== (scale !== undefined))
+      throw new Error(
+        `${where}: ${scale ? 'has' : 'has no'} scale (1x1) branch, but one was ${values.scale ? '' : 'not '}given`,
+      );
+    if ((values.identity !== undefined) !== (this.identityBn !== undefined))
+      throw new Error(
+        `${where}: ${this.identityBn ? 'has' : 'has no'} identity branch, but one was ${values.identity ? '' : 'not '}given`,
+      );
+    const ipg = this.inChannels / this.groups;
+    const pairs: [(typeof this.convs)[number], FuseConvBN<'HWIO'>][] = kxk.map((c, j) => [
+      c,
+      values.kxk[j]!,
+    ]);
+    if (scale !== undefined && values.scale !== undefined) pairs.push([scale, values.scale]);
+    // Everything is checked before anything is written: a refusal leaves the block as it was.
+    for (const [c, v] of pairs) {
+      const want = [c.spec.size, c.spec.size, ipg, this.filters];
+      if (v.kernel.layout !== 'HWIO' || !sameDims(v.kernel.shape, want))
+        throw new Error(
+          `${where}: branch '${c.spec.name}' takes an HWIO kernel [${want.join(', ')}], given ${v.kernel.layout} [${v.kernel.shape.join(', ')}]`,
+        );
+      this.checkBN(where, c.spec.name, v.bn, c.bn);
+    }
+    if (this.identityBn && values.identity)
+      this.checkBN(where, 'identity', values.identity, this.identityBn);
+    for (const [c, v] of pairs) {
+      writeVariable(c.kernel, v.kernel.data, v.kernel.shape);
+      c.bn.set(v.bn);
+    }
+    if (this.identityBn && values.identity) this.identityBn.set(values.identity);
+  }
+
+  private checkBN(where: string, branch: string, bn: BatchNorm, into: BNWeights): void {
+    for (const f of ['gamma', 'beta', 'mean', 'variance'] as const) {
+      const n = bn[f]?.length ?? 0;
+      if (n !== this.filters)
+        throw new Error(
+          `${where}: branch '${branch}' BN ${f} has ${n} values, expected ${this.filters}`,
+        );
+    }
+    if (bn.eps !== into.epsilon)
+      throw new Error(
+        `${where}: branch '${branch}' BN epsilon is ${into.epsilon}, given values for epsilon ${bn.eps}: build the model with bn.epsilon ${bn.eps}`,
+      );
+  }
+
+  /**
+   * Puts values into the squeeze-excite, the inverse of {@link seValues}: HWIO
+   * 1x1 kernels [1, 1, C, hidden] and [1, 1, hidden, C] with their biases.
+   */
+  setSEValues(values: SEValues): void {
+    const where = `${this.getClassName()} '${this.name}'`;
+    const se = this.seWeights;
+    if (se === undefined) throw new Error(`${where}: has no squeeze-excite to set`);
+    const checks: [string, tf.LayerVariable, { shape: readonly number[] }][] = [
+      ['down kernel', se.downKernel, values.down.kernel],
+      ['down bias', se.downBias, { shape: [values.down.bias.length] }],
+      ['up kernel', se.upKernel, values.up.kernel],
+      ['up bias', se.upBias, { shape: [values.up.bias.length] }],
+    ];
+    for (const [what, v, given] of checks) {
+      if (!sameDims(given.shape, v.shape))
+        throw new Error(
+          `${where}: SE ${what} is [${v.shape.join(', ')}], given [${given.shape.join(', ')}]`,
+        );
+    }
+    writeVariable(se.downKernel, values.down.kernel.data, values.down.kernel.shape);
+    writeVariable(se.downBias, values.down.bias, [values.down.bias.length]);
+    writeVariable(se.upKernel, values.up.kernel.data, values.up.kernel.shape);
+    writeVariable(se.upBias, values.up.bias, [values.up.bias.length]);
   }
 
   private adder(): WeightAdder {
@@ -241,7 +395,12 @@ export abstract class BranchBlock extends tf.layers.Layer implements Reparameter
       );
     }
     if (this.se !== 'none')
-      this.seWeights = new SEWeights(add, 'se', this.filters, seHidden(this.filters, this.seRatio));
+      this.seWeights = new SEWeights(
+        add,
+        'se',
+        this.filters,
+        this.seHiddenArg ?? seHidden(this.filters, this.seRatio),
+      );
     this.built = true;
   }
 
@@ -310,6 +469,7 @@ export abstract class BranchBlock extends tf.layers.Layer implements Reparameter
       identity: this.identityMode,
       se: this.se,
       seRatio: this.seRatio,
+      ...(this.seHiddenArg !== undefined ? { seHidden: this.seHiddenArg } : {}),
       activation: this.activation,
       bnEpsilon: this.bnEpsilon,
       bnMomentum: this.bnMomentum,

@@ -57,6 +57,15 @@ export class SEWeights {
     return x.mul<tf.Tensor4D>(g);
   }
 
+  /** {@link toFuse} read synchronously (dataSync). */
+  toFuseSync(): SEValues {
+    const conv = (k: tf.LayerVariable, b: tf.LayerVariable): FoldedConv<'HWIO'> => ({
+      kernel: makeKernel('HWIO', k.shape as number[], k.read().dataSync() as Float32Array),
+      bias: b.read().dataSync() as Float32Array,
+    });
+    return { down: conv(this.downKernel, this.downBias), up: conv(this.upKernel, this.upBias) };
+  }
+
   /** The trained values, by name, as @repnets/fuse's folded convs (1x1 HWIO kernels with bias). */
   async toFuse(): Promise<SEValues> {
     const data = async (v: tf.LayerVariable) => (await v.read().data()) as Float32Array;

@@ -25,6 +25,7 @@ export function trainLayer(r: BlockRecord, bn: BNOptions | undefined): tf.layers
     strides: r.stride,
     groups: r.groups > 1 && r.groups === r.inChannels ? ('depthwise' as const) : r.groups,
     se: r.se,
+    ...(r.seHidden !== undefined ? { seHidden: r.seHidden } : {}),
     activation: r.activation,
     // Only what was given: the layer applies the BN defaults, in one place.
     ...(bn?.epsilon !== undefined ? { bnEpsilon: bn.epsilon } : {}),
@@ -79,7 +80,7 @@ export function applyDeployBlock(
     activation: r.activation,
   };
   if (r.se === 'none') return applyDeployConv(x, r.name, { ...conv, se: 'none' }, pending);
-  const hidden = seHidden(r.outChannels, DEFAULT_SE_RATIO);
+  const hidden = r.seHidden ?? seHidden(r.outChannels, DEFAULT_SE_RATIO);
   const se = (cin: number, cout: number, init: () => Initializer) => ({
     kernel: makeKernel('HWIO', [1, 1, cin, cout], values(init(), [1, 1, cin, cout])),
     bias: new Float32Array(cout),

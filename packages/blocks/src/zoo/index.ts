@@ -20,6 +20,7 @@ import {
   type ModelOptions,
   type RecordModelOptions,
 } from './common.js';
+import { rememberRecord } from './record-of.js';
 import { shufflenetModel } from './shufflenet.js';
 
 /** A name `createModel` builds: fuse's architecture names, the one list. */
@@ -37,9 +38,9 @@ function wire(record: NetworkRecord, opts: RecordModelOptions): tf.LayersModel {
     case 'repvgg':
     case 'mobileone':
     case 'simplenet':
-      return chainModel(record, opts);
+      return rememberRecord(chainModel(record, opts), record);
     case 'repshufflenetv2':
-      return shufflenetModel(record, opts);
+      return rememberRecord(shufflenetModel(record, opts), record);
     default: {
       const unknown: never = family;
       throw new Error(

@@ -27,7 +27,7 @@ export interface ZooParams {
 /** The squeeze-excite's two 1x1 convs with biases (its width is the layers' choice, not fuse's). */
 function se(b: BlockRecord): number {
   if (b.se === 'none') return 0;
-  const hidden = seHidden(b.outChannels, DEFAULT_SE_RATIO);
+  const hidden = b.seHidden ?? seHidden(b.outChannels, DEFAULT_SE_RATIO);
   return 2 * b.outChannels * hidden + hidden + b.outChannels;
 }
 

@@ -48,6 +48,12 @@ export interface BlockRecord extends BlockGeometry {
   readonly index: number;
   readonly branches: BranchRoles;
   readonly se: SEPlacement;
+  /**
+   * Hidden channels of the squeeze-excite, when it has one and they are not
+   * the layers' default (outChannels / 16, at least 1): a checkpoint whose
+   * source rounds otherwise (timm MobileOne: a multiple of 8) carries its own.
+   */
+  readonly seHidden?: number;
   readonly activation: Activation;
 }
 
@@ -142,5 +148,7 @@ export function block(arch: string, r: BlockRecord): BlockRecord {
     throw new ArchError(arch, `${where} has an identity branch but changes shape`);
   if (r.kernelSize % 2 !== 1)
     throw new ArchError(arch, `${where} has an even kernel ${r.kernelSize}`);
+  if (r.seHidden !== undefined && !(Number.isInteger(r.seHidden) && r.seHidden > 0))
+    throw new ArchError(arch, `${where} has seHidden ${r.seHidden}, expected a positive integer`);
   return r;
 }

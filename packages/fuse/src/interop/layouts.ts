@@ -54,6 +54,8 @@ export interface KeyScheme {
   readonly se: { readonly module: string; readonly down: string; readonly up: string };
   /** The single conv with bias that the source's own re-parameterization leaves. */
   readonly deploy: string;
+  /** The classifier Linear module (after global pooling). */
+  readonly classifier: string;
   /** Top-level modules that are not blocks and pass through unchanged. */
   readonly passThrough: readonly string[];
   readonly order: readonly BlockPart[];
@@ -107,6 +109,7 @@ export const KEY_SCHEMES: Readonly<Record<LayoutName, KeyScheme>> = {
     identity: 'identity',
     se: { module: 'attn', down: 'fc1', up: 'fc2' },
     deploy: 'reparam_conv',
+    classifier: 'head.fc',
     passThrough: ['final_conv', 'head'],
     order: ['identity', 'convs', 'scale', 'se'],
     // repvgg_d2se passes rd_ratio 1/16 with rd_divisor 1: a plain rounding.
@@ -123,6 +126,7 @@ export const KEY_SCHEMES: Readonly<Record<LayoutName, KeyScheme>> = {
     identity: 'identity',
     se: { module: 'attn', down: 'fc1', up: 'fc2' },
     deploy: 'reparam_conv',
+    classifier: 'head.fc',
     passThrough: ['final_conv', 'head'],
     order: ['identity', 'convs', 'scale', 'se'],
     seChannels: timmSeDivisor8,
@@ -138,6 +142,7 @@ export const KEY_SCHEMES: Readonly<Record<LayoutName, KeyScheme>> = {
     identity: 'rbr_identity',
     se: { module: 'se', down: 'down', up: 'up' },
     deploy: 'rbr_reparam',
+    classifier: 'linear',
     passThrough: ['linear'],
     order: ['se', 'identity', 'convs', 'scale'],
     // SEBlock(out_channels, internal_neurons=out_channels // 16)
@@ -154,6 +159,7 @@ export const KEY_SCHEMES: Readonly<Record<LayoutName, KeyScheme>> = {
     identity: 'rbr_skip',
     se: { module: 'se', down: 'reduce', up: 'expand' },
     deploy: 'reparam_conv',
+    classifier: 'linear',
     passThrough: ['linear'],
     order: ['se', 'identity', 'convs', 'scale'],
     // SEBlock(in_channels, rd_ratio=0.0625): int(in_channels * rd_ratio)

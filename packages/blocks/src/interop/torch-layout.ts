@@ -1,0 +1,39 @@
+/**
+ * The layout argument of importStateDict / toStateDict: one of fuse's four
+ * layout names, or a source alone ('timm', 'official') whose block family the
+ * network decides.
+ */
+import { LAYOUT_NAMES, type LayoutName, type NetworkRecord } from '@repnets/fuse';
+
+/** The PyTorch source of a checkpoint: timm, or the authors' own code (DingXiaoH/RepVGG, apple/ml-mobileone). */
+export type TorchSource = 'timm' | 'official';
+
+/** A layout: fuse's full name (`timm-repvgg`, ...), or the source alone. */
+export type StateDictLayout = LayoutName | TorchSource;
+
+const SOURCES: readonly TorchSource[] = ['timm', 'official'];
+
+/** Refuses anything that is neither a layout name nor a source, listing both. */
+export function checkLayoutArgument(op: string, layout: unknown): StateDictLayout {
+  if (
+    (typeof layout === 'string' && (SOURCES as readonly string[]).includes(layout)) ||
+    (LAYOUT_NAMES as readonly unknown[]).includes(layout)
+  )
+    return layout as StateDictLayout;
+  throw new Error(
+    `${op}: layout '${String(layout)}' is unknown; expected ${SOURCES.join(' or ')}, or one of ${LAYOUT_NAMES.join(', ')}`,
+  );
+}
+
+/**
+ * The block family of the layouts that might hold `record`: its first
+ * block's kind (fuse checks every block when it reads the keys).
+ */
+function familyOf(record: NetworkRecord): 'repvgg' | 'mobileone' {
+  return record.blocks[0]?.kind === 'mobileone' ? 'mobileone' : 'repvgg';
+}
+
+/** The full layout name of `layout` for `record`. */
+export function layoutFor(layout: StateDictLayout, record: NetworkRecord): LayoutName {
+  return layout === 'timm' || layout === 'official' ? `${layout}-${familyOf(record)}` : layout;
+}
