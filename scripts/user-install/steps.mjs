@@ -32,6 +32,7 @@ const QUIET_ENV = { ONNXRUNTIME_NODE_INSTALL: 'skip' };
 // Each is bundled in the project of the package it belongs to.
 const BROWSER_ENTRIES = [
   '@repnets/fuse',
+  '@repnets/fuse/hub',
   '@repnets/blocks',
   '@repnets/blocks/onnx',
   '@repnets/blocks/kernels',
