@@ -68,6 +68,7 @@ const ONNX = [
   'ModelProto',
   'NodeProto',
   'OnnxExportOptions',
+  'OnnxInputLayout',
   'OnnxOpset',
   'TensorProto',
   'ValueInfoProto',
