@@ -1,5 +1,5 @@
 /**
- * `repnets <command>`: train, fuse, export, bench, info, models. Exit codes: 0 ok,
+ * `repnets <command>`: fetch, train, fuse, export, bench, info, models. Exit codes: 0 ok,
  * 1 failure, 2 bad usage; errors are one line saying what to do
  * (REPNETS_DEBUG=1 adds the stack). The program itself is bin.ts; this module
  * only defines the commands and `main`, so importing it runs nothing.
@@ -10,13 +10,22 @@ import { closestName } from '@repnets/train/cli-support';
 import { bench } from './bench.js';
 import { type Command, UsageError } from './common.js';
 import { exportCommand } from './export.js';
+import { fetchCommand } from './fetch-model.js';
 import { fuse } from './fuse.js';
 import { info } from './info.js';
 import { models } from './list-models.js';
 import { train } from './train.js';
 
 /** The commands `repnets` knows, in the order its usage lists them. */
-export const COMMANDS: readonly Command[] = [train, fuse, exportCommand, bench, info, models];
+export const COMMANDS: readonly Command[] = [
+  fetchCommand,
+  train,
+  fuse,
+  exportCommand,
+  bench,
+  info,
+  models,
+];
 
 function usage(): string {
   const lines = COMMANDS.map((c) => `  ${c.name.padEnd(8)} ${c.summary}`);
