@@ -1,10 +1,15 @@
 import { fileURLToPath } from 'node:url';
 import { defineConfig } from 'vitest/config';
 
+const src = (path: string) => fileURLToPath(new URL(path, import.meta.url));
+
 export default defineConfig({
   resolve: {
-    // The README snippet imports the package by name; test it against src.
-    alias: { '@repnets/fuse': fileURLToPath(new URL('./src/index.ts', import.meta.url)) },
+    // The README snippets import the package by name; test them against src.
+    alias: [
+      { find: /^@repnets\/fuse\/hub$/, replacement: src('./src/hub/index.ts') },
+      { find: /^@repnets\/fuse$/, replacement: src('./src/index.ts') },
+    ],
   },
   test: {
     include: ['test/**/*.test.ts'],
