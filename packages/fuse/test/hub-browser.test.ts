@@ -144,6 +144,18 @@ describe('hubFetch (browser)', () => {
     expect(err.message).toMatch(/: the Cache API is not available here .* offline mode is on/);
   });
 
+  it('a Cache API that refuses to open (a private window) costs the cache, not the download', async () => {
+    vi.stubGlobal('caches', {
+      open: () => Promise.reject(new Error('SecurityError: storage is disabled')),
+    });
+    const bytes = await hubFetch('org/model', 'config.json', opts());
+    expect(Buffer.from(bytes).equals(CONFIG)).toBe(true);
+    const err = await failure(hubFetch('org/model', 'config.json', opts({ offline: true })));
+    expect(err.message).toContain(
+      "the Cache API refused to open 'repnets-hub' (SecurityError: storage is disabled) and offline mode is on",
+    );
+  });
+
   it('a missing repo or file is one line with the HTTP status, and nothing is cached', async () => {
     const repo = await failure(hubFetch('org/nothing', 'config.json', opts()));
     expect([repo.code, repo.status]).toEqual(['repo-not-found', 404]);

@@ -49,7 +49,16 @@ async function openCache(
       cache: undefined,
       why: 'the Cache API is not available here (a page served over plain http from a host other than localhost has none)',
     };
-  return { cache: await storage.open(name ?? HUB_CACHE_NAME) };
+  const cacheName = name ?? HUB_CACHE_NAME;
+  try {
+    return { cache: await storage.open(cacheName) };
+  } catch (err) {
+    // Private windows of some browsers refuse storage: download without keeping it.
+    return {
+      cache: undefined,
+      why: `the Cache API refused to open '${cacheName}' (${(err as Error).message})`,
+    };
+  }
 }
 
 /** The body's length as sent, when the server said and no content coding changed it. */
