@@ -1,14 +1,16 @@
 import { fileURLToPath } from 'node:url';
 import { defineConfig } from 'vitest/config';
 
+const src = (path: string) => fileURLToPath(new URL(path, import.meta.url));
+
 export default defineConfig({
   resolve: {
     // The README snippets import the package by name; test them against src.
-    // The subpath comes first: aliases match by prefix, in order.
-    alias: {
-      '@repnets/fuse/image': fileURLToPath(new URL('./src/image/index.ts', import.meta.url)),
-      '@repnets/fuse': fileURLToPath(new URL('./src/index.ts', import.meta.url)),
-    },
+    alias: [
+      { find: /^@repnets\/fuse\/image$/, replacement: src('./src/image/index.ts') },
+      { find: /^@repnets\/fuse\/hub$/, replacement: src('./src/hub/index.ts') },
+      { find: /^@repnets\/fuse$/, replacement: src('./src/index.ts') },
+    ],
   },
   test: {
     include: ['test/**/*.test.ts'],

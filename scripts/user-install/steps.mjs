@@ -33,6 +33,7 @@ const QUIET_ENV = { ONNXRUNTIME_NODE_INSTALL: 'skip' };
 const BROWSER_ENTRIES = [
   '@repnets/fuse',
   '@repnets/fuse/image',
+  '@repnets/fuse/hub',
   '@repnets/blocks',
   '@repnets/blocks/onnx',
   '@repnets/blocks/kernels',

@@ -6,7 +6,8 @@
  * - train form -> `reparameterize` (folded in TF.js);
  * - the deploy form built directly (`createModel(name, {form: 'deploy'})`)
  *   given the folded weights;
- * - ONNX export of both forms, run in onnxruntime-node, against TF.js;
+ * - ONNX export of both forms, run in onnxruntime-node, against TF.js, and of
+ *   the deploy form with PyTorch's NCHW input;
  * - a synthetic timm-layout and official-layout train-form PyTorch checkpoint
  *   (keys spelled by ./helpers/torch-layouts.ts, not by @repnets/fuse) ->
  *   `modelFromStateDict` (fuseStateDict + modelFromFused) against an
@@ -53,7 +54,7 @@ import {
   reparameterize,
   toStateDict,
 } from '../src/index.js';
-import { exportOnnx } from '../src/onnx/index.js';
+import { decodeOnnx, exportOnnx } from '../src/onnx/index.js';
 import { largestLogit, relativeError } from './helpers/compare-logits.js';
 import { conditionTrainForm } from './helpers/conditioned-weights.js';
 import { breathe } from './helpers/models.js';
@@ -230,6 +231,22 @@ describe.each(NAMES)('%s', (name) => {
   it('ONNX export of the deploy form runs in onnxruntime-node with the TF.js logits', async () => {
     const got = await onnxLogits(folded, x);
     expect(measured('ONNX deploy form (onnxruntime)', name, got, foldedLogits)).toBeLessThanOrEqual(
+      TOLERANCE,
+    );
+  });
+
+  it("ONNX export of the deploy form with inputLayout 'NCHW' takes PyTorch's layout: the same logits", async () => {
+    const bytes = await exportOnnx(folded, { inputLayout: 'NCHW' });
+    await breathe();
+    // The graph is NCHW inside: nothing transposes the input.
+    const { graph } = decodeOnnx(bytes);
+    const first = graph.node.filter((n) => n.input.includes('input')).map((n) => n.op_type);
+    expect(first.length).toBeGreaterThan(0);
+    expect(first).not.toContain('Transpose');
+    const nchw = tf.transpose(x, [0, 3, 1, 2]);
+    const got = (await runOnnx(bytes, nchw, { graphOptimizationLevel: 'disabled' })).data;
+    nchw.dispose();
+    expect(measured('ONNX deploy form, NCHW input', name, got, foldedLogits)).toBeLessThanOrEqual(
       TOLERANCE,
     );
   });

@@ -89,6 +89,49 @@ describe('exportOnnx: model header and options', () => {
     expect(await relativeDiff(model, data, x)).toBeLessThan(1e-5);
   });
 
+  it("inputLayout 'NCHW': an [N, C, H, W] input straight into the Conv, NCHW rank-4 outputs", async () => {
+    const model = tiny();
+    const m = decodeOnnx(await exportOnnx(model, { inputLayout: 'NCHW' }));
+    expect(m.graph.input[0]!.type.tensor_type.shape.dim).toEqual([
+      { dim_param: 'batch' },
+      { dim_value: 4 },
+      { dim_value: 6 },
+      { dim_value: 6 },
+    ]);
+    expect(m.graph.node.map((n) => n.op_type)).toEqual([
+      'Conv',
+      'Relu',
+      'GlobalAveragePool',
+      'Flatten',
+      'Gemm',
+    ]);
+    expect(m.graph.node[0]!.input[0]).toBe('input');
+    expect(m.doc_string).toContain('NCHW float32 input');
+
+    // A rank-4 output keeps PyTorch's layout too.
+    const input = tf.input({ shape: [5, 7, 2] });
+    const conv = tf.layers.conv2d({ filters: 3, kernelSize: 3, padding: 'same', name: 'c' });
+    const features = tf.model({ inputs: input, outputs: conv.apply(input) as tf.SymbolicTensor });
+    const bytes = await exportOnnx(features, { inputLayout: 'NCHW' });
+    expect(decodeOnnx(bytes).graph.output[0]!.type.tensor_type.shape.dim.slice(1)).toEqual([
+      { dim_value: 3 },
+      { dim_value: 5 },
+      { dim_value: 7 },
+    ]);
+    const x = tf.randomNormal([2, 5, 7, 2], 0, 1, 'float32', 3);
+    const { data, dims } = await runOnnx(bytes, tf.transpose(x, [0, 3, 1, 2]));
+    expect(dims).toEqual([2, 3, 5, 7]);
+    const want = tf.transpose(features.predict(x) as tf.Tensor, [0, 3, 1, 2]);
+    const diff = tf.max(tf.abs(tf.sub(tf.tensor(data, want.shape), want))).dataSync()[0]!;
+    expect(diff).toBeLessThan(1e-5);
+  });
+
+  it('rejects an inputLayout other than NHWC or NCHW', async () => {
+    await expect(exportOnnx(tiny(), { inputLayout: 'CHW' as 'NCHW' })).rejects.toThrow(
+      "exportOnnx: inputLayout must be 'NHWC' or 'NCHW', got CHW",
+    );
+  });
+
   it('rejects an opset outside 13..17', async () => {
     await expect(exportOnnx(tiny(), { opset: 12 as 13 })).rejects.toThrow(
       /opset .* 13 to 17, got 12/,

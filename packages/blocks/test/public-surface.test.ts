@@ -82,6 +82,7 @@ const ONNX = [
   'ModelProto',
   'NodeProto',
   'OnnxExportOptions',
+  'OnnxInputLayout',
   'OnnxOpset',
   'TensorProto',
   'ValueInfoProto',

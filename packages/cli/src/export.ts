@@ -5,9 +5,10 @@ import { removeKilledRunTemps } from './leftovers.js';
 import { isTrainForm, loadModel, modelJsonPath } from './models.js';
 import { checkWritable, modelFiles, refuseOverwritingInputs } from './paths.js';
 
-const USAGE = `repnets export onnx <model> --out FILE.onnx [--opset N] [--json]
+const USAGE = `repnets export onnx <model> --out FILE.onnx [--opset N] [--input-layout nhwc|nchw] [--json]
   Exports a TF.js model (train or deploy form; model.json or its folder) to ONNX:
-  NCHW convs with native groups, input NHWC as in TF.js.
+  NCHW convs with native groups, input NHWC as in TF.js, or NCHW as in PyTorch
+  with --input-layout nchw (the input then goes straight into the first Conv).
 ${EXPORT_TFJS_USAGE}`;
 
 /** The formats `repnets export` writes, the first word of its arguments. */
@@ -21,7 +22,7 @@ export const exportCommand: Command = {
     const { values, positionals, help } = parse(
       'export',
       argv,
-      { out: { type: 'string' }, opset: { type: 'string' } },
+      { out: { type: 'string' }, opset: { type: 'string' }, 'input-layout': { type: 'string' } },
       [1, 2],
     );
     if (help) return void console.log(USAGE);
@@ -42,11 +43,19 @@ export const exportCommand: Command = {
     }
     if (!isFormat(format))
       throw new UsageError(`export: unknown format '${format}'; one of ${FORMATS.join(', ')}`);
-    if (format === 'tfjs') return exportTfjs(input, values);
+    if (format === 'tfjs') {
+      if (values['input-layout'] !== undefined)
+        throw new UsageError('export: --input-layout is for onnx, not tfjs');
+      return exportTfjs(input, values);
+    }
     if (!out) throw new UsageError('export: --out FILE.onnx is required');
     const opset = intFlag('export', 'opset', values.opset, 13);
     if (opset !== undefined && opset > 17)
       throw new UsageError(`export: --opset must be 13 to 17, got ${opset}`);
+    const layoutFlag = values['input-layout'] as string | undefined;
+    const inputLayout = layoutFlag === undefined ? 'NHWC' : layoutFlag.toUpperCase();
+    if (inputLayout !== 'NHWC' && inputLayout !== 'NCHW')
+      throw new UsageError(`export: --input-layout must be nhwc or nchw, got '${layoutFlag}'`);
     checkWritable('export', 'out', out, 'file', 'model.onnx');
     const json = modelJsonPath(input);
     if (json) refuseOverwritingInputs('export', modelFiles(json), [out]);
@@ -58,15 +67,20 @@ export const exportCommand: Command = {
     const model = await loadModel(input);
     // The exporter loads protobuf only when asked for.
     const { saveOnnx } = await import('@repnets/blocks/onnx');
-    await saveOnnx(model, out, opset ? { opset: opset as 13 | 14 | 15 | 16 | 17 } : {});
+    await saveOnnx(model, out, {
+      inputLayout,
+      ...(opset ? { opset: opset as 13 | 14 | 15 | 16 | 17 } : {}),
+    });
     const summary = {
       format: 'onnx',
       input,
       out,
       form: isTrainForm(model) ? 'train' : 'deploy',
       opset: opset ?? 13,
+      inputLayout,
     };
-    say(`wrote ${out} (${summary.form} form, opset ${summary.opset})`);
+    const layoutNote = inputLayout === 'NCHW' ? ', NCHW input' : '';
+    say(`wrote ${out} (${summary.form} form, opset ${summary.opset}${layoutNote})`);
     if (values.json) printJson(summary);
   },
 };

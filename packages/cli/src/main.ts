@@ -1,5 +1,5 @@
 /**
- * `repnets <command>`: train, fuse, export, bench, info, models, classify. Exit codes: 0 ok,
+ * `repnets <command>`: fetch, train, fuse, export, bench, info, models, classify. Exit codes: 0 ok,
  * 1 failure, 2 bad usage; errors are one line saying what to do
  * (REPNETS_DEBUG=1 adds the stack). The program itself is bin.ts; this module
  * only defines the commands and `main`, so importing it runs nothing.
@@ -11,6 +11,7 @@ import { bench } from './bench.js';
 import { classifyCommand } from './classify.js';
 import { type Command, UsageError } from './common.js';
 import { exportCommand } from './export.js';
+import { fetchCommand } from './fetch-model.js';
 import { fuse } from './fuse.js';
 import { info } from './info.js';
 import { models } from './list-models.js';
@@ -18,6 +19,7 @@ import { train } from './train.js';
 
 /** The commands `repnets` knows, in the order its usage lists them. */
 export const COMMANDS: readonly Command[] = [
+  fetchCommand,
   train,
   fuse,
   exportCommand,

@@ -189,3 +189,67 @@ describe('README: Bring a PyTorch checkpoint', () => {
     await session.release();
   });
 });
+
+describe('export onnx --input-layout nchw', () => {
+  it("takes PyTorch's NCHW input, straight into the first Conv, with the NHWC export's logits", async () => {
+    const argv = step('export');
+    const model = argv[2]!;
+    const out = join(dir, 'nchw.onnx');
+    const r = await repnetsIn(dir, 'export', 'onnx', model, '--out', out, '--input-layout', 'nchw');
+    expect(r.code, r.err).toBe(0);
+    expect(r.out).toMatch(/^wrote .*nchw\.onnx \(deploy form, opset 13, NCHW input\)$/m);
+    const nchw = readFileSync(out);
+    const graph = decodeOnnx(nchw).graph;
+    expect(graph.input[0]!.type.tensor_type.shape.dim.slice(1)).toEqual([
+      { dim_value: 3 },
+      { dim_value: 224 },
+      { dim_value: 224 },
+    ]);
+    expect(graph.node[0]!.op_type).toBe('Conv');
+
+    const size = 224;
+    const x = Float32Array.from({ length: size * size * 3 }, (_, i) => ((i * 7919) % 255) / 255);
+    const xt = new Float32Array(x.length);
+    for (let h = 0; h < size; h++)
+      for (let w = 0; w < size; w++)
+        for (let c = 0; c < 3; c++) xt[(c * size + h) * size + w] = x[(h * size + w) * 3 + c]!;
+    const run = async (bytes: Uint8Array, data: Float32Array, dims: number[]) => {
+      const session = await ort.InferenceSession.create(bytes);
+      try {
+        const y = await session.run({
+          [session.inputNames[0]!]: new ort.Tensor('float32', data, dims),
+        });
+        return y[session.outputNames[0]!]!.data as Float32Array;
+      } finally {
+        await session.release();
+      }
+    };
+    const nhwc = readFileSync(join(dir, argv[argv.indexOf('--out') + 1]!));
+    const want = await run(nhwc, x, [1, size, size, 3]);
+    const got = await run(nchw, xt, [1, 3, size, size]);
+    expect(got).toHaveLength(CLASSES);
+    let diff = 0;
+    let scale = 0;
+    for (let i = 0; i < CLASSES; i++) {
+      diff = Math.max(diff, Math.abs(got[i]! - want[i]!));
+      scale = Math.max(scale, Math.abs(want[i]!));
+    }
+    expect(scale).toBeGreaterThan(0);
+    expect(diff).toBeLessThanOrEqual(1e-5 * scale);
+
+    const bad = await repnetsIn(
+      dir,
+      'export',
+      'onnx',
+      model,
+      '--out',
+      out,
+      '--input-layout',
+      'chw',
+    );
+    expect(bad.code).toBe(2);
+    expect(bad.err.split('\n')[0]).toBe(
+      "repnets: export: --input-layout must be nhwc or nchw, got 'chw'",
+    );
+  });
+});

@@ -5,24 +5,23 @@
  */
 import { createHash } from 'node:crypto';
 import { existsSync, lstatSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import {
+  hubEtagOf as etagOf,
+  type HubServerFile as HubFile,
+  type HubServer,
+  HUB_MAIN as MAIN,
+  type HubRequest as Seen,
+  startHubServer,
+  HUB_V1 as V1,
+} from '@repnets/devkit';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
 import { cachedHubFile, HubError, hubCacheDir, hubDownload } from '../src/hub/index.js';
 import { progressBar } from '../src/hub/progress.js';
 
-const MAIN = 'a'.repeat(40);
-const V1 = 'b'.repeat(40);
 const sha256 = (b: Buffer) => createHash('sha256').update(b).digest('hex');
 
-interface HubFile {
-  readonly bytes: Buffer;
-  /** Served from the CDN host with X-Linked-Etag = sha256 (or `etag` when set: a corrupt file). */
-  readonly lfs?: boolean;
-  readonly etag?: string;
-}
 const CONFIG = Buffer.from('{"architecture": "mobileone_s0"}');
 const WEIGHTS = Buffer.from(Array.from({ length: 200_000 }, (_, i) => (i * 7) % 251));
 const CUT = Buffer.from(Array.from({ length: 100_000 }, (_, i) => (i * 13) % 241));
@@ -33,88 +32,11 @@ const files: Record<string, HubFile> = {
   'corrupt.bin': { bytes: Buffer.from('not what the etag says'), lfs: true, etag: 'c'.repeat(64) },
   'moved.bin': { bytes: Buffer.from('served after a second redirect'), lfs: true },
 };
-const etagOf = (f: HubFile) =>
-  f.etag ?? (f.lfs ? sha256(f.bytes) : `git-${sha256(f.bytes).slice(0, 20)}`);
 
-interface Seen {
-  readonly host: 'hub' | 'cdn';
-  readonly method: string;
-  readonly url: string;
-  readonly headers: IncomingMessage['headers'];
-}
+// The local hub (packages/devkit/src/hub-server.ts): org/model, org/private (token 'secret'), old/name renamed to org/model.
+let server: HubServer;
 let seen: Seen[] = [];
-let cutNext = false;
-let ignoreRange = false;
-let hub: Server;
-let cdn: Server;
 let hubUrl = '';
-let cdnUrl = '';
-
-function serveHub(req: IncomingMessage, res: ServerResponse): void {
-  seen.push({ host: 'hub', method: req.method ?? '', url: req.url ?? '', headers: req.headers });
-  const m = /^\/([^/]+\/[^/]+)\/resolve\/([^/]+)\/(.+)$/.exec(req.url ?? '');
-  if (!m) return void res.writeHead(400).end();
-  const [, repo, revision, path] = m as unknown as [string, string, string, string];
-  if (repo === 'old/name') {
-    res.writeHead(307, { Location: `/org/model/resolve/${revision}/${path}` });
-    return void res.end();
-  }
-  if (repo === 'org/private' && req.headers.authorization !== 'Bearer secret')
-    return void res.writeHead(401).end();
-  if (repo !== 'org/model' && repo !== 'org/private')
-    return void res.writeHead(404, { 'X-Error-Code': 'RepoNotFound' }).end();
-  const commit = { main: MAIN, v1: V1, [MAIN]: MAIN, [V1]: V1 }[decodeURIComponent(revision)];
-  if (!commit) return void res.writeHead(404, { 'X-Error-Code': 'RevisionNotFound' }).end();
-  const file = files[decodeURIComponent(path)];
-  if (!file) return void res.writeHead(404, { 'X-Error-Code': 'EntryNotFound' }).end();
-  const etag = etagOf(file);
-  if (file.lfs) {
-    const where = path === 'moved.bin' ? 'moved' : 'blobs';
-    res.writeHead(302, {
-      Location: `${cdnUrl}/${where}/${etag}`,
-      'X-Repo-Commit': commit,
-      'X-Linked-Etag': `"${etag}"`,
-      'X-Linked-Size': String(file.bytes.length),
-    });
-    return void res.end();
-  }
-  res.writeHead(200, {
-    'X-Repo-Commit': commit,
-    ETag: `W/"${etag}"`,
-    'Content-Length': String(file.bytes.length),
-  });
-  res.end(req.method === 'HEAD' ? undefined : file.bytes);
-}
-
-function serveCdn(req: IncomingMessage, res: ServerResponse): void {
-  seen.push({ host: 'cdn', method: req.method ?? '', url: req.url ?? '', headers: req.headers });
-  if (req.url?.startsWith('/moved/')) {
-    res.writeHead(301, { Location: req.url.replace('/moved/', '/blobs/') });
-    return void res.end();
-  }
-  const file = Object.values(files).find((f) => req.url === `/blobs/${etagOf(f)}`);
-  if (!file) return void res.writeHead(404).end();
-  const range = ignoreRange ? null : /^bytes=(\d+)-$/.exec(req.headers.range ?? '');
-  const from = range ? Number(range[1]) : 0;
-  const body = file.bytes.subarray(from);
-  res.writeHead(range ? 206 : 200, { 'Content-Length': String(body.length) });
-  if (cutNext) {
-    // Half the body, then (once the client has read it) the connection drops.
-    cutNext = false;
-    res.write(body.subarray(0, body.length >> 1), () =>
-      setTimeout(() => res.socket?.destroy(), 100),
-    );
-    return;
-  }
-  res.end(body);
-}
-
-const listen = (server: Server) =>
-  new Promise<string>((done) =>
-    server.listen(0, '127.0.0.1', () => {
-      done(`http://127.0.0.1:${(server.address() as AddressInfo).port}`);
-    }),
-  );
 
 let home = '';
 const cache = () => join(home, 'hub');
@@ -133,14 +55,16 @@ const failure = (p: Promise<unknown>) =>
   );
 
 beforeAll(async () => {
-  hub = createServer(serveHub);
-  cdn = createServer(serveCdn);
-  hubUrl = await listen(hub);
-  cdnUrl = await listen(cdn);
+  server = await startHubServer({
+    repos: { 'org/model': files, 'org/private': files },
+    renamed: { 'old/name': 'org/model' },
+    tokens: { 'org/private': 'secret' },
+  });
+  hubUrl = server.hubUrl;
+  seen = server.seen;
 });
-afterAll(() => {
-  hub.close();
-  cdn.close();
+afterAll(async () => {
+  await server.close();
 });
 beforeEach(() => {
   home = mkdtempSync(join(tmpdir(), 'repnets-hub-'));
@@ -149,9 +73,9 @@ beforeEach(() => {
   vi.stubEnv('HF_ENDPOINT', hubUrl);
   vi.stubEnv('HF_TOKEN', '');
   vi.stubEnv('HF_HUB_OFFLINE', '');
-  seen = [];
-  cutNext = false;
-  ignoreRange = false;
+  seen.length = 0;
+  server.cutNext = false;
+  server.ignoreRange = false;
 });
 afterEach(() => {
   vi.unstubAllEnvs();
@@ -278,7 +202,7 @@ describe('hubDownload', () => {
   });
 
   it('resumes an interrupted download with a Range request', async () => {
-    cutNext = true;
+    server.cutNext = true;
     const err = await failure(hubDownload('org/model', 'sub/cut.bin'));
     expect(err.code).toBe('network');
     expect(err.message).toMatch(/download interrupted after \d+ of 100000 bytes.*run again/);
@@ -295,9 +219,9 @@ describe('hubDownload', () => {
   });
 
   it('starts over when the server ignores the Range request', async () => {
-    cutNext = true;
+    server.cutNext = true;
     await failure(hubDownload('org/model', 'sub/cut.bin'));
-    ignoreRange = true;
+    server.ignoreRange = true;
     const path = await hubDownload('org/model', 'sub/cut.bin');
     expect(seen.filter((s) => s.host === 'cdn').at(-1)?.headers.range).toMatch(/^bytes=\d+-$/);
     expect(readFileSync(path).equals(CUT)).toBe(true);

@@ -143,17 +143,37 @@ describe('public surface', () => {
     ]);
   });
 
-  it("'./hub' (src/hub/index.ts)", () => {
+  it("'./hub' in Node (src/hub/index.ts)", () => {
     expect(exportedNames(src('src/hub/index.ts'))).toEqual([
       'DEFAULT_HUB_ENDPOINT',
       'HubDownloadOptions',
       'HubError',
       'HubErrorCode',
       'HubFileRef',
+      'HubModelConfig',
+      'HubModelFiles',
       'HubProgress',
       'cachedHubFile',
       'hubCacheDir',
       'hubDownload',
+      'hubFetch',
+      'hubModelFiles',
+      'readHubConfig',
+    ]);
+  });
+
+  it("'./hub' in a browser (src/hub/browser.ts)", () => {
+    expect(exportedNames(src('src/hub/browser.ts'))).toEqual([
+      'DEFAULT_HUB_ENDPOINT',
+      'HUB_CACHE_NAME',
+      'HubError',
+      'HubErrorCode',
+      'HubFetchOptions',
+      'HubFileRef',
+      'HubModelConfig',
+      'HubProgress',
+      'hubFetch',
+      'readHubConfig',
     ]);
   });
 

@@ -2,6 +2,7 @@
 export {
   exportOnnx,
   type OnnxExportOptions,
+  type OnnxInputLayout,
   type OnnxOpset,
   onnxSupportedLayers,
 } from './export.js';

@@ -25,7 +25,17 @@ export interface OnnxExportOptions {
   readonly dynamicBatch?: boolean;
   /** ModelProto.producer_name (default '@repnets/blocks'). */
   readonly producer?: string;
+  /**
+   * Element order of rank-4 graph inputs (and outputs): 'NHWC' as TF.js has
+   * it (default), or 'NCHW', PyTorch's, so a PyTorch user's preprocessing
+   * feeds the model as it is. With 'NCHW' the input goes straight into the
+   * first Conv (the graph is NCHW inside), so the export has one Transpose less.
+   */
+  readonly inputLayout?: OnnxInputLayout;
 }
+
+/** The element order of an exported model's rank-4 input. */
+export type OnnxInputLayout = 'NHWC' | 'NCHW';
 
 /** IR version each opset came with (ONNX's versioning table). */
 const IR_VERSION: Record<OnnxOpset, number> = { 13: 7, 14: 7, 15: 8, 16: 8, 17: 8 };
@@ -38,6 +48,10 @@ export function onnxSupportedLayers(): string[] {
 }
 
 type Node = tf.layers.Layer['inboundNodes'][number];
+
+/** [N, H, W, C] -> [N, C, H, W]. */
+const toNCHW = <T>(shape: readonly T[]): T[] =>
+  shape.length === 4 ? [shape[0]!, shape[3]!, shape[1]!, shape[2]!] : [...shape];
 
 function valueInfo(
   name: string,
@@ -55,12 +69,12 @@ function valueInfo(
  * form, to the bytes of an ONNX model.
  *
  * The graph input stays NHWC float32 as in TF.js, followed by one Transpose to
- * NCHW, so every convolution is a native ONNX Conv (kernels HWIO -> OIHW,
+ * NCHW (or is NCHW itself with `inputLayout: 'NCHW'`), so every convolution is a native ONNX Conv (kernels HWIO -> OIHW,
  * depthwise HWIM -> [C*M, 1, kh, kw] with group C, GroupConv2D with its
  * `group`); ZeroPadding2D folds into the next Conv's `pads`. Train-form blocks
  * become their branches (Conv + BatchNormalization, identity BN, Add/Sum, SE,
  * activation) with the running statistics. Rank-4 outputs are transposed back
- * to NHWC. Weights are float32 initializers (raw little-endian data).
+ * to NHWC (kept NCHW with `inputLayout: 'NCHW'`). Weights are float32 initializers (raw little-endian data).
  *
  * A layer class without a converter fails naming the layer and its class; see
  * {@link onnxSupportedLayers}.
@@ -76,6 +90,11 @@ export async function exportOnnx(
   if (!model.inputs?.length || !model.outputs?.length) {
     throw new Error(`exportOnnx: model '${model.name}' has no inputs or outputs; build it first`);
   }
+  const layout = options.inputLayout ?? 'NHWC';
+  if (layout !== 'NHWC' && layout !== 'NCHW') {
+    throw new Error(`exportOnnx: inputLayout must be 'NHWC' or 'NCHW', got ${String(layout)}`);
+  }
+  const nchw = layout === 'NCHW';
   // An ONNX file of NaN weights loads and runs everywhere, answering NaN: refuse it here.
   await assertFiniteWeights(model, 'exportOnnx');
   const g = new GraphBuilder();
@@ -88,8 +107,9 @@ export async function exportOnnx(
   model.inputs.forEach((t) => {
     const name = model.inputs.length === 1 ? (options.inputName ?? 'input') : t.sourceLayer.name;
     g.reserve(name);
-    inputs.push(valueInfo(name, t.shape, batchOf(t)));
-    values.set(t.id, { name, shape: t.shape, layout: t.shape.length === 4 ? 'NHWC' : 'plain' });
+    inputs.push(valueInfo(name, nchw ? toNCHW(t.shape) : t.shape, batchOf(t)));
+    const rank4 = t.shape.length === 4 ? layout : 'plain';
+    values.set(t.id, { name, shape: t.shape, layout: rank4 });
   });
   const outputNames = model.outputs.map((_, k) => {
     const base = options.outputName ?? 'output';
@@ -164,7 +184,7 @@ export async function exportOnnx(
   const finals: string[] = [];
   for (const t of model.outputs) {
     const v = await visit(t);
-    finals.push(t.shape.length === 4 ? g.nhwc(v) : g.padded(v));
+    finals.push(t.shape.length === 4 ? (nchw ? g.nchw(v) : g.nhwc(v)) : g.padded(v));
   }
   const renamed = new Map<string, string>();
   finals.forEach((from, k) => {
@@ -178,13 +198,15 @@ export async function exportOnnx(
     ir_version: IR_VERSION[opset],
     opset_import: [{ domain: '', version: opset }],
     producer_name: options.producer ?? '@repnets/blocks',
-    doc_string: `TF.js model '${model.name}', NHWC float32 input`,
+    doc_string: `TF.js model '${model.name}', ${layout} float32 input`,
     graph: {
       name: model.name,
       node: g.nodes,
       initializer: g.initializers,
       input: inputs,
-      output: model.outputs.map((t, k) => valueInfo(outputNames[k]!, t.shape, batchOf(t))),
+      output: model.outputs.map((t, k) =>
+        valueInfo(outputNames[k]!, nchw ? toNCHW(t.shape) : t.shape, batchOf(t)),
+      ),
     },
   });
 }

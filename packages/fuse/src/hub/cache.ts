@@ -9,6 +9,7 @@ import { readFileSync, statSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { HubError, type HubFileRef } from './errors.js';
+import { checkFileRef } from './ref.js';
 import { isCommitHash } from './response.js';
 
 type Env = Readonly<Record<string, string | undefined>>;
@@ -68,20 +69,6 @@ export function isCachedFile(ref: HubFileRef, path: string): boolean {
       `the cache path '${path}' is not a regular file: remove it and try again`,
     );
   return true;
-}
-
-/** Refuses a repo id, file name or revision that would reach outside the repo's cache folder. */
-export function checkFileRef(ref: HubFileRef): void {
-  const bad = (what: string) => new HubError(ref, 'bad-argument', what);
-  if (!/^[\w.-]+(\/[\w.-]+)?$/.test(ref.repoId) || /--|\.\./.test(ref.repoId))
-    throw bad(`the repo id must be 'name' or 'org/name' (letters, digits, '-', '_', '.')`);
-  const unsafe = (path: string) =>
-    path.startsWith('/') ||
-    path.includes('\\') ||
-    path.split('/').some((s) => s === '' || s === '.' || s === '..');
-  if (unsafe(ref.filename))
-    throw bad(`the filename must be a relative path inside the repo, without '.', '..' or '\\'`);
-  if (unsafe(ref.revision)) throw bad(`the revision must be a branch, tag or commit hash`);
 }
 
 /** The commit a revision names in the cache: the revision itself when it is a commit hash. */

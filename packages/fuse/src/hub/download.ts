@@ -8,21 +8,12 @@ import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { writeFileAtomic } from '../io/atomic-write.js';
 import { downloadBlob, linkSnapshot } from './blob.js';
-import {
-  cachedFile,
-  cachePaths,
-  checkFileRef,
-  hfHome,
-  hubCacheDir,
-  isCachedFile,
-} from './cache.js';
+import { cachedFile, cachePaths, hfHome, hubCacheDir, isCachedFile } from './cache.js';
 import { HubError, type HubFileRef } from './errors.js';
 import { type Client, headMetadata } from './http.js';
 import { type HubProgress, progressBar } from './progress.js';
+import { checkEndpoint, checkFileRef, DEFAULT_HUB_ENDPOINT, resolveUrl } from './ref.js';
 import { type HubFileMetadata, isCommitHash } from './response.js';
-
-/** The hub used when neither `endpoint` nor `HF_ENDPOINT` says otherwise. */
-export const DEFAULT_HUB_ENDPOINT = 'https://huggingface.co';
 
 export interface HubDownloadOptions {
   /** Branch, tag or commit hash. Default 'main'. */
@@ -61,18 +52,6 @@ async function readToken(option: string | false | undefined): Promise<string | u
   }
 }
 
-function originOf(ref: HubFileRef, endpoint: string): string {
-  try {
-    return new URL(endpoint).origin;
-  } catch {
-    throw new HubError(
-      ref,
-      'bad-argument',
-      `the endpoint '${endpoint}' (HF_ENDPOINT) is not a URL`,
-    );
-  }
-}
-
 /**
  * Downloads `filename` of the model repo `repoId` (`'org/name'`) at
  * `options.revision` into the hub cache, unless it is there already, and
@@ -106,18 +85,17 @@ export async function hubDownload(
     if (cached !== undefined) return cached;
   }
 
-  const endpoint = (options.endpoint || process.env.HF_ENDPOINT || DEFAULT_HUB_ENDPOINT).replace(
-    /\/+$/,
-    '',
+  const endpoint = checkEndpoint(
+    ref,
+    options.endpoint || process.env.HF_ENDPOINT || DEFAULT_HUB_ENDPOINT,
   );
   const client: Client = {
     ref,
-    origin: originOf(ref, endpoint),
+    origin: new URL(endpoint).origin,
     token: await readToken(options.token),
     fetch: options.fetch ?? globalThis.fetch,
   };
-  const encodedPath = filename.split('/').map(encodeURIComponent).join('/');
-  const url = `${endpoint}/${repoId}/resolve/${encodeURIComponent(ref.revision)}/${encodedPath}`;
+  const url = resolveUrl(endpoint, ref);
 
   let meta: HubFileMetadata;
   try {

@@ -42,12 +42,16 @@ export class HubError extends Error {
     code: HubErrorCode,
     problem: string,
     status?: number,
-    options?: ErrorOptions,
+    options?: ErrorOptions & {
+      /** The function the message starts with (default 'hubDownload'). */
+      readonly caller?: string | undefined;
+    },
   ) {
     const http = status === undefined ? '' : `HTTP ${status}: `;
+    const caller = options?.caller ?? 'hubDownload';
     super(
-      `hubDownload: ${ref.repoId}, file '${ref.filename}', revision '${ref.revision}': ${http}${problem}`,
-      options,
+      `${caller}: ${ref.repoId}, file '${ref.filename}', revision '${ref.revision}': ${http}${problem}`,
+      options?.cause === undefined ? undefined : { cause: options.cause },
     );
     this.code = code;
     this.repoId = ref.repoId;

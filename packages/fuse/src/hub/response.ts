@@ -55,9 +55,15 @@ export function fileMetadata(ref: HubFileRef, headers: Headers, location: string
 }
 
 /** The one-line error a non-success status means, using the hub's X-Error-Code where it sent one. */
-export function statusError(ref: HubFileRef, status: number, headers: Headers): HubError {
+export function statusError(
+  ref: HubFileRef,
+  status: number,
+  headers: Headers,
+  caller?: string,
+): HubError {
   const code = headers.get('x-error-code');
-  const say = (c: HubErrorCode, problem: string) => new HubError(ref, c, problem, status);
+  const say = (c: HubErrorCode, problem: string) =>
+    new HubError(ref, c, problem, status, { caller });
   if (code === 'RepoNotFound')
     return say(
       'repo-not-found',
