@@ -58,6 +58,10 @@ export {
 export { RepVGGBlock, type RepVGGBlockArgs } from './layers/repvgg-block.js';
 export { SEBlock, type SEBlockArgs } from './layers/se-block.js';
 export type { SEPosition } from './layers/se-weights.js';
+export type {
+  PretrainedModel,
+  PretrainedModelOptions,
+} from './pretrained/pretrained-model.js';
 export { type FoldedLayer, type ReparameterizeResult, reparameterize } from './reparameterize.js';
 export type { ModelOptions, RecordModelOptions } from './zoo/common.js';
 export { createModel, listModels, modelFromRecord, type ZooName } from './zoo/index.js';

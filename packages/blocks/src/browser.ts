@@ -10,3 +10,5 @@ export {
   fileSystem,
   loadLayersModelFile,
 } from './io/file-system.browser.js';
+export { fromPretrained } from './pretrained/from-pretrained.browser.js';
+export type { FromPretrainedOptions } from './pretrained/from-pretrained.js';

@@ -13,6 +13,7 @@ export * from './api.js';
 export { classifyFile } from './classify/classify-file.js';
 export { type FileSystemOptions, fileSystem } from './io/file-system.js';
 export { loadLayersModelFile } from './io/load-model.js';
+export { type FromPretrainedOptions, fromPretrained } from './pretrained/from-pretrained.js';
 
 registerFileSystemRouter();
 silenceCpuBanner();
