@@ -1,5 +1,6 @@
 import { dirname } from 'node:path';
 import { type Command, humanOut, intFlag, parse, printJson, UsageError } from './common.js';
+import { EXPORT_STATE_DICT_USAGE, exportStateDict } from './export-state-dict.js';
 import { EXPORT_TFJS_USAGE, exportTfjs } from './export-tfjs.js';
 import { removeKilledRunTemps } from './leftovers.js';
 import { isTrainForm, loadModel, modelJsonPath } from './models.js';
@@ -9,20 +10,28 @@ const USAGE = `repnets export onnx <model> --out FILE.onnx [--opset N] [--input-
   Exports a TF.js model (train or deploy form; model.json or its folder) to ONNX:
   NCHW convs with native groups, input NHWC as in TF.js, or NCHW as in PyTorch
   with --input-layout nchw (the input then goes straight into the first Conv).
-${EXPORT_TFJS_USAGE}`;
+${EXPORT_TFJS_USAGE}
+${EXPORT_STATE_DICT_USAGE}`;
 
 /** The formats `repnets export` writes, the first word of its arguments. */
-const FORMATS = ['onnx', 'tfjs'] as const;
+const FORMATS = ['onnx', 'tfjs', 'state-dict'] as const;
 
 export const exportCommand: Command = {
   name: 'export',
-  summary: 'export a model to ONNX, or a checkpoint to TF.js models',
+  summary: 'export a model to ONNX or a PyTorch state dict, or a checkpoint to TF.js models',
   usage: USAGE,
   async run(argv) {
     const { values, positionals, help } = parse(
       'export',
       argv,
-      { out: { type: 'string' }, opset: { type: 'string' }, 'input-layout': { type: 'string' } },
+      {
+        out: { type: 'string' },
+        opset: { type: 'string' },
+        'input-layout': { type: 'string' },
+        layout: { type: 'string' },
+        form: { type: 'string' },
+        model: { type: 'string' },
+      },
       [1, 2],
     );
     if (help) return void console.log(USAGE);
@@ -43,6 +52,11 @@ export const exportCommand: Command = {
     }
     if (!isFormat(format))
       throw new UsageError(`export: unknown format '${format}'; one of ${FORMATS.join(', ')}`);
+    if (format === 'state-dict') return exportStateDict(input, values);
+    for (const flag of ['layout', 'form', 'model'] as const) {
+      if (values[flag] !== undefined)
+        throw new UsageError(`export: --${flag} is for state-dict, not ${format}`);
+    }
     if (format === 'tfjs') {
       if (values['input-layout'] !== undefined)
         throw new UsageError('export: --input-layout is for onnx, not tfjs');
