@@ -3,6 +3,7 @@ import { applyDeployConv, applySE, type PendingWeights } from './deploy-layers.j
 import { assertFiniteWeights } from './finite-weights.js';
 import { isReparameterizable } from './layers/reparameterizable.js';
 import { SEBlock } from './layers/se-block.js';
+import { recordOfModel, rememberRecord } from './zoo/stages.js';
 
 /** One folded layer of a {@link ReparameterizeResult}. */
 export interface FoldedLayer {
@@ -171,5 +172,8 @@ export async function reparameterize(model: tf.LayersModel): Promise<Reparameter
     p.layer.setWeights(p.weights);
     tf.dispose(p.weights);
   }
+  // The deploy layers keep their blocks' names: the record still says their stages.
+  const record = recordOfModel(model);
+  if (record) rememberRecord(deployModel, record);
   return { model: deployModel, folded };
 }

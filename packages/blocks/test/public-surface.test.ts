@@ -29,6 +29,7 @@ const MAIN = [
   'FoldedLayer',
   'GroupConv2D',
   'GroupConv2DArgs',
+  'HEAD_LAYER',
   'MODEL_JSON',
   'MobileOneBlock',
   'MobileOneBlockArgs',
@@ -39,6 +40,7 @@ const MAIN = [
   'RepVGGBlockArgs',
   'Reparameterizable',
   'ReparameterizeResult',
+  'ResetHeadOptions',
   'SEBlock',
   'SEBlockArgs',
   'SEPosition',
@@ -52,6 +54,7 @@ const MAIN = [
   'fileSystem',
   'hasCustomL2',
   'isReparameterizable',
+  'layerStages',
   'listModels',
   'loadLayersModelFile',
   'modelFolderFilesOf',
@@ -59,6 +62,7 @@ const MAIN = [
   'modelFromRecord',
   'modelFromStateDict',
   'reparameterize',
+  'resetHead',
   'zooParams',
 ];
 

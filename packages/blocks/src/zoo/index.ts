@@ -21,6 +21,7 @@ import {
   type RecordModelOptions,
 } from './common.js';
 import { shufflenetModel } from './shufflenet.js';
+import { rememberRecord } from './stages.js';
 
 /** A name `createModel` builds: fuse's architecture names, the one list. */
 export type ZooName = ArchitectureName;
@@ -32,6 +33,10 @@ export function listModels(): ZooName[] {
 
 /** The layers of `record` by its family's wiring; options already checked. */
 function wire(record: NetworkRecord, opts: RecordModelOptions): tf.LayersModel {
+  return rememberRecord(wireLayers(record, opts), record);
+}
+
+function wireLayers(record: NetworkRecord, opts: RecordModelOptions): tf.LayersModel {
   const family = record.family;
   switch (family) {
     case 'repvgg':
