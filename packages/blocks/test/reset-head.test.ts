@@ -14,18 +14,37 @@ import {
   listModels,
   reparameterize,
   resetHead,
+  type ZooName,
 } from '../src/index.js';
 
 beforeAll(async () => {
   await tf.setBackend('wasm');
 });
 
-describe('resetHead on every zoo model (32x32 inputs, wasm backend)', () => {
+/** An eighth of every width (as many multipliers as the architecture takes): the graph, not the cost. */
+function slim(name: ZooName): number[] {
+  for (const n of [2, 4, 5]) {
+    const w = Array.from({ length: n }, () => 0.125);
+    try {
+      architecture(name, { widthMultipliers: w });
+      return w;
+    } catch {}
+  }
+  throw new Error(`no width multipliers fit '${name}'`);
+}
+
+describe('resetHead on every zoo model (32x32 inputs, 1/8 widths, wasm backend)', () => {
   it.each(listModels())(
     '%s, train and deploy form',
     (name) => {
       for (const form of ['train', 'deploy'] as const) {
-        const model = createModel(name, { numClasses: 10, inputSize: 32, channels: 3, form });
+        const model = createModel(name, {
+          numClasses: 10,
+          inputSize: 32,
+          channels: 3,
+          widthMultipliers: slim(name),
+          form,
+        });
         const fresh = resetHead(model, 3, { seed: 5 });
         expect(fresh.outputs[0]!.shape).toEqual([null, 3]);
         const oldHead = model.getLayer(HEAD_LAYER);
@@ -77,7 +96,9 @@ describe('resetHead and layerStages', () => {
     const x = tf.randomNormal([2, 32, 32, 3], 0, 1, 'float32', 3);
     const [ya, yd] = [a.predict(x) as tf.Tensor, deploy.predict(x) as tf.Tensor];
     expect(yd.shape).toEqual([2, 4]);
-    expect(tf.max(tf.abs(tf.sub(ya, yd))).dataSync()[0]).toBeLessThan(1e-4);
+    // Relative to the logits' scale: random weights and unit BN statistics give large logits.
+    const scale = tf.max(tf.abs(ya)).dataSync()[0]!;
+    expect(tf.max(tf.abs(tf.sub(ya, yd))).dataSync()[0]! / scale).toBeLessThan(1e-5);
     model.dispose();
     deploy.dispose();
   });
