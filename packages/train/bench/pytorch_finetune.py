@@ -8,7 +8,8 @@ freeze option:
 - last: the stem and every stage but the last frozen (requires_grad False and
   eval(): BatchNorm on running statistics), as freeze {stages: 3};
 - head: everything but the classifier frozen, as freeze 'backbone';
-- forward: model.eval() under torch.no_grad(), the same batch.
+- forward: model.eval() under torch.no_grad(), the same batch;
+- ratio: a head-only step and a forward pass alternated, both timed.
 
 A step is zero_grad, forward, softmax cross-entropy, backward, SGD momentum
 0.9 over the trainable parameters. Prints one JSON line with the median step
@@ -39,7 +40,7 @@ def freeze(module):
 def main():
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--model", choices=sorted(MODELS), required=True)
-    p.add_argument("--mode", choices=["full", "last", "head", "forward"], required=True)
+    p.add_argument("--mode", choices=["full", "last", "head", "forward", "ratio"], required=True)
     p.add_argument("--threads", type=int, default=1)
     p.add_argument("--batch", type=int, default=32)
     p.add_argument("--img-size", type=int, default=224)
@@ -51,7 +52,7 @@ def main():
     torch.set_num_threads(a.threads)
     model = MODELS[a.model](num_classes=10, stem_stride=2)
     model.train()
-    if a.mode == "head":
+    if a.mode in ("head", "ratio"):
         freeze(model.blocks)
     elif a.mode == "last":
         for block in list(model.blocks)[: -LAST_STAGE_BLOCKS[a.model]]:
@@ -59,12 +60,19 @@ def main():
     x = torch.randn(a.batch, 3, a.img_size, a.img_size)
     y = torch.randint(0, 10, (a.batch,))
 
-    if a.mode == "forward":
+    def forward():
+        was = model.training
         model.eval()
+        with torch.no_grad():
+            model(x)
+        model.train(was)
+        if a.mode in ("head", "ratio"):
+            model.blocks.eval()  # frozen: stays in eval mode
+
+    if a.mode == "forward":
 
         def step():
-            with torch.no_grad():
-                model(x)
+            forward()
 
     else:
         params = [t for t in model.parameters() if t.requires_grad]
@@ -75,6 +83,21 @@ def main():
             opt.zero_grad()
             loss_fn(model(x), y).backward()
             opt.step()
+
+    if a.mode == "ratio":
+        fwd, stp = [], []
+        for i in range(a.warmup + a.runs):
+            t0 = time.perf_counter()
+            forward()
+            t1 = time.perf_counter()
+            step()
+            t2 = time.perf_counter()
+            if i >= a.warmup:
+                fwd.append((t1 - t0) * 1000)
+                stp.append((t2 - t1) * 1000)
+        f, s = median(sorted(fwd)), median(sorted(stp))
+        print(json.dumps({"forwardMs": round(f, 2), "headStepMs": round(s, 2), "ratio": round(s / f, 3)}))
+        return
 
     for _ in range(a.warmup):
         step()
