@@ -77,9 +77,9 @@ async function headOverForward(c: Case): Promise<Record<string, number>> {
     optimizer: { type: 'sgd', lr: 0.01, momentum: 0.9 },
     freeze: 'backbone',
   } as const;
-  const frozen = new Set(frozenLayers(model, options.freeze));
-  runInInferenceMode(model.layers.filter((l) => frozen.has(l.name)));
-  const params = trainParams(model, options, [...frozen]);
+  const frozen = frozenLayers(model, options.freeze);
+  runInInferenceMode(model, frozen);
+  const params = trainParams(model, options, frozen);
   const optimizer = new Optimizer(options.optimizer, params.params);
   const runner = localRunner(model, optimizer, params, options, 10);
   const x = tf.randomNormal([c.batch, c.img, c.img, 3], 0, 1, 'float32', 1);

@@ -71,9 +71,8 @@ export async function trainOn(
   const frozen = frozenLayers(model, options.freeze);
   const params = trainParams(model, options, frozen);
   const optimizer = new Optimizer(options.optimizer, params.params);
-  const frozenSet = new Set(frozen);
   // Undone at the end: the caller's model is left as it came, but for its weights.
-  const thawInference = runInInferenceMode(model.layers.filter((l) => frozenSet.has(l.name)));
+  const thawInference = runInInferenceMode(model, frozen);
   let runner: StepRunner | undefined;
   try {
     const start = await startPoint(files, model, optimizer, options, data.train.size, progress);

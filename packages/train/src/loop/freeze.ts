@@ -8,7 +8,7 @@
  * tape never runs its backward ops (test/loop-freeze-kernels.test.ts counts them).
  */
 import { HEAD_LAYER, layerStages } from '@repnets/blocks';
-import type * as tf from '@tensorflow/tfjs';
+import * as tf from '@tensorflow/tfjs';
 
 /** 'backbone': every layer but the head; `{ stages: N }`: the stem and stages 1..N. */
 export type FreezeOption = 'none' | 'backbone' | { readonly stages: number };
@@ -84,17 +84,55 @@ export function frozenLayers(model: FineTuneModel, freeze: FreezeOption | undefi
 export const isBackbone = (layer: string) => layer !== HEAD_LAYER;
 
 /**
- * Makes the named layers run in inference mode whatever a call asks (BatchNorm
- * on running statistics, no update of them): PyTorch's `module.eval()` on a
- * submodule. Works for any layer, ours or TF.js's, since a functional model
- * calls each layer's `call` with the model's kwargs. Returns the undo.
+ * The frozen layers no trained weight feeds (in topological order, as a
+ * functional model lists its layers): nothing differentiates through them.
  */
-export function runInInferenceMode(layers: readonly tf.layers.Layer[]): () => void {
-  const patched: tf.layers.Layer[] = [];
+function upstreamOfTraining(layers: readonly tf.layers.Layer[], frozen: ReadonlySet<string>) {
+  const fed = new Set<string>();
+  const free: tf.layers.Layer[] = [];
   for (const layer of layers) {
-    if (Object.hasOwn(layer, 'call')) continue; // already held in inference mode
+    const trains = !frozen.has(layer.name) && layer.trainableWeights.length > 0;
+    const inputs = layer.inboundNodes.flatMap((n) => n.inboundLayers);
+    if (trains || inputs.some((l) => fed.has(l.name))) fed.add(layer.name);
+    else if (frozen.has(layer.name)) free.push(layer);
+  }
+  return new Set(free);
+}
+
+/**
+ * Makes the `frozen` layers of `model` run in inference mode whatever a call
+ * asks (BatchNorm on running statistics, no update of them): PyTorch's
+ * `module.eval()` on a submodule. Works for any layer, ours or TF.js's, since
+ * a functional model calls each layer's `call` with the model's kwargs.
+ * Those no trained weight feeds also run off the gradient tape, as PyTorch
+ * records nothing for tensors that need no gradient: TF.js would otherwise
+ * keep every activation of the frozen backbone until the backward pass, which
+ * never reads them. TF.js has no public switch for that; the tape records
+ * while the engine's gradientDepth is above 0. Returns the undo.
+ */
+export function runInInferenceMode(
+  model: { readonly layers: tf.layers.Layer[] },
+  frozen: readonly string[],
+): () => void {
+  const names = new Set(frozen);
+  const offTape = upstreamOfTraining(model.layers, names);
+  const patched: tf.layers.Layer[] = [];
+  for (const layer of model.layers) {
+    if (!names.has(layer.name) || Object.hasOwn(layer, 'call')) continue;
     const own = layer.call.bind(layer);
-    layer.call = (inputs, kwargs) => own(inputs, { ...kwargs, training: false });
+    const untaped = offTape.has(layer);
+    layer.call = (inputs, kwargs) => {
+      const args = { ...kwargs, training: false };
+      if (!untaped) return own(inputs, args);
+      const state = tf.engine().state;
+      const depth = state.gradientDepth;
+      state.gradientDepth = 0;
+      try {
+        return own(inputs, args);
+      } finally {
+        state.gradientDepth = depth;
+      }
+    };
     patched.push(layer);
   }
   return () => {

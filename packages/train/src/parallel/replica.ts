@@ -75,9 +75,8 @@ export class Replica {
         );
       });
     const { params, l2Layers } = trainParams(model, init, init.frozenLayers);
-    const frozen = new Set(init.frozenLayers);
     // For the replica's life: the model is its own copy.
-    runInInferenceMode(model.layers.filter((l) => frozen.has(l.name)));
+    runInInferenceMode(model, init.frozenLayers);
     const optimizer = new Optimizer(init.optimizer, params);
     optimizer.loadState(
       init.optimizerStep,
