@@ -195,6 +195,21 @@ describe('a new head, trained on a frozen backbone, then folded', () => {
   }, 60_000);
 });
 
+describe('customL2 with frozen RepVGG blocks', () => {
+  it('pulls only on the trained blocks, and runs with every block frozen', async () => {
+    for (const freeze of [{ stages: 0 }, 'backbone'] as const) {
+      const model = tinyModel();
+      const before = await bitsOf(model);
+      await train(model, { train: trainSet }, base({ epochs: 1, customL2: true, freeze }));
+      const after = await bitsOf(model);
+      expect(after.get('head_fc/kernel')).not.toEqual(before.get('head_fc/kernel'));
+      const block0 = [...before.keys()].filter((k) => k.startsWith('block0/'));
+      for (const k of block0) expect(after.get(k), k).toEqual(before.get(k));
+      model.dispose();
+    }
+  });
+});
+
 describe('bad fine-tuning options are refused by name', () => {
   it.each([
     [

@@ -30,18 +30,16 @@ export function trainParams(
   frozen: readonly string[] = [],
 ): TrainParams {
   const isFrozen = new Set(frozen);
-  const l2Layers: CustomL2Layer[] = options.customL2
-    ? model.layers
-        .filter((l) => hasCustomL2(l) && !isFrozen.has(l.name))
-        .map((l) => l as unknown as CustomL2Layer)
-    : [];
-  if (options.customL2 && l2Layers.length === 0) {
+  const withL2 = options.customL2 ? model.layers.filter(hasCustomL2) : [];
+  if (options.customL2 && withL2.length === 0) {
     throw new Error(
-      isFrozen.size > 0
-        ? 'train: customL2 is set but every layer with customL2() (RepVGG blocks) is frozen'
-        : 'train: customL2 is set but the model has no layer with customL2() (RepVGG blocks)',
+      'train: customL2 is set but the model has no layer with customL2() (RepVGG blocks)',
     );
   }
+  // Frozen blocks keep their kernels: no L2 pulls on them (none left with freeze 'backbone').
+  const l2Layers = withL2
+    .filter((l) => !isFrozen.has(l.name))
+    .map((l) => l as unknown as CustomL2Layer);
   const l2Vars = new Set(l2Layers.flatMap((l) => l.customL2Variables()));
   const owner = new Map<tf.LayerVariable, string>();
   for (const l of model.layers) for (const w of l.trainableWeights) owner.set(w, l.name);
