@@ -66,3 +66,5 @@ export { type FoldedLayer, type ReparameterizeResult, reparameterize } from './r
 export type { ModelOptions, RecordModelOptions } from './zoo/common.js';
 export { createModel, listModels, modelFromRecord, type ZooName } from './zoo/index.js';
 export { type ZooParams, zooParams } from './zoo/params.js';
+export { type ResetHeadOptions, resetHead } from './zoo/reset-head.js';
+export { HEAD_LAYER, layerStages } from './zoo/stages.js';

@@ -8,12 +8,13 @@
  * this function writes into `out` as `train()` of @repnets/train does.
  */
 import { join } from 'node:path';
-import { createModel, reparameterize, type ZooName } from '@repnets/blocks';
+import { createModel, type ModelOptions, reparameterize, type ZooName } from '@repnets/blocks';
 import {
   type BackendChoice,
   type BackendPreference,
   type DatasetName,
   DatasetTooSmallError,
+  type FreezeOption,
   type NamedDataset,
   namedDataset,
   type ProgressMode,
@@ -46,6 +47,21 @@ export interface RunTrainOptions {
   readonly backend: BackendPreference;
   /** Training threads, one replica each: 'auto' is one per core on wasm/cpu. */
   readonly workers: number | 'auto';
+  /** Fine-tuning: layers that keep their weights (train()'s freeze option). */
+  readonly freeze?: FreezeOption;
+  /** Learning rate of every trained layer but the head, times this (default 1). */
+  readonly backboneLrFactor?: number;
+  /**
+   * The model to train instead of a fresh `createModel(name, options)`, given
+   * the zoo name and the options the recipe builds it with (classes of the
+   * data, input size, channels, stem stride, seed): where a pretrained
+   * start comes in (load the weights, `resetHead` for another class count).
+   * A resumed run takes every weight from its checkpoint either way.
+   */
+  readonly initialModel?: (
+    name: ZooName,
+    options: ModelOptions,
+  ) => LayersModel | Promise<LayersModel>;
   /** The run folder: `checkpoints/last.ckpt`, `train/` and `deploy/` go there. */
   readonly out: string;
   /** Fixes the split, data order, augmentation and initial weights. */
@@ -127,7 +143,9 @@ export async function runTrain(o: RunTrainOptions, output: RunTrainOutput = {}):
     );
   });
   const recipe = recipeFor(model, data, o);
-  const net = createModel(recipe.model, recipe.modelOptions);
+  const net = o.initialModel
+    ? await o.initialModel(recipe.model, recipe.modelOptions)
+    : createModel(recipe.model, recipe.modelOptions);
   const stride = totalStride(net);
   const input = net.inputs[0]?.shape ?? [];
   const size = Math.min(input[1] ?? Number.POSITIVE_INFINITY, input[2] ?? Number.POSITIVE_INFINITY);
@@ -146,6 +164,8 @@ export async function runTrain(o: RunTrainOptions, output: RunTrainOutput = {}):
       checkpointDir: join(out, 'checkpoints'),
       resume: o.resume,
       workers,
+      ...(o.freeze !== undefined ? { freeze: o.freeze } : {}),
+      ...(o.backboneLrFactor !== undefined ? { backboneLrFactor: o.backboneLrFactor } : {}),
       // What shapes the run beyond train()'s own options: a --resume that
       // changes one of these is refused, naming the flag.
       runConfig: {

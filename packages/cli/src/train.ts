@@ -3,7 +3,7 @@
  * {@link runTrain}.
  */
 import { listModels, type ZooName } from '@repnets/blocks';
-import { DATASET_NAMES, TrainingDivergedError } from '@repnets/train';
+import { DATASET_NAMES, type FreezeOption, TrainingDivergedError } from '@repnets/train';
 import {
   backendFlag,
   type Command,
@@ -31,6 +31,11 @@ const USAGE = `repnets train [flags]
   --img-size N       input size (resized when it differs from the data)
   --backend NAME     auto (default) | tensorflow | webgpu | wasm | cpu
   --workers N|auto   training threads, one replica each (default auto: one per core on wasm/cpu)
+  --freeze WHAT      fine-tuning: none (default) | backbone (train only the head head_fc) |
+                     stages:N (freeze the stem and stages 1..N); frozen layers keep their
+                     weights and BatchNorm statistics and cost no backward work
+  --backbone-lr-factor F
+                     learning rate of every trained layer but the head, times F (default 1)
   --out DIR          default repnets-run
   --seed N           default 0
   --train-size N     use N training examples, drawn by seed per class (quick runs)
@@ -39,6 +44,19 @@ const USAGE = `repnets train [flags]
                      shape the weights must match; more --epochs is allowed)
   --overwrite        replace the run in a non-empty --out (its checkpoints, train, deploy)
   --json             JSON progress lines on stderr and a summary on stdout`;
+
+/** --freeze: none | backbone | stages:N, as train()'s freeze option. */
+function freezeFlag(v: string | boolean | undefined): FreezeOption | undefined {
+  if (v === undefined) return undefined;
+  if (v === 'none' || v === 'backbone') return v;
+  const m = typeof v === 'string' ? /^stages:(\d+)$/.exec(v) : null;
+  if (!m) {
+    throw new UsageError(
+      `train: --freeze must be none, backbone or stages:N (N an integer >= 0), got '${String(v)}'`,
+    );
+  }
+  return { stages: Number(m[1]) };
+}
 
 /** --workers: 'auto' (the default) or a positive integer. */
 function workersFlag(v: string | boolean | undefined): number | 'auto' {
@@ -69,6 +87,8 @@ export const train: Command = {
         'img-size': { type: 'string' },
         backend: { type: 'string' },
         workers: { type: 'string' },
+        freeze: { type: 'string' },
+        'backbone-lr-factor': { type: 'string' },
         out: { type: 'string' },
         seed: { type: 'string' },
         'train-size': { type: 'string' },
@@ -101,6 +121,8 @@ export const train: Command = {
     const epochs = intFlag(c, 'epochs', values.epochs);
     const batchSize = intFlag(c, 'batch-size', values['batch-size']);
     const workers = workersFlag(values.workers);
+    const freeze = freezeFlag(values.freeze);
+    const backboneLrFactor = numFlag(c, 'backbone-lr-factor', values['backbone-lr-factor']);
     const resume = values.resume === true;
     const folder = await claimRunFolder(out, resume, values.overwrite === true, say);
     try {
@@ -117,6 +139,8 @@ export const train: Command = {
           imgSize,
           backend,
           workers,
+          freeze,
+          backboneLrFactor,
           out,
           seed,
           trainSize,

@@ -62,6 +62,7 @@ export {
   TrainingDivergedError,
 } from './loop/diverged.js';
 export { type EvalOptions, type EvalResult, evaluate } from './loop/evaluate.js';
+export type { FreezeOption } from './loop/freeze.js';
 export type { EpochRecord, ProgressMode, ProgressSink, StepReport } from './loop/progress.js';
 export type {
   TrainCallbacks,

@@ -26,6 +26,7 @@ import {
   weightLabel,
 } from './loop/diverged.js';
 import { runEpoch } from './loop/epoch.js';
+import { frozenLayers, runInInferenceMode } from './loop/freeze.js';
 import { type ModelLike, numClassesOf } from './loop/model.js';
 import { trainParams } from './loop/params.js';
 import { Progress, type ProgressSink } from './loop/progress.js';
@@ -67,8 +68,11 @@ export async function trainOn(
   await checkDataFits(model, data, options);
   warnIfUnchosenCpu(tf.getBackend());
   const progress = new Progress(options.progress ?? 'auto', options.output ?? platform.output());
-  const params = trainParams(model, options);
+  const frozen = frozenLayers(model, options.freeze);
+  const params = trainParams(model, options, frozen);
   const optimizer = new Optimizer(options.optimizer, params.params);
+  // Undone at the end: the caller's model is left as it came, but for its weights.
+  const thawInference = runInInferenceMode(model, frozen);
   let runner: StepRunner | undefined;
   try {
     const start = await startPoint(files, model, optimizer, options, data.train.size, progress);
@@ -113,6 +117,7 @@ export async function trainOn(
       classes,
       progress,
       start.workers,
+      frozen,
     );
     runner = started.runner;
 
@@ -157,6 +162,7 @@ export async function trainOn(
       tensorsAtEpochStart,
     };
   } finally {
+    thawInference();
     await runner?.close();
     // The slots are the optimizer's own; the caller keeps the trained weights.
     optimizer.dispose();

@@ -32,6 +32,7 @@ const SHARED = [
   'EvalResult',
   'Example',
   'Fill',
+  'FreezeOption',
   'ImageHWC',
   'Interpolation',
   'LastFiniteCheckpoint',

@@ -33,14 +33,18 @@ export function listModels(): ZooName[] {
 
 /** The layers of `record` by its family's wiring; options already checked. */
 function wire(record: NetworkRecord, opts: RecordModelOptions): tf.LayersModel {
+  return rememberRecord(wireLayers(record, opts), record);
+}
+
+function wireLayers(record: NetworkRecord, opts: RecordModelOptions): tf.LayersModel {
   const family = record.family;
   switch (family) {
     case 'repvgg':
     case 'mobileone':
     case 'simplenet':
-      return rememberRecord(chainModel(record, opts), record);
+      return chainModel(record, opts);
     case 'repshufflenetv2':
-      return rememberRecord(shufflenetModel(record, opts), record);
+      return shufflenetModel(record, opts);
     default: {
       const unknown: never = family;
       throw new Error(

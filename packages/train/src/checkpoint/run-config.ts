@@ -4,6 +4,7 @@
  * shapes the weights, defaults filled in, and the caller's own `runConfig`.
  */
 
+import { freezeLabel } from '../loop/freeze.js';
 import type { TrainOptions } from '../loop/train-options.js';
 import { resolveOptimizer } from '../optim/optimizers.js';
 import { resolveSchedule } from '../optim/schedules.js';
@@ -35,7 +36,13 @@ export interface WeightConfig {
   readonly labelSmoothing: number;
   readonly clipGradNorm: number | null;
   readonly customL2: boolean;
+  /** 'none', 'backbone' or 'stages:N': a run frozen otherwise trains other weights. */
+  readonly freeze: string;
+  readonly backboneLrFactor: number;
 }
+
+/** What checkpoints written before fine-tuning existed trained with. */
+const BEFORE_FINE_TUNING = { freeze: 'none', backboneLrFactor: 1 } as const;
 
 /** The train() options the stored configuration is made of. */
 export type WeightOptions = Pick<
@@ -48,6 +55,8 @@ export type WeightOptions = Pick<
   | 'clipGradNorm'
   | 'customL2'
   | 'dropLast'
+  | 'freeze'
+  | 'backboneLrFactor'
 >;
 
 export function weightConfig(o: WeightOptions, seed: number, trainExamples: number): WeightConfig {
@@ -62,6 +71,8 @@ export function weightConfig(o: WeightOptions, seed: number, trainExamples: numb
     labelSmoothing: o.labelSmoothing ?? 0,
     clipGradNorm: o.clipGradNorm ?? null,
     customL2: o.customL2 === true,
+    freeze: freezeLabel(o.freeze),
+    backboneLrFactor: o.backboneLrFactor ?? 1,
   };
 }
 
@@ -76,6 +87,8 @@ const CONFIG = object({
   labelSmoothing: num,
   clipGradNorm: nullable(num),
   customL2: bool,
+  freeze: optional(scalar),
+  backboneLrFactor: optional(num),
 });
 
 /** What the loop reads back from `run`; checkpoints of earlier versions have no config. */
@@ -158,8 +171,8 @@ export function checkSameRun(
       `the checkpoint has finished ${ckpt.epoch} epochs; epochs ${asked.epochs} leaves nothing to train (ask for ${ckpt.epoch} to restore its weights, or more to continue it)`,
     );
   }
-  const written = run.config;
-  if (!written) {
+  const stored = run.config;
+  if (!stored) {
     const type = run.optimizer?.type;
     if (typeof type === 'string' && type !== asked.optimizer.type) {
       fail(`it was written by optimizer '${type}', this run uses '${asked.optimizer.type}'`);
@@ -168,6 +181,7 @@ export function checkSameRun(
       `${path} stores no run configuration (written before @repnets/train kept one): batchSize, optimizer, schedule and the other options could not be checked against it`,
     ];
   }
+  const written = { ...BEFORE_FINE_TUNING, ...stored };
   const changed: string[] = [];
   if (asked.epochs < written.epochs) {
     changed.push(

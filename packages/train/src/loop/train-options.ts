@@ -6,6 +6,7 @@ import type { Dataset, Transform } from '../data/types.js';
 import type { OptimizerConfig } from '../optim/optimizers.js';
 import { checkOptimizer, checkSchedule } from '../optim/option-keys.js';
 import type { ScheduleConfig } from '../optim/schedules.js';
+import { checkFineTune, type FreezeOption } from './freeze.js';
 import type { EpochRecord, ProgressMode, ProgressSink, StepReport } from './progress.js';
 
 /** Data-parallel replicas: a count, or 'auto' (see {@link TrainOptions.workers}). */
@@ -33,6 +34,22 @@ export interface TrainOptions {
    * optimizer's weightDecay; those kernels then get no plain decay.
    */
   readonly customL2?: boolean;
+  /**
+   * Fine-tuning: layers that keep their weights, as timm's freeze does
+   * (`requires_grad = False` and `module.eval()`). 'backbone': every layer but
+   * the head `head_fc`; `{ stages: N }`: the stem and stages 1..N of the
+   * model's architecture record (see layerStages of @repnets/blocks). Frozen
+   * layers are not in the optimizer (no slots, no update, no weight decay), run
+   * in inference mode in every step (BatchNorm on its running statistics, left
+   * unchanged), and cost no backward work. Default 'none'.
+   */
+  readonly freeze?: FreezeOption;
+  /**
+   * Multiplies the learning rate of every trained weight outside the head
+   * `head_fc` (default 1), under every optimizer and schedule: a smaller step
+   * for pretrained layers than for a new head.
+   */
+  readonly backboneLrFactor?: number;
   /** Seed of data order and augmentation (default 0). */
   readonly seed?: number;
   /** Training augmentation, applied per example. */
@@ -130,5 +147,6 @@ export function checkOptions(
   }
   checkOptimizer(o.optimizer);
   checkSchedule(o.schedule);
+  checkFineTune(o.freeze, o.backboneLrFactor);
   if (o.resume === true && !o.checkpointDir) bad('resume: true needs checkpointDir', o.resume);
 }

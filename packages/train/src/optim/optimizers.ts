@@ -44,6 +44,8 @@ export interface Param {
   readonly variable: tf.Variable;
   /** Whether weight decay applies to it. */
   readonly decay: boolean;
+  /** Its learning rate is the step's times this (default 1): timm's per-group lr_scale. */
+  readonly lrScale?: number;
 }
 
 /** Named optimizer state: slot tensors and the step count. */
@@ -109,16 +111,38 @@ export class Optimizer {
     return v;
   }
 
-  /** Applies one update with learning rate `lr`; `grads[i]` belongs to `params[i]`. */
+  /**
+   * Applies one update with learning rate `lr` (times each parameter's
+   * `lrScale`); `grads[i]` belongs to `params[i]`.
+   */
   step(grads: readonly tf.Tensor[], lr: number): void {
     if (grads.length !== this.params.length) {
       throw new Error(`optimizer: ${grads.length} gradients for ${this.params.length} parameters`);
     }
     this.stepCount++;
-    if (fusedUpdate(this.rule(lr), this.fusedParams(grads))) return;
+    // One group per learning rate, in parameter order; without factors, one group of all.
+    const groups = new Map<number, number[]>();
+    this.params.forEach((p, i) => {
+      const scale = p.lrScale ?? 1;
+      const group = groups.get(scale);
+      if (group) group.push(i);
+      else groups.set(scale, [i]);
+    });
+    for (const [scale, indices] of groups) {
+      // scale 1 leaves lr untouched: a run without factors updates bit for bit as before.
+      const groupLr = scale === 1 ? lr : lr * scale;
+      const params = indices.map((i) => this.params[i]!);
+      const groupGrads = indices.map((i) => grads[i]!);
+      if (fusedUpdate(this.rule(groupLr), this.fusedParams(params, groupGrads))) continue;
+      this.opsUpdate(params, groupGrads, groupLr);
+    }
+  }
+
+  /** The update from TF.js ops, for backends without the fused kernels. */
+  private opsUpdate(params: readonly Param[], grads: readonly tf.Tensor[], lr: number): void {
     const c = resolveOptimizer(this.config);
     tf.tidy(() => {
-      this.params.forEach((p, i) => {
+      params.forEach((p, i) => {
         const w = p.variable;
         let g = grads[i]!;
         if (c.type === 'sgd') {
@@ -180,10 +204,10 @@ export class Optimizer {
   }
 
   /** Parameters with their gradients and slots in kernel order; decay only where it is non-zero. */
-  private fusedParams(grads: readonly tf.Tensor[]) {
+  private fusedParams(params: readonly Param[], grads: readonly tf.Tensor[]) {
     const kinds = slotKinds(this.config);
     const decay = weightDecay(this.config) !== 0;
-    return this.params.map((p, i) => ({
+    return params.map((p, i) => ({
       variable: p.variable,
       grad: grads[i]!,
       slots: kinds.map((k) => this.slot(p, k)),

@@ -40,6 +40,9 @@ export interface PoolOptions {
   readonly labelSmoothing: number;
   readonly clipGradNorm?: number;
   readonly customL2: boolean;
+  /** Layers the run freezes (names): each replica freezes the same. */
+  readonly frozenLayers: readonly string[];
+  readonly backboneLrFactor: number;
 }
 
 type Where = { epoch: number; index: number } | undefined;
@@ -130,11 +133,9 @@ export class ReplicaPool {
         values: (await t.data()) as Float32Array,
       })),
     );
-    const params = model.trainableWeights.reduce(
-      (n, w) => n + w.shape.reduce<number>((p, d) => p * (d ?? 1), 1),
-      0,
-    );
-    const pages = Math.ceil((4 * params * (o.workers + 1)) / 65536);
+    // The optimizer's parameters: frozen weights have no gradient to share.
+    const params = optimizer.params.reduce((n, p) => n + p.variable.size, 0);
+    const pages = Math.max(1, Math.ceil((4 * params * (o.workers + 1)) / 65536));
     const shared = {
       control: new SharedArrayBuffer(4 * CONTROL_INTS),
       memory: new SharedMemory({ initial: pages, maximum: pages, shared: true }),
@@ -154,6 +155,8 @@ export class ReplicaPool {
         labelSmoothing: o.labelSmoothing,
         clipGradNorm: o.clipGradNorm,
         customL2: o.customL2,
+        frozenLayers: o.frozenLayers,
+        backboneLrFactor: o.backboneLrFactor,
         shared,
       };
       return spawnReplica(init);

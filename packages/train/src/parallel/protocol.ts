@@ -37,6 +37,9 @@ export interface ReplicaInit {
   readonly labelSmoothing: number;
   readonly clipGradNorm?: number;
   readonly customL2: boolean;
+  /** Layers that keep their weights and run in inference mode (freeze). */
+  readonly frozenLayers: readonly string[];
+  readonly backboneLrFactor: number;
   readonly shared: SharedBuffers;
 }
 

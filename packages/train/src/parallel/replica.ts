@@ -10,6 +10,7 @@
 import { createRequire } from 'node:module';
 import * as tf from '@tensorflow/tfjs';
 import type { WasmBackendLike } from '../engine/wasm/heap.js';
+import { runInInferenceMode } from '../loop/freeze.js';
 import { batchMetrics, metricTriple } from '../loop/metrics.js';
 import { trainParams } from '../loop/params.js';
 import { type CustomL2Layer, type LossSpec, lossGradients, weightName } from '../loop/step.js';
@@ -73,7 +74,9 @@ export class Replica {
           `${first.replace(/\. This may be due to.*$/, '')}: name the module that registers it in the workerModules option`,
         );
       });
-    const { params, l2Layers } = trainParams(model, init);
+    const { params, l2Layers } = trainParams(model, init, init.frozenLayers);
+    // For the replica's life: the model is its own copy.
+    runInInferenceMode(model, init.frozenLayers);
     const optimizer = new Optimizer(init.optimizer, params);
     optimizer.loadState(
       init.optimizerStep,

@@ -18,6 +18,7 @@ export async function startPool(
   options: TrainOptions,
   workers: number,
   classes: number,
+  frozen: readonly string[],
 ): Promise<StepRunner> {
   if (typeof model.save !== 'function') {
     throw new Error(
@@ -35,6 +36,8 @@ export async function startPool(
     labelSmoothing: options.labelSmoothing ?? 0,
     clipGradNorm: options.clipGradNorm,
     customL2: options.customL2 === true,
+    frozenLayers: frozen,
+    backboneLrFactor: options.backboneLrFactor ?? 1,
   });
   return {
     step: (b, lr, epoch, index) => pool.step(b, lr, epoch, index),

@@ -19,6 +19,7 @@ export type PoolStarter = (
   options: TrainOptions,
   workers: number,
   classes: number,
+  frozen: readonly string[],
 ) => Promise<StepRunner>;
 
 /** What choosing a runner needs of the platform. */
@@ -46,6 +47,7 @@ export async function startRunner(
   classes: number,
   progress: Progress,
   resumedWorkers: number | undefined,
+  frozen: readonly string[] = [],
 ): Promise<{ runner: StepRunner; workers: number }> {
   const { workers, note } = resolveWorkers(
     options.workers,
@@ -67,5 +69,8 @@ export async function startRunner(
       `train: workers: ${workers} needs worker threads, and there are none ${platform.name}; train with workers: 1`,
     );
   }
-  return { runner: await platform.startPool(model, optimizer, options, workers, classes), workers };
+  return {
+    runner: await platform.startPool(model, optimizer, options, workers, classes, frozen),
+    workers,
+  };
 }
