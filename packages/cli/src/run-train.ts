@@ -29,6 +29,7 @@ import { UsageError } from './common.js';
 import { checkTrainInputSize } from './memory-check.js';
 import { totalStride } from './model-checks.js';
 import { saveModel } from './models.js';
+import { pretrainedModel } from './pretrained-start.js';
 import { savedModelComplete } from './run-folder.js';
 
 /** The run `repnets train` makes, its flags as options (defaults as the command's). */
@@ -62,6 +63,12 @@ export interface RunTrainOptions {
     name: ZooName,
     options: ModelOptions,
   ) => LayersModel | Promise<LayersModel>;
+  /**
+   * Start from this checkpoint's weights (a hub repo id, a folder laid out like
+   * one, or a .safetensors / .pth file), with a new head when the data has
+   * another class count. Ignored when `initialModel` is given.
+   */
+  readonly pretrained?: string;
   /** The run folder: `checkpoints/last.ckpt`, `train/` and `deploy/` go there. */
   readonly out: string;
   /** Fixes the split, data order, augmentation and initial weights. */
@@ -145,7 +152,9 @@ export async function runTrain(o: RunTrainOptions, output: RunTrainOutput = {}):
   const recipe = recipeFor(model, data, o);
   const net = o.initialModel
     ? await o.initialModel(recipe.model, recipe.modelOptions)
-    : createModel(recipe.model, recipe.modelOptions);
+    : o.pretrained !== undefined
+      ? await pretrainedModel(o.pretrained, recipe.model, recipe.modelOptions, say)
+      : createModel(recipe.model, recipe.modelOptions);
   const stride = totalStride(net);
   const input = net.inputs[0]?.shape ?? [];
   const size = Math.min(input[1] ?? Number.POSITIVE_INFINITY, input[2] ?? Number.POSITIVE_INFINITY);
@@ -174,6 +183,8 @@ export async function runTrain(o: RunTrainOptions, output: RunTrainOutput = {}):
         'img-size': imgSize ?? null,
         'train-size': o.trainSize ?? null,
         'test-size': o.testSize ?? null,
+        // Only when given, so that runs from before the flag still resume.
+        ...(o.pretrained !== undefined ? { pretrained: o.pretrained } : {}),
       },
       progress: o.progress,
       output: o.progress === 'json' ? process.stderr : process.stdout,

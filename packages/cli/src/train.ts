@@ -15,6 +15,7 @@ import {
   printJson,
   UsageError,
 } from './common.js';
+import { pretrainedArchitecture } from './pretrained-start.js';
 import { claimRunFolder } from './run-folder.js';
 import { runTrain } from './run-train.js';
 
@@ -34,6 +35,11 @@ const USAGE = `repnets train [flags]
   --freeze WHAT      fine-tuning: none (default) | backbone (train only the head head_fc) |
                      stages:N (freeze the stem and stages 1..N); frozen layers keep their
                      weights and BatchNorm statistics and cost no backward work
+  --pretrained ID|PATH
+                     start from a checkpoint's weights: a hub repo id (timm/mobileone_s0.apple_in1k,
+                     through the Hugging Face cache), a folder like one, or a .safetensors/.pth
+                     file; a new head when the data has another class count. --model defaults
+                     to the checkpoint's architecture
   --backbone-lr-factor F
                      learning rate of every trained layer but the head, times F (default 1)
   --out DIR          default repnets-run
@@ -88,6 +94,7 @@ export const train: Command = {
         backend: { type: 'string' },
         workers: { type: 'string' },
         freeze: { type: 'string' },
+        pretrained: { type: 'string' },
         'backbone-lr-factor': { type: 'string' },
         out: { type: 'string' },
         seed: { type: 'string' },
@@ -100,7 +107,9 @@ export const train: Command = {
     );
     if (help) return void console.log(USAGE);
     const c = 'train';
-    const model = oneOf(c, 'model', values.model, listModels()) ?? ('repvgg_compact' as ZooName);
+    const pretrained = values.pretrained as string | undefined;
+    if (pretrained === '') throw new UsageError('train: --pretrained must not be empty');
+    const named = oneOf(c, 'model', values.model, listModels());
     const dataset = oneOf(c, 'dataset', values.dataset, DATASET_NAMES) ?? 'mnist';
     if (dataset !== 'mnist' && !values['data-dir'])
       throw new UsageError(`train: --dataset ${dataset} needs --data-dir`);
@@ -124,6 +133,10 @@ export const train: Command = {
     const freeze = freezeFlag(values.freeze);
     const backboneLrFactor = numFlag(c, 'backbone-lr-factor', values['backbone-lr-factor']);
     const resume = values.resume === true;
+    const model =
+      named ??
+      (pretrained !== undefined ? await pretrainedArchitecture(pretrained) : undefined) ??
+      ('repvgg_compact' as ZooName);
     const folder = await claimRunFolder(out, resume, values.overwrite === true, say);
     try {
       // Every flag is checked above, before the backend starts.
@@ -141,6 +154,7 @@ export const train: Command = {
           workers,
           freeze,
           backboneLrFactor,
+          ...(pretrained !== undefined ? { pretrained } : {}),
           out,
           seed,
           trainSize,
