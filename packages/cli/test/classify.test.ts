@@ -5,7 +5,8 @@
 import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { crc32, deflateSync } from 'node:zlib';
-import { classify, createModel } from '@repnets/blocks';
+import { classify, createModel, fromPretrained, toStateDict } from '@repnets/blocks';
+import { writeSafetensors } from '@repnets/fuse';
 import { parsePretrainedCfg } from '@repnets/fuse/image';
 import * as tf from '@tensorflow/tfjs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -120,5 +121,45 @@ describe('repnets classify', () => {
     expect(cfg.err).toMatch(
       /^repnets: parsePretrainedCfg: argument 'input_size' must be \[channels, height, width\]/,
     );
+  });
+
+  it('takes pretrained weights: a folder laid out like a hub repo, with its config and names', async () => {
+    const repo = join(dir, 'repo');
+    mkdirSync(repo, { recursive: true });
+    const net = createModel('simplenet', { numClasses: 3, inputSize: 8, seed: 6 });
+    writeFileSync(
+      join(repo, 'model.safetensors'),
+      writeSafetensors(toStateDict(net, { layout: 'timm' })),
+    );
+    net.dispose();
+    writeFileSync(
+      join(repo, 'config.json'),
+      JSON.stringify({
+        architecture: 'simplenet',
+        num_classes: 3,
+        pretrained_cfg: cfgJson,
+        label_names: ['ant', 'bee', 'cow'],
+      }),
+    );
+    const p = await fromPretrained(repo, { form: 'deploy' });
+    const want = await classify(p.model, image, { topK: 3, config: p.config, labels: p.labels });
+    p.model.dispose();
+    const r = await repnets(
+      'classify',
+      repo,
+      picture,
+      '--top-k',
+      '3',
+      '--backend',
+      'cpu',
+      '--json',
+    );
+    expect(r.err).not.toMatch(/repnets:/);
+    expect(r.code).toBe(0);
+    expect(json(r.out)).toEqual([{ image: picture, classes: want }]);
+    expect(want.map((c) => c.label).sort()).toEqual(['ant', 'bee', 'cow']);
+    const none = await repnets('classify', join(dir, 'no-such-model'), picture);
+    expect(none.code).toBe(1);
+    expect(none.err).toMatch(/^repnets: no TF\.js model at '[^']*no-such-model'/);
   });
 });

@@ -5,6 +5,7 @@
  * a browser).
  */
 import {
+  architecture,
   type LayoutName,
   type NetworkRecord,
   readSafetensors,
@@ -83,7 +84,16 @@ export function pretrainedModel(
   try {
     imported = importStateDict(stateDict, {
       ...options,
-      ...(options.model === undefined && config ? { model: config.architecture } : {}),
+      // The config's architecture as a record, so that any zoo name works, not
+      // only those with published checkpoints.
+      ...(options.model === undefined && config
+        ? {
+            model: architecture(config.architecture, {
+              numClasses: config.numClasses,
+              ...(options.stemStride !== undefined ? { stemStride: options.stemStride } : {}),
+            }),
+          }
+        : {}),
       ...(inputSize !== undefined ? { inputSize: inputSize as readonly [number, number] } : {}),
     });
   } catch (e) {
