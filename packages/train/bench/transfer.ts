@@ -34,11 +34,11 @@ import {
 const { values } = parseArgs({
   args: scriptArgs(),
   options: {
-    'pretrain-epochs': { type: 'string', default: '2' },
+    'pretrain-epochs': { type: 'string', default: '4' },
     steps: { type: 'string', default: '100' },
     'per-class': { type: 'string', default: '20' },
     seeds: { type: 'string', default: '3' },
-    'backbone-lr-factor': { type: 'string', default: '0.1' },
+    'backbone-lr-factor': { type: 'string', default: '1' },
     backend: { type: 'string', default: 'auto' },
     out: { type: 'string', default: 'bench-results/transfer.json' },
   },
