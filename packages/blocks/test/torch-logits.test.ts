@@ -1,43 +1,80 @@
 /**
- * A checkpoint PyTorch itself wrote and ran: a small official-layout
- * RepVGG-A0 (test/fixtures/make-torch-logits.py, torch.save of the authors'
- * module names), with PyTorch's logits of a fixed input. importStateDict in
- * both forms must give those logits, and toStateDict must give back the
- * tensors torch saved, bit for bit. The conformance matrix checks every model
- * against our own float64 forward; this checks that forward's conventions
- * (OIHW, padding, BN, the classifier) against PyTorch's.
+ * Checkpoints PyTorch itself wrote and ran (test/fixtures/make-torch-logits.py,
+ * torch.save of networks written from the sources' module definitions), with
+ * PyTorch's logits of a fixed input: a small RepVGG-A0 in the authors' layout
+ * and in timm's, a small MobileOne-S0 (k = 4 branches, depthwise + pointwise
+ * blocks) and a small MobileOne-S4 (squeeze-excite before the ReLU) in
+ * apple/ml-mobileone's layout. importStateDict in both forms, and the train
+ * form folded by reparameterize, must give those logits, and toStateDict must
+ * give back the tensors torch saved, bit for bit. The conformance matrix
+ * checks every model against our own float64 forward; this checks that
+ * forward's conventions (OIHW, padding, BN, SE, the classifier, the key
+ * names) against PyTorch's.
  */
 import { readFileSync } from 'node:fs';
-import { architecture, readTorchCheckpoint, writeSafetensors } from '@repnets/fuse';
+import {
+  type ArchOptions,
+  architecture,
+  readTorchCheckpoint,
+  writeSafetensors,
+} from '@repnets/fuse';
 import * as tf from '@tensorflow/tfjs';
 import { describe, expect, it } from 'vitest';
-import { importStateDict, toStateDict } from '../src/index.js';
+import { importStateDict, reparameterize, toStateDict } from '../src/index.js';
 import { relativeError } from './helpers/compare-logits.js';
 
-const fixture = (name: string) => new URL(`./fixtures/torch/${name}`, import.meta.url);
-const expected = JSON.parse(readFileSync(fixture('repvgg-a0-tiny.json'), 'utf8')) as {
-  model: 'repvgg_a0';
+interface Expected {
+  model: string;
   layout: string;
-  options: { widthMultipliers: number[]; inputSize: number; numClasses: number };
+  options: ArchOptions;
   inputShape: [number, number, number, number];
   inputNCHW: number[];
   logits64: number[];
   logits32: number[];
-};
-const checkpoint = readTorchCheckpoint(new Uint8Array(readFileSync(fixture('repvgg-a0-tiny.pth'))));
-const record = architecture(expected.model, expected.options);
+}
+
+const fixture = (name: string) => new URL(`./fixtures/torch/${name}`, import.meta.url);
 
 /** The fixture's NCHW input as TF.js's NHWC. */
-function input(): tf.Tensor4D {
+function input(expected: Expected): tf.Tensor4D {
   const [n, c, h, w] = expected.inputShape;
   return tf.tidy(() =>
     tf.tensor4d(expected.inputNCHW, [n, c, h, w]).transpose<tf.Tensor4D>([0, 2, 3, 1]),
   );
 }
 
-describe('a small RepVGG-A0 that PyTorch saved and ran (official layout)', () => {
+async function logitsOf(model: tf.LayersModel, expected: Expected): Promise<Float32Array> {
+  const x = input(expected);
+  const y = model.predict(x) as tf.Tensor;
+  const got = (await y.data()) as Float32Array;
+  tf.dispose([x, y]);
+  return got;
+}
+
+describe.each([
+  { file: 'repvgg-a0-tiny', layout: 'official-repvgg', what: 'RepVGG-A0, official layout' },
+  { file: 'repvgg-a0-timm-tiny', layout: 'timm-repvgg', what: 'RepVGG-A0, timm layout' },
+  {
+    file: 'mobileone-s0-tiny',
+    layout: 'official-mobileone',
+    what: 'MobileOne-S0, official layout',
+  },
+  {
+    file: 'mobileone-s4-tiny',
+    layout: 'official-mobileone',
+    what: 'MobileOne-S4 (SE), official layout',
+  },
+])('a small $what that PyTorch saved and ran', ({ file, layout }) => {
+  const expected = JSON.parse(readFileSync(fixture(`${file}.json`), 'utf8')) as Expected;
+  const checkpoint = readTorchCheckpoint(new Uint8Array(readFileSync(fixture(`${file}.pth`))));
+  const record = architecture(expected.model, expected.options);
+  const source = layout.startsWith('timm-') ? 'timm' : 'official';
+  const classes = record.numClasses;
+  const pytorch32 = relativeError(expected.logits32, expected.logits64);
+
   it("PyTorch's logits differ between the two inputs: the fixture checks something", () => {
-    const [a, b] = [expected.logits64.slice(0, 3), expected.logits64.slice(3)];
+    expect(expected.layout).toBe(layout);
+    const [a, b] = [expected.logits64.slice(0, classes), expected.logits64.slice(classes)];
     expect(relativeError(a, b)).toBeGreaterThan(0.1);
   });
 
@@ -45,23 +82,31 @@ describe('a small RepVGG-A0 that PyTorch saved and ran (official layout)', () =>
     '%s form: importStateDict gives PyTorch float64 logits within 1e-5',
     async (form) => {
       const imported = importStateDict(checkpoint, { model: record, form });
-      expect(imported.layout).toBe(expected.layout);
-      const x = input();
-      const y = imported.model.predict(x) as tf.Tensor;
-      const got = await y.data();
-      const error = relativeError(got, expected.logits64);
+      expect(imported.layout).toBe(layout);
+      const error = relativeError(await logitsOf(imported.model, expected), expected.logits64);
       console.log(
-        `torch-saved repvgg_a0 (official), ${form} form: relative error to PyTorch float64 ${error.toExponential(2)} (PyTorch's own float32: ${relativeError(expected.logits32, expected.logits64).toExponential(2)})`,
+        `torch-saved ${file} (${layout}), ${form} form: relative error to PyTorch float64 ${error.toExponential(2)} (PyTorch's own float32: ${pytorch32.toExponential(2)})`,
       );
       expect(error).toBeLessThanOrEqual(1e-5);
-      tf.dispose([x, y]);
       imported.model.dispose();
     },
   );
 
+  it('train form -> reparameterize gives PyTorch float64 logits within 1e-5', async () => {
+    const imported = importStateDict(checkpoint, { model: record });
+    const folded = (await reparameterize(imported.model)).model;
+    const error = relativeError(await logitsOf(folded, expected), expected.logits64);
+    console.log(
+      `torch-saved ${file} (${layout}), train form -> reparameterize: relative error to PyTorch float64 ${error.toExponential(2)}`,
+    );
+    expect(error).toBeLessThanOrEqual(1e-5);
+    folded.dispose();
+    imported.model.dispose();
+  });
+
   it('toStateDict gives back the tensors torch saved, in its order, bit for bit', () => {
     const imported = importStateDict(checkpoint, { model: record });
-    const back = toStateDict(imported.model, { layout: 'official', counters: imported.counters });
+    const back = toStateDict(imported.model, { layout: source, counters: imported.counters });
     expect([...back.keys()]).toEqual([...checkpoint.keys()]);
     expect([...imported.counters.values()].every((v) => v >= 100)).toBe(true);
     expect(
