@@ -86,18 +86,26 @@ const MAIN = [
 
 const ONNX = [
   'AttributeProto',
+  'CalibrationBatch',
+  'CalibrationMethod',
+  'CalibrationSet',
   'GraphProto',
   'ModelProto',
   'NodeProto',
   'OnnxExportOptions',
   'OnnxInputLayout',
+  'OnnxInt8Options',
+  'OnnxInt8Result',
   'OnnxOpset',
+  'QuantizedLayerReport',
   'TensorProto',
   'ValueInfoProto',
   'decodeOnnx',
   'exportOnnx',
+  'exportOnnxInt8',
   'onnxSupportedLayers',
   'saveOnnx',
+  'saveOnnxInt8',
 ];
 
 const KERNELS = [

@@ -7,6 +7,15 @@ export {
   onnxSupportedLayers,
 } from './export.js';
 export {
+  type CalibrationBatch,
+  type CalibrationMethod,
+  type CalibrationSet,
+  exportOnnxInt8,
+  type OnnxInt8Options,
+  type OnnxInt8Result,
+  type QuantizedLayerReport,
+} from './int8.js';
+export {
   type AttributeProto,
   decodeOnnx,
   type GraphProto,

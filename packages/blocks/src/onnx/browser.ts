@@ -3,4 +3,4 @@
  * refuses in one line (pages get the bytes from `exportOnnx`).
  */
 export * from './api.js';
-export { saveOnnx } from './save.browser.js';
+export { saveOnnx, saveOnnxInt8 } from './save.browser.js';

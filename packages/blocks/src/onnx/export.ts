@@ -4,7 +4,13 @@ import { BLOCK_CONVERTERS } from './blocks.js';
 import { type Converter, readWeights, type WeightData } from './context.js';
 import { GraphBuilder, type Value } from './graph.js';
 import { STOCK_CONVERTERS } from './layers.js';
-import { DataType, type Dimension, encodeModel, type ValueInfoProto } from './proto.js';
+import {
+  DataType,
+  type Dimension,
+  encodeModel,
+  type ModelProto,
+  type ValueInfoProto,
+} from './proto.js';
 
 export type OnnxOpset = 13 | 14 | 15 | 16 | 17;
 
@@ -83,6 +89,21 @@ export async function exportOnnx(
   model: tf.LayersModel,
   options: OnnxExportOptions = {},
 ): Promise<Uint8Array> {
+  return encodeModel((await buildOnnx(model, options)).proto);
+}
+
+/** An exported graph before encoding, and the TF.js tensor each ONNX value name stands for. */
+export interface BuiltOnnx {
+  readonly proto: ModelProto;
+  /** ONNX value name -> the TF.js tensor it holds (in its ONNX layout, before pending padding). */
+  readonly tensors: ReadonlyMap<string, tf.SymbolicTensor>;
+}
+
+/** What {@link exportOnnx} writes, as a ModelProto, for transforms (int8) that rewrite it. */
+export async function buildOnnx(
+  model: tf.LayersModel,
+  options: OnnxExportOptions = {},
+): Promise<BuiltOnnx> {
   const opset = options.opset ?? 13;
   if (!Object.hasOwn(IR_VERSION, opset)) {
     throw new Error(`exportOnnx: opset must be an integer from 13 to 17, got ${String(opset)}`);
@@ -194,7 +215,19 @@ export async function exportOnnx(
     else renamed.set(from, to);
   });
 
-  return encodeModel({
+  const tensors = new Map<string, tf.SymbolicTensor>();
+  const byId = new Map<number, tf.SymbolicTensor>();
+  for (const t of [
+    ...model.inputs,
+    ...model.layers.flatMap((l) => l.inboundNodes.flatMap((n) => n.outputTensors)),
+  ]) {
+    byId.set(t.id, t);
+  }
+  for (const [id, v] of values) {
+    const t = byId.get(id);
+    if (t && !tensors.has(v.name)) tensors.set(v.name, t);
+  }
+  const proto: ModelProto = {
     ir_version: IR_VERSION[opset],
     opset_import: [{ domain: '', version: opset }],
     producer_name: options.producer ?? '@repnets/blocks',
@@ -208,5 +241,6 @@ export async function exportOnnx(
         valueInfo(outputNames[k]!, nchw ? toNCHW(t.shape) : t.shape, batchOf(t)),
       ),
     },
-  });
+  };
+  return { proto, tensors };
 }

@@ -5,4 +5,4 @@
  * get `browser.ts` instead.
  */
 export * from './api.js';
-export { saveOnnx } from './save.js';
+export { saveOnnx, saveOnnxInt8 } from './save.js';

@@ -1,6 +1,12 @@
 import { AtomicWriteError, writeFileAtomic } from '@repnets/fuse/node';
 import type * as tf from '@tensorflow/tfjs';
 import { exportOnnx, type OnnxExportOptions } from './export.js';
+import {
+  type CalibrationSet,
+  exportOnnxInt8,
+  type OnnxInt8Options,
+  type OnnxInt8Result,
+} from './int8.js';
 
 /**
  * Exports `model` (see {@link exportOnnx}) and writes it to `path` in Node:
@@ -14,11 +20,30 @@ export async function saveOnnx(
   options: OnnxExportOptions = {},
 ): Promise<number> {
   const bytes = await exportOnnx(model, options);
+  await write('saveOnnx', path, bytes);
+  return bytes.length;
+}
+
+async function write(who: string, path: string, bytes: Uint8Array): Promise<void> {
   try {
     await writeFileAtomic(path, bytes);
   } catch (e) {
     const reason = e instanceof AtomicWriteError ? e.reason : (e as Error).message;
-    throw new Error(`saveOnnx: cannot write '${path}': ${reason}`, { cause: e });
+    throw new Error(`${who}: cannot write '${path}': ${reason}`, { cause: e });
   }
-  return bytes.length;
+}
+
+/**
+ * Quantizes `model` (see {@link exportOnnxInt8}) and writes the int8 ONNX file
+ * to `path` atomically, as {@link saveOnnx} does. Returns the exporter's result.
+ */
+export async function saveOnnxInt8(
+  model: tf.LayersModel,
+  calibration: CalibrationSet,
+  path: string,
+  options: OnnxInt8Options = {},
+): Promise<OnnxInt8Result> {
+  const result = await exportOnnxInt8(model, calibration, options);
+  await write('saveOnnxInt8', path, result.bytes);
+  return result;
 }

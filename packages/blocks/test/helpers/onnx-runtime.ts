@@ -1,6 +1,8 @@
 import type * as tf from '@tensorflow/tfjs';
 import * as ort from 'onnxruntime-node';
 
+export type InferenceSessionOptions = ort.InferenceSession.SessionOptions;
+
 /**
  * Runs an ONNX model (its bytes or a file path) in onnxruntime-node on the
  * NHWC input `x` and returns its first output. One thread unless `options`
