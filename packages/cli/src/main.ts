@@ -1,5 +1,5 @@
 /**
- * `repnets <command>`: fetch, train, fuse, export, bench, info, models, classify. Exit codes: 0 ok,
+ * `repnets <command>`: fetch, train, fuse, export, bench, info, models, classify, quantize. Exit codes: 0 ok,
  * 1 failure, 2 bad usage; errors are one line saying what to do
  * (REPNETS_DEBUG=1 adds the stack). The program itself is bin.ts; this module
  * only defines the commands and `main`, so importing it runs nothing.
@@ -15,6 +15,7 @@ import { fetchCommand } from './fetch-model.js';
 import { fuse } from './fuse.js';
 import { info } from './info.js';
 import { models } from './list-models.js';
+import { quantizeCommand } from './quantize.js';
 import { train } from './train.js';
 
 /** The commands `repnets` knows, in the order its usage lists them. */
@@ -27,6 +28,7 @@ export const COMMANDS: readonly Command[] = [
   info,
   models,
   classifyCommand,
+  quantizeCommand,
 ];
 
 function usage(): string {

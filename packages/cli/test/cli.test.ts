@@ -20,7 +20,7 @@ describe('repnets CLI', () => {
     const unknown = await repnets('fly');
     expect(unknown.code).toBe(2);
     expect(unknown.err).toMatch(
-      /^repnets: unknown command 'fly'; one of fetch, train, fuse, export, bench, info, models, classify\n/,
+      /^repnets: unknown command 'fly'; one of fetch, train, fuse, export, bench, info, models, classify, quantize\n/,
     );
     const slip = await repnets('trian');
     expect(slip.code).toBe(2);
@@ -36,7 +36,17 @@ describe('repnets CLI', () => {
     const noFrom = await repnets('fuse', 'x.pth', '--out', 'y');
     expect(noFrom.code).toBe(2);
     expect(noFrom.err).toMatch(/cannot tell what 'x\.pth' is from its name: pass --from/);
-    for (const c of ['fetch', 'train', 'fuse', 'export', 'bench', 'info', 'models', 'classify']) {
+    for (const c of [
+      'fetch',
+      'train',
+      'fuse',
+      'export',
+      'bench',
+      'info',
+      'models',
+      'classify',
+      'quantize',
+    ]) {
       const h = await repnets(c, '--help');
       expect(h.code, c).toBe(0);
       expect(h.out, c).toMatch(new RegExp(`repnets ${c}`));
