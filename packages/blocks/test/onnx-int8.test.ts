@@ -55,12 +55,18 @@ function convNet(): tf.LayersModel {
       padding: 'same',
       activation: 'relu',
       name: 'conv',
-      biasInitializer: 'randomNormal',
+      kernelInitializer: tf.initializers.glorotUniform({ seed: 3 }),
+      biasInitializer: tf.initializers.randomNormal({ seed: 4 }),
     })
     .apply(input);
   const p = tf.layers.globalAveragePooling2d({ name: 'pool' }).apply(c);
   const out = tf.layers
-    .dense({ units: 3, name: 'fc', biasInitializer: 'randomNormal' })
+    .dense({
+      units: 3,
+      name: 'fc',
+      kernelInitializer: tf.initializers.glorotUniform({ seed: 5 }),
+      biasInitializer: tf.initializers.randomNormal({ seed: 6 }),
+    })
     .apply(p) as tf.SymbolicTensor;
   return tf.model({ inputs: input, outputs: out, name: 'convnet' });
 }
@@ -213,7 +219,8 @@ describe('exportOnnxInt8: outputs against the float model', () => {
   /**
    * One linear 3x3 conv, quantized, run in onnxruntime; per output channel
    * |y - y'| <= sum_taps (|w| sx/2 + |x| sw/2 + sx sw/4) + sx sw/2 (bias
-   * rounding) + sy/2 (the output is quantized too, so ORT runs QLinearConv).
+   * rounding) + sy/2 (the output is quantized too, so ORT runs QLinearConv),
+   * against the float output clamped to the output's calibrated range.
    * Returns the worst error as a share of its bound.
    */
   async function singleConv(
@@ -227,7 +234,8 @@ describe('exportOnnxInt8: outputs against the float model', () => {
         kernelSize: 3,
         padding: 'valid',
         name: 'c',
-        biasInitializer: 'randomNormal',
+        kernelInitializer: tf.initializers.glorotUniform({ seed: 1 }),
+        biasInitializer: tf.initializers.randomNormal({ seed: 2 }),
       })
       .apply(input) as tf.SymbolicTensor;
     const model = tf.model({ inputs: input, outputs: y });
@@ -236,7 +244,10 @@ describe('exportOnnxInt8: outputs against the float model', () => {
     const got = (await runOnnx(bytes, x, session)).data;
     const want = (model.predict(x) as tf.Tensor).dataSync();
     const sx = quantized[0]!.input.scale;
-    const sy = quantized[0]!.output!.scale;
+    const out = quantized[0]!.output!;
+    const sy = out.scale;
+    // A test input may drive an output past the calibrated range: compare with the clamped value.
+    const [lo, hi] = [(0 - out.zeroPoint) * sy, (255 - out.zeroPoint) * sy];
     const sw = quantized[0]!.weightScales;
     const k = model.getLayer('c').getWeights()[0]!.dataSync();
     const taps = 27;
@@ -248,7 +259,8 @@ describe('exportOnnxInt8: outputs against the float model', () => {
     let worst = 0;
     for (const [i, v] of want.entries()) {
       const o = i % 4;
-      worst = Math.max(worst, Math.abs(got[i]! - v) / bound[o]!);
+      const clamped = Math.min(hi, Math.max(lo, v));
+      worst = Math.max(worst, Math.abs(got[i]! - clamped) / bound[o]!);
     }
     x.dispose();
     return worst;
@@ -308,6 +320,77 @@ describe('exportOnnxInt8: outputs against the float model', () => {
     expect(Buffer.compare(readFileSync(path), Buffer.from(saved.bytes))).toBe(0);
     const again = (await exportOnnxInt8(model, calib)).bytes;
     expect(Buffer.compare(Buffer.from(again), Buffer.from(saved.bytes))).toBe(0);
+  });
+});
+
+describe('exportOnnxInt8: calibration methods and input layout', () => {
+  /** One 1x1 conv reading the image: the image's own range is the calibrated one. */
+  function oneConv(): tf.LayersModel {
+    const input = tf.input({ shape: [4, 4, 2] });
+    const y = tf.layers.conv2d({ filters: 2, kernelSize: 1, name: 'c' }).apply(input);
+    return tf.model({ inputs: input, outputs: y as tf.SymbolicTensor });
+  }
+  // 16 images in [0, 1) and one outlier pixel of 100.
+  const data = uniform(11, 16 * 4 * 4 * 2, 0, 1);
+  data[5] = 100;
+  const calib = [{ data, shape: [16, 4, 4, 2] as [number, number, number, number] }];
+
+  it("minmax keeps the outlier; 'percentile' cuts it and gets a finer step", async () => {
+    const model = oneConv();
+    const range = async (method: 'minmax' | 'percentile') =>
+      (await exportOnnxInt8(model, calib, { method, percentile: 99 })).quantized[0]!.input;
+    const minmax = await range('minmax');
+    expect(minmax).toMatchObject({ clipMin: 0, clipMax: 100, ...handActivation(0, 100) });
+    const pct = await range('percentile');
+    // 1% of 512 values is 5: the outlier is cut, the top stays under 1 (+ one histogram bin).
+    expect(pct.clipMax).toBeGreaterThan(0.9);
+    expect(pct.clipMax).toBeLessThan(1 + 100 / 2048);
+    expect(pct.scale).toBeCloseTo(pct.clipMax / 255, 6);
+    // A step 100x finer for the 511 ordinary values; the clipped outlier itself
+    // is off by 99, which squared-error SQNR counts heavily.
+    expect(pct.scale).toBeLessThan(minmax.scale / 50);
+    expect(pct.sqnrDb).toBeLessThan(minmax.sqnrDb);
+  });
+
+  it("'mse' picks the clipping whose quantization error on the data is least", async () => {
+    // Exponential values (a heavy right tail), 8192 of them.
+    const u = uniform(14, 16 * 16 * 16 * 2, 1e-6, 1);
+    const values = Float32Array.from(u, (v) => -Math.log(v));
+    const input = tf.input({ shape: [16, 16, 2] });
+    const y = tf.layers.conv2d({ filters: 2, kernelSize: 1, name: 'c' }).apply(input);
+    const model = tf.model({ inputs: input, outputs: y as tf.SymbolicTensor });
+    const shape = [16, 16, 16, 2] as [number, number, number, number];
+    const r = await exportOnnxInt8(model, [{ data: values, shape }], { method: 'mse' });
+    const chosen = r.quantized[0]!.input;
+    const max = Math.max(...values);
+    // Brute force on the values themselves (the exporter uses a histogram).
+    const err = (clip: number) => {
+      const s = Math.fround(clip / 255);
+      let e = 0;
+      for (const v of values) e += (v - Math.min(255, Math.round(v / s)) * s) ** 2;
+      return e;
+    };
+    let best = Number.POSITIVE_INFINITY;
+    for (let k = 5; k <= 100; k++) best = Math.min(best, err((max * k) / 100));
+    expect(chosen.clipMax).toBeLessThan(max);
+    expect(err(chosen.clipMax)).toBeLessThanOrEqual(best * 1.02);
+    expect(err(chosen.clipMax)).toBeLessThan(err(max));
+  });
+
+  it("inputLayout 'NCHW': the QuantizeLinear reads the graph input, the outputs match the NHWC export", async () => {
+    const model = convNet();
+    const calib8 = [batch(12, [8, 6, 6, 4])];
+    const nhwc = await exportOnnxInt8(model, calib8);
+    const nchw = await exportOnnxInt8(model, calib8, { inputLayout: 'NCHW' });
+    const m = decodeOnnx(nchw.bytes);
+    expect(m.graph.node[0]!.op_type).toBe('QuantizeLinear');
+    expect(m.graph.node[0]!.input[0]).toBe('input');
+    const x = batch(13, [2, 6, 6, 4]);
+    const xt = x.transpose([0, 3, 1, 2]);
+    const a = (await runOnnx(nhwc.bytes, x)).data;
+    const b = (await runOnnx(nchw.bytes, xt)).data;
+    expect([...b]).toEqual([...a]);
+    for (const t of [x, xt]) t.dispose();
   });
 });
 
