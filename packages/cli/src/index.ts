@@ -1,5 +1,5 @@
 /**
- * @repnets/cli: the `repnets` command (fetch, train, fuse, export onnx, bench, info, models, classify).
+ * @repnets/cli: the `repnets` command (fetch, train, fuse, export onnx, bench, info, models, classify, quantize).
  * The bin is the package's use; `main(argv)` runs one command line in-process
  * and resolves to its exit code, for scripts that want it without a child
  * process. `runTrain` is what `repnets train` runs once its flags are checked,
