@@ -212,11 +212,12 @@ function blockSpec(ctx: LayerCostContext): BranchBlock['spec'] {
 }
 
 /**
- * A multi-branch block of @repnets/blocks (RepVGGBlock, MobileOneBlock, ConvBN)
- * in training form, in eval mode, as its record says: every kxk and scale
- * branch is a (grouped) conv followed by its own BatchNorm, the identity a
- * BatchNorm of the input; the branch outputs are summed pairwise, then SE and
- * the activation. Each branch reads the block input and writes its own
+ * A multi-branch block of @repnets/blocks (RepVGGBlock, QARepVGGBlock,
+ * MobileOneBlock, ConvBN) in training form, in eval mode, as its record says:
+ * every kxk and scale branch is a (grouped) conv followed by its own
+ * BatchNorm, the identity a BatchNorm of the input; the branch outputs are
+ * summed pairwise, then SE and the activation. QARepVGG: no BatchNorm on the
+ * 1x1 and the identity (the input itself is added), one ('post') after the sum. Each branch reads the block input and writes its own
  * intermediate tensors: the traffic that folding into one conv removes.
  * Branches are labelled by role: 'kxk' ('kxk0', 'kxk1', ... for k > 1),
  * 'scale', 'identity', 'se'.
@@ -228,12 +229,14 @@ const branchBlock: LayerCostRule = (ctx) => {
   const y = elements(yShape);
   const ipg = spec.inChannels / spec.groups;
   const { kxk, scale, identity } = spec.branches;
+  const qa = spec.kind === 'qarepvgg';
   const convs = [
     ...Array.from({ length: kxk }, (_, j) => ({
       branch: kxk > 1 ? `kxk${j}` : 'kxk',
       size: spec.kernelSize,
+      norm: true,
     })),
-    ...(scale ? [{ branch: 'scale', size: 1 }] : []),
+    ...(scale ? [{ branch: 'scale', size: 1, norm: !qa }] : []),
   ];
   // gamma, beta, moving mean and variance per output channel.
   const bnWeights = 4 * spec.outChannels;
@@ -243,7 +246,7 @@ const branchBlock: LayerCostRule = (ctx) => {
     if (summed > 0) ops.push(op('add', { branch, reads: [y, y], writes: y }));
     summed++;
   };
-  for (const { branch, size } of convs) {
+  for (const { branch, size, norm } of convs) {
     ops.push(
       ...groupedConvOps({
         input: elements(x),
@@ -253,11 +256,16 @@ const branchBlock: LayerCostRule = (ctx) => {
         outPixels: image(ctx, yShape).pixels,
         branch,
       }),
-      op('batchNorm', { branch, reads: [y], weights: bnWeights, writes: y, layer: true }),
     );
+    if (norm)
+      ops.push(op('batchNorm', { branch, reads: [y], weights: bnWeights, writes: y, layer: true }));
     addToSum(branch);
   }
-  if (identity) {
+  if (identity && qa) {
+    // The input itself joins the sum: only the add reads it.
+    if (summed > 0) ops.push(op('add', { branch: 'identity', reads: [y, elements(x)], writes: y }));
+    summed++;
+  } else if (identity) {
     ops.push(
       op('batchNorm', {
         branch: 'identity',
@@ -269,6 +277,10 @@ const branchBlock: LayerCostRule = (ctx) => {
     );
     addToSum('identity');
   }
+  if (qa)
+    ops.push(
+      op('batchNorm', { branch: 'post', reads: [y], weights: bnWeights, writes: y, layer: true }),
+    );
   const hidden = spec.seHidden ?? 0;
   if (spec.se === 'pre') ops.push(...seOps(ctx, yShape, hidden));
   ops.push(...activationOps(spec.activation, y, { fused: false }));
@@ -337,6 +349,7 @@ const RULES = new Map<string, LayerCostRule>([
   ['AlphaDropout', free],
   // @repnets/blocks custom layers (training form, plus GroupConv2D of the deploy form).
   ['RepVGGBlock', branchBlock],
+  ['QARepVGGBlock', branchBlock],
   ['MobileOneBlock', branchBlock],
   ['ConvBN', branchBlock],
   ['GroupConv2D', groupConv2d],

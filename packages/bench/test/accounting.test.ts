@@ -1,6 +1,7 @@
 import {
   createModel,
   listModels,
+  QARepVGGBlock,
   RepVGGBlock,
   reparameterize,
   type ZooName,
@@ -61,6 +62,32 @@ describe('accountModel: hand-computed RepVGG block 3 -> 8 on 8x8, then pool and 
     const train = accountModel(model);
     expect(a.memoryAccessBytes).toBeLessThan(train.memoryAccessBytes);
     expect(a.params.total).toBeLessThanOrEqual(train.params.total);
+  });
+});
+
+describe('accountModel: QARepVGG block 4 -> 4 with identity on 4x4', () => {
+  it('no BN on the 1x1 and the identity, one BN after the sum', () => {
+    const input = tf.input({ shape: [4, 4, 4] });
+    const y = new QARepVGGBlock({ filters: 4 }).apply(input) as tf.SymbolicTensor;
+    const model = tf.model({ inputs: input, outputs: y });
+    const a = accountModel(model);
+    // MACs: 16 pixels x (3x3 kernel 144 + 1x1 kernel 16).
+    expect(a.macs).toBe(16 * 144 + 16 * 16);
+    // Trainable: kernels 144 + 16, gamma/beta of 2 BNs; frozen: their mean/var.
+    expect(a.params).toEqual({ trainable: 176, nonTrainable: 16, total: 192 });
+    expect(a.params.total).toBe(model.countParams());
+    // X = Y = 64 floats: conv3 64+144+64, bn 64+16+64, conv1 64+16+64, add 3*64,
+    // identity add 3*64, post bn 144, relu 2*64.
+    expect(a.perLayer[0]!.memoryAccessBytes).toBe((272 + 144 + 144 + 192 + 192 + 144 + 128) * F);
+    expect(a.perLayer[0]!.ops.map((o) => `${o.op}:${o.branch ?? ''}`)).toEqual([
+      'conv2d:kxk',
+      'batchNorm:kxk',
+      'conv2d:scale',
+      'add:scale',
+      'add:identity',
+      'batchNorm:post',
+      'relu:',
+    ]);
   });
 });
 

@@ -36,6 +36,7 @@ export {
   BranchBlock,
   type BranchBlockArgs,
   type BranchValues,
+  type TrainedBareConv,
   type TrainedBranches,
   type TrainedConvBranch,
 } from './layers/branch-block.js';
@@ -50,6 +51,7 @@ export type { ActivationName } from './layers/conv-ops.js';
 export { type CustomL2Regularized, hasCustomL2 } from './layers/custom-l2.js';
 export { GroupConv2D, type GroupConv2DArgs } from './layers/group-conv2d.js';
 export { MobileOneBlock, type MobileOneBlockArgs } from './layers/mobileone-block.js';
+export { QARepVGGBlock, type QARepVGGBlockArgs } from './layers/qarepvgg-block.js';
 export {
   type DeployConv,
   isReparameterizable,

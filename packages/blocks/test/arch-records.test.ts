@@ -15,6 +15,7 @@ import { smallOptions } from './helpers/small-options.js';
 
 const CLASS: Record<BlockRecord['kind'], string> = {
   repvgg: 'RepVGGBlock',
+  qarepvgg: 'QARepVGGBlock',
   mobileone: 'MobileOneBlock',
   convbn: 'ConvBN',
 };
@@ -51,7 +52,7 @@ describe.each(listModels())('%s', (name) => {
       );
       expect(layer.hasIdentity, b.name).toBe(roles.identity);
       if (b.kind === 'mobileone') expect(c.branches, b.name).toBe(roles.kxk);
-      if (b.kind === 'repvgg') expect(c.conv1x1, b.name).toBe(roles.scale);
+      if (b.kind === 'repvgg' || b.kind === 'qarepvgg') expect(c.conv1x1, b.name).toBe(roles.scale);
       const input = (model.getLayer(b.name).input as tf.SymbolicTensor).shape;
       expect(input[3], b.name).toBe(b.inChannels);
     }
@@ -105,7 +106,26 @@ describe.each(listModels())('%s', (name) => {
           n.op_type === 'BatchNormalization' &&
           n.input.some((i) => i.startsWith(`${b.name}/identity_bn`)),
       );
-      expect(identityBn, `${b.name} identity`).toBe(b.branches.identity);
+      // QARepVGG's identity is the input itself, no BN; one BN follows its branch sum.
+      const qa = b.kind === 'qarepvgg';
+      expect(identityBn, `${b.name} identity`).toBe(b.branches.identity && !qa);
+      const paths = b.branches.kxk + (b.branches.scale ? 1 : 0) + (b.branches.identity ? 1 : 0);
+      const sumNode = trainOnnx.graph.node.find((n) => n.output[0] === `${b.name}/sum`);
+      // One branch needs no sum node.
+      expect(sumNode?.input.length ?? 1, `${b.name} branches summed`).toBe(paths);
+      const postBn = trainOnnx.graph.node.find(
+        (n) =>
+          n.op_type === 'BatchNormalization' &&
+          n.input[1]?.startsWith(`${b.name}/post_bn`) &&
+          n.input[0] === `${b.name}/sum`,
+      );
+      expect(postBn !== undefined, `${b.name} BN after the sum`).toBe(qa);
+      if (qa) {
+        const bnInputs = trainOnnx.graph.node
+          .filter((n) => n.op_type === 'BatchNormalization' && n.input[1]?.startsWith(`${b.name}/`))
+          .map((n) => n.input[1]!.split('/')[1]);
+        expect(bnInputs.sort(), `${b.name} BNs`).toEqual(['dense_bn', 'post_bn']);
+      }
     }
 
     const onnx = decodeOnnx(await exportOnnx(folded));

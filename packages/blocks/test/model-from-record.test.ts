@@ -55,7 +55,7 @@ describe('modelFromRecord', () => {
   it('refuses a family it has no wiring for, naming it', () => {
     const r = architecture('simplenet');
     expect(() => modelFromRecord({ ...r, family: 'resnet' } as unknown as NetworkRecord)).toThrow(
-      "modelFromRecord: record 'simplenet' has the family 'resnet'; known: repvgg, mobileone, simplenet, repshufflenetv2",
+      "modelFromRecord: record 'simplenet' has the family 'resnet'; known: repvgg, qarepvgg, mobileone, simplenet, repshufflenetv2",
     );
   });
 

@@ -28,6 +28,7 @@ export {
   type NetworkFamily,
   type NetworkRecord,
   type NetworkShape,
+  qarepvggRecord,
   type RepVGGArch,
   repvggRecord,
   type SEPlacement,
@@ -119,6 +120,7 @@ export {
 } from './kernel-layout.js';
 export { foldMobileOneBlock, type MobileOneBlockParams } from './mobileone.js';
 export { padKernel } from './pad.js';
+export { foldQARepVGGBlock, type QARepVGGBlockParams } from './qarepvgg.js';
 export { type ActivationNHWC, type ReferenceConvOptions, referenceConv2d } from './reference.js';
 export { foldRepVGGBlock, type RepVGGBlockParams } from './repvgg.js';
 export { sumBranches } from './sum.js';

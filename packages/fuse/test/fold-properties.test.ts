@@ -13,6 +13,7 @@ import {
   foldBranches,
   foldMobileOneBlock,
   foldPostBatchNorm,
+  foldQARepVGGBlock,
   foldRepVGGBlock,
   type Kernel,
   padKernel,
@@ -119,6 +120,58 @@ describe.each(ENGINES)('%s engine', (engine) => {
           },
         ),
         RUNS,
+      );
+    });
+  });
+
+  describe('foldQARepVGGBlock', () => {
+    it('BN(3x3+BN + 1x1 + x) folds to one conv (groups 1/2/4/depthwise, stride 1/2, with and without 1x1 and identity)', () => {
+      fc.assert(
+        fc.property(
+          blockCase({ kernels: [3, 5] }),
+          fc.boolean(),
+          fc.boolean(),
+          (c, with1x1, wantIdentity) => {
+            const r = rng(c.seed);
+            const ipg = c.inChannels / c.groups;
+            const dense = randomKernel(r, 'OIHW', [c.outChannels, ipg, c.k, c.k]);
+            const one = randomKernel(r, 'OIHW', [c.outChannels, ipg, 1, 1]);
+            const bnD = randomBN(r, c.outChannels, c.eps);
+            const post = randomBN(r, c.outChannels, c.eps);
+            const identity = wantIdentity && c.identityPossible;
+            const x = randomInput(r, c.inChannels, c.h, c.w);
+            const folded = foldQARepVGGBlock({
+              dense: { kernel: inLayout(dense, c.layout, c.inChannels), bn: bnD },
+              conv1x1: with1x1 ? inLayout(one, c.layout, c.inChannels) : undefined,
+              identity,
+              bn: post,
+              groups: c.groups,
+              stride: c.stride,
+            });
+            const parts = [runConvBN(x, dense, bnD, c.stride, c.groups)];
+            if (with1x1) parts.push(runConvBN(x, one, undefined, c.stride, c.groups));
+            if (identity) parts.push(x);
+            const want = batchNorm(add(...parts), post);
+            const got = runFolded(x, folded.kernel, folded.bias, c.stride, c.groups);
+            expect(relativeError(got, want)).toBeLessThan(TOL);
+          },
+        ),
+        RUNS,
+      );
+    });
+
+    it('refuses an identity at stride 2, a missing post-sum BN and a 3x3 given as the 1x1, naming each', () => {
+      const r = rng(3);
+      const dense = { kernel: randomKernel(r, 'OIHW', [4, 4, 3, 3]), bn: randomBN(r, 4, 1e-5) };
+      const bn = randomBN(r, 4, 1e-5);
+      expect(() => foldQARepVGGBlock({ dense, identity: true, bn, stride: 2 })).toThrow(
+        /foldQARepVGGBlock: .*identity.*stride is 2/,
+      );
+      expect(() => foldQARepVGGBlock({ dense } as never)).toThrow(
+        /foldQARepVGGBlock: .*bn.*BN after the branch sum/,
+      );
+      expect(() => foldQARepVGGBlock({ dense, conv1x1: dense.kernel, bn })).toThrow(
+        /foldQARepVGGBlock: .*conv1x1.*3x3, expected 1x1/,
       );
     });
   });

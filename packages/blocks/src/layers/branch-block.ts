@@ -4,6 +4,7 @@ import {
   type BlockRecord,
   type FoldedConv,
   type ConvBN as FuseConvBN,
+  type Kernel,
   makeKernel,
 } from '@repnets/fuse';
 import * as tf from '@tensorflow/tfjs';
@@ -42,11 +43,19 @@ export interface BranchSpec {
   readonly size: number;
   /** 'kxk': a branch of the block's kernel size; 'scale': the 1x1 branch beside them. */
   readonly role: 'kxk' | 'scale';
+  /** false: a bare conv with no BN of its own (QARepVGG's 1x1). Default true. */
+  readonly norm?: boolean;
 }
 
 /** A trained conv+BN branch as @repnets/fuse takes it, with the name its weights carry. */
 export interface TrainedConvBranch extends FuseConvBN<'HWIO'> {
   readonly name: string;
+}
+
+/** A trained conv branch without BN (QARepVGG's 1x1), with the name its weights carry. */
+export interface TrainedBareConv {
+  readonly name: string;
+  readonly kernel: Kernel<'HWIO'>;
 }
 
 /**
@@ -57,6 +66,10 @@ export interface BranchValues {
   readonly kxk: readonly FuseConvBN<'HWIO'>[];
   readonly scale?: FuseConvBN<'HWIO'>;
   readonly identity?: BatchNorm;
+  /** The 1x1 branch of a block whose 1x1 has no BN (QARepVGG): its HWIO kernel. */
+  readonly bareScale?: { readonly kernel: Kernel<'HWIO'> };
+  /** The BN after the branch sum (QARepVGG). */
+  readonly post?: BatchNorm;
 }
 
 /** The trained branches of a block by role, read back as @repnets/fuse inputs. */
@@ -64,6 +77,12 @@ export interface TrainedBranches {
   readonly kxk: readonly TrainedConvBranch[];
   readonly scale?: TrainedConvBranch;
   readonly identity?: BatchNorm;
+  /** QARepVGG: the 1x1 branch, a conv with no BN. */
+  readonly bareScale?: TrainedBareConv;
+  /** QARepVGG: a plain `x` skip branch, no BN. */
+  readonly bareIdentity?: true;
+  /** QARepVGG: the BN after the branch sum. */
+  readonly post?: BatchNorm;
   readonly groups: number;
   readonly stride: number;
 }
@@ -111,8 +130,12 @@ export abstract class BranchBlock extends tf.layers.Layer implements Reparameter
 
   protected inChannels = 0;
   protected groups = 1;
-  private convs: { spec: BranchSpec; kernel: tf.LayerVariable; bn: BNWeights }[] = [];
+  private convs: { spec: BranchSpec; kernel: tf.LayerVariable; bn?: BNWeights }[] = [];
   private identityBn?: BNWeights;
+  /** A plain `x` skip branch (no BN), for blocks whose identity has none. */
+  private bareIdentity = false;
+  /** The BN after the branch sum, for blocks that have one. */
+  private postBn?: BNWeights;
   private seWeights?: SEWeights;
 
   constructor(
@@ -160,24 +183,32 @@ export abstract class BranchBlock extends tf.layers.Layer implements Reparameter
   protected abstract branchSpecs(): BranchSpec[];
   /** Folds the trained branches with the family's own @repnets/fuse function. */
   protected abstract fold(trained: TrainedBranches): FoldedConv<'HWIO'>;
+  /** Whether the identity branch (when there is one) has a BN; false: a plain `x` (QARepVGG). */
+  protected identityNorm(): boolean {
+    return true;
+  }
+  /** Whether a BN follows the branch sum (QARepVGG). */
+  protected postNorm(): boolean {
+    return false;
+  }
 
   /** The conv branches' kernels (HWIO) and BNs, for regularizers that need them. */
   protected get branchWeights(): readonly {
     spec: BranchSpec;
     kernel: tf.LayerVariable;
-    bn: BNWeights;
+    bn?: BNWeights;
   }[] {
     return this.convs;
   }
 
-  /** Whether this block (once built) has an identity branch. */
+  /** Whether this block (once built) has an identity branch, with or without BN. */
   get hasIdentity(): boolean {
-    return this.identityBn !== undefined;
+    return this.identityBn !== undefined || this.bareIdentity;
   }
 
   /** Number of parallel branches, identity included (once built). */
   get branchCount(): number {
-    return this.convs.length + (this.identityBn ? 1 : 0);
+    return this.convs.length + (this.hasIdentity ? 1 : 0);
   }
 
   /**
@@ -199,7 +230,7 @@ export abstract class BranchBlock extends tf.layers.Layer implements Reparameter
       branches: {
         kxk: roles.filter((r) => r === 'kxk').length,
         scale: roles.includes('scale'),
-        identity: this.identityBn !== undefined,
+        identity: this.hasIdentity,
       },
       se: this.se,
       activation: this.activation,
@@ -212,24 +243,42 @@ export abstract class BranchBlock extends tf.layers.Layer implements Reparameter
     const where = `${this.getClassName()} '${this.name}'`;
     if (!this.built) throw new Error(`${where}: not built, so it has no branches`);
     const ipg = this.inChannels / this.groups;
-    const read = async (c: (typeof this.convs)[number]): Promise<TrainedConvBranch> => ({
-      name: c.spec.name,
-      kernel: makeKernel(
+    const kernelOf = async (c: (typeof this.convs)[number]) =>
+      makeKernel(
         'HWIO',
         [c.spec.size, c.spec.size, ipg, this.filters],
         (await c.kernel.read().data()) as Float32Array,
-      ),
-      bn: await c.bn.toFuse(),
+      );
+    const read = async (c: (typeof this.convs)[number]): Promise<TrainedConvBranch> => ({
+      name: c.spec.name,
+      kernel: await kernelOf(c),
+      bn: await this.normOf(c).toFuse(),
     });
     const kxk = await Promise.all(this.convs.filter((c) => c.spec.role === 'kxk').map(read));
     const scaleConv = this.convs.find((c) => c.spec.role === 'scale');
+    const bareScale =
+      scaleConv && !scaleConv.bn
+        ? { name: scaleConv.spec.name, kernel: await kernelOf(scaleConv) }
+        : undefined;
     return {
       kxk,
-      ...(scaleConv ? { scale: await read(scaleConv) } : {}),
+      ...(scaleConv?.bn ? { scale: await read(scaleConv) } : {}),
+      ...(bareScale ? { bareScale } : {}),
       ...(this.identityBn ? { identity: await this.identityBn.toFuse() } : {}),
+      ...(this.bareIdentity ? { bareIdentity: true as const } : {}),
+      ...(this.postBn ? { post: await this.postBn.toFuse() } : {}),
       groups: this.groups,
       stride: this.strides,
     };
+  }
+
+  /** A conv branch's BN, which every kxk branch has. */
+  private normOf(c: (typeof this.convs)[number]): BNWeights {
+    if (c.bn === undefined)
+      throw new Error(
+        `${this.getClassName()} '${this.name}': branch '${c.spec.name}' has no BN of its own`,
+      );
+    return c.bn;
   }
 
   /**
@@ -240,21 +289,28 @@ export abstract class BranchBlock extends tf.layers.Layer implements Reparameter
     const where = `${this.getClassName()} '${this.name}'`;
     if (!this.built) throw new Error(`${where}: not built, so it has no branches`);
     const ipg = this.inChannels / this.groups;
-    const read = (c: (typeof this.convs)[number]): TrainedConvBranch => ({
-      name: c.spec.name,
-      kernel: makeKernel(
+    const kernelOf = (c: (typeof this.convs)[number]) =>
+      makeKernel(
         'HWIO',
         [c.spec.size, c.spec.size, ipg, this.filters],
         c.kernel.read().dataSync() as Float32Array,
-      ),
-      bn: c.bn.toFuseSync(),
+      );
+    const read = (c: (typeof this.convs)[number]): TrainedConvBranch => ({
+      name: c.spec.name,
+      kernel: kernelOf(c),
+      bn: this.normOf(c).toFuseSync(),
     });
     const kxk = this.convs.filter((c) => c.spec.role === 'kxk').map(read);
     const scaleConv = this.convs.find((c) => c.spec.role === 'scale');
     return {
       kxk,
-      ...(scaleConv ? { scale: read(scaleConv) } : {}),
+      ...(scaleConv?.bn ? { scale: read(scaleConv) } : {}),
+      ...(scaleConv && !scaleConv.bn
+        ? { bareScale: { name: scaleConv.spec.name, kernel: kernelOf(scaleConv) } }
+        : {}),
       ...(this.identityBn ? { identity: this.identityBn.toFuseSync() } : {}),
+      ...(this.bareIdentity ? { bareIdentity: true as const } : {}),
+      ...(this.postBn ? { post: this.postBn.toFuseSync() } : {}),
       groups: this.groups,
       stride: this.strides,
     };
@@ -281,16 +337,25 @@ export abstract class BranchBlock extends tf.layers.Layer implements Reparameter
     const where = `${this.getClassName()} '${this.name}'`;
     if (!this.built) throw new Error(`${where}: not built, so it has no branches to set`);
     const kxk = this.convs.filter((c) => c.spec.role === 'kxk');
-    const scale = this.convs.find((c) => c.spec.role === 'scale');
+    const scale = this.convs.find((c) => c.spec.role === 'scale' && c.bn !== undefined);
+    const bare = this.convs.find((c) => c.spec.role === 'scale' && c.bn === undefined);
     if (values.kxk.length !== kxk.length)
       throw new Error(`${where}: has ${kxk.length} kxk branches, given ${values.kxk.length}`);
     if ((values.scale !== undefined) !== (scale !== undefined))
       throw new Error(
         `${where}: ${scale ? 'has' : 'has no'} scale (1x1) branch, but one was ${values.scale ? '' : 'not '}given`,
       );
+    if ((values.bareScale !== undefined) !== (bare !== undefined))
+      throw new Error(
+        `${where}: ${bare ? 'has' : 'has no'} 1x1 branch without BN, but one was ${values.bareScale ? '' : 'not '}given`,
+      );
     if ((values.identity !== undefined) !== (this.identityBn !== undefined))
       throw new Error(
-        `${where}: ${this.identityBn ? 'has' : 'has no'} identity branch, but one was ${values.identity ? '' : 'not '}given`,
+        `${where}: ${this.identityBn ? 'has' : 'has no'} identity BN branch, but one was ${values.identity ? '' : 'not '}given`,
+      );
+    if ((values.post !== undefined) !== (this.postBn !== undefined))
+      throw new Error(
+        `${where}: ${this.postBn ? 'has' : 'has no'} BN after the branch sum, but one was ${values.post ? '' : 'not '}given`,
       );
     const ipg = this.inChannels / this.groups;
     const pairs: [(typeof this.convs)[number], FuseConvBN<'HWIO'>][] = kxk.map((c, j) => [
@@ -305,15 +370,26 @@ export abstract class BranchBlock extends tf.layers.Layer implements Reparameter
         throw new Error(
           `${where}: branch '${c.spec.name}' takes an HWIO kernel [${want.join(', ')}], given ${v.kernel.layout} [${v.kernel.shape.join(', ')}]`,
         );
-      this.checkBN(where, c.spec.name, v.bn, c.bn);
+      this.checkBN(where, c.spec.name, v.bn, this.normOf(c));
+    }
+    const bareKernel = values.bareScale?.kernel;
+    if (bare && bareKernel) {
+      const want = [1, 1, ipg, this.filters];
+      if (bareKernel.layout !== 'HWIO' || !sameDims(bareKernel.shape, want))
+        throw new Error(
+          `${where}: branch '${bare.spec.name}' takes an HWIO kernel [${want.join(', ')}], given ${bareKernel.layout} [${bareKernel.shape.join(', ')}]`,
+        );
     }
     if (this.identityBn && values.identity)
       this.checkBN(where, 'identity', values.identity, this.identityBn);
+    if (this.postBn && values.post) this.checkBN(where, 'post', values.post, this.postBn);
     for (const [c, v] of pairs) {
       writeVariable(c.kernel, v.kernel.data, v.kernel.shape);
-      c.bn.set(v.bn);
+      this.normOf(c).set(v.bn);
     }
+    if (bare && bareKernel) writeVariable(bare.kernel, bareKernel.data, bareKernel.shape);
     if (this.identityBn && values.identity) this.identityBn.set(values.identity);
+    if (this.postBn && values.post) this.postBn.set(values.post);
   }
 
   private checkBN(where: string, branch: string, bn: BatchNorm, into: BNWeights): void {
@@ -377,7 +453,17 @@ export abstract class BranchBlock extends tf.layers.Layer implements Reparameter
     this.convs = this.branchSpecs().map((spec) => ({
       spec,
       kernel: add(`${spec.name}_kernel`, [spec.size, spec.size, ipg, this.filters], heNormal()),
-      bn: new BNWeights(add, `${spec.name}_bn`, this.filters, this.bnEpsilon, this.bnMomentum),
+      ...(spec.norm === false
+        ? {}
+        : {
+            bn: new BNWeights(
+              add,
+              `${spec.name}_bn`,
+              this.filters,
+              this.bnEpsilon,
+              this.bnMomentum,
+            ),
+          }),
     }));
     const identityPossible = inC === this.filters && this.strides === 1;
     if (this.identityMode === true && !identityPossible) {
@@ -386,14 +472,18 @@ export abstract class BranchBlock extends tf.layers.Layer implements Reparameter
       );
     }
     if (this.identityMode === true || (this.identityMode === 'auto' && identityPossible)) {
-      this.identityBn = new BNWeights(
-        add,
-        'identity_bn',
-        this.filters,
-        this.bnEpsilon,
-        this.bnMomentum,
-      );
+      if (this.identityNorm())
+        this.identityBn = new BNWeights(
+          add,
+          'identity_bn',
+          this.filters,
+          this.bnEpsilon,
+          this.bnMomentum,
+        );
+      else this.bareIdentity = true;
     }
+    if (this.postNorm())
+      this.postBn = new BNWeights(add, 'post_bn', this.filters, this.bnEpsilon, this.bnMomentum);
     if (this.se !== 'none')
       this.seWeights = new SEWeights(
         add,
@@ -423,13 +513,19 @@ export abstract class BranchBlock extends tf.layers.Layer implements Reparameter
       let y: tf.Tensor4D | undefined;
       for (const c of this.convs) {
         const pad = (c.spec.size - 1) / 2;
-        const z = c.bn.apply(
-          groupedConv2d(x, c.kernel.read() as tf.Tensor4D, this.strides, pad, this.groups),
-          training,
+        const conv = groupedConv2d(
+          x,
+          c.kernel.read() as tf.Tensor4D,
+          this.strides,
+          pad,
+          this.groups,
         );
+        const z = c.bn ? c.bn.apply(conv, training) : conv;
         y = y === undefined ? z : y.add<tf.Tensor4D>(z);
       }
       if (this.identityBn) y = y!.add<tf.Tensor4D>(this.identityBn.apply(x, training));
+      if (this.bareIdentity) y = y!.add<tf.Tensor4D>(x as tf.Tensor4D);
+      if (this.postBn) y = this.postBn.apply(y!, training);
       if (this.seWeights && this.se === 'pre') y = this.seWeights.apply(y!);
       y = activate(y!, this.activation);
       if (this.seWeights && this.se === 'post') y = this.seWeights.apply(y);

@@ -3,6 +3,7 @@ import { ChannelShuffle, ChannelSplit } from './channel-ops.js';
 import { ConvBN } from './conv-bn.js';
 import { GroupConv2D } from './group-conv2d.js';
 import { MobileOneBlock } from './mobileone-block.js';
+import { QARepVGGBlock } from './qarepvgg-block.js';
 import { RepVGGBlock } from './repvgg-block.js';
 import { SEBlock } from './se-block.js';
 
@@ -13,6 +14,7 @@ import { SEBlock } from './se-block.js';
  */
 export const CUSTOM_LAYERS = [
   RepVGGBlock,
+  QARepVGGBlock,
   MobileOneBlock,
   ConvBN,
   SEBlock,

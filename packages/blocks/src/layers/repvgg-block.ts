@@ -7,12 +7,7 @@ import {
   type TrainedBranches,
 } from './branch-block.js';
 import type { CustomL2Regularized } from './custom-l2.js';
-
-/** Identity forward, zero gradient (PyTorch's detach): TF.js has no stopGradient op. */
-const detach = tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) => ({
-  value: (args[0] as tf.Tensor).clone(),
-  gradFunc: (dy: tf.Tensor) => tf.zerosLike(dy),
-})) as (x: tf.Tensor) => tf.Tensor;
+import { equivalentKernelL2 } from './equivalent-l2.js';
 
 export interface RepVGGBlockArgs extends BranchBlockArgs {
   /** The 1x1 conv+BN branch (default true). */
@@ -66,18 +61,7 @@ export class RepVGGBlock extends BranchBlock implements CustomL2Regularized {
       const [dense, one] = this.branchWeights;
       if (!dense)
         throw new Error(`RepVGGBlock '${this.name}': not built, no kernels to regularize`);
-      const kd = dense.kernel.read();
-      if (!one) return kd.square().sum() as tf.Scalar;
-      const k = this.kernelSize;
-      const c = (k - 1) / 2;
-      const scale = (bn: typeof dense.bn) =>
-        detach(bn.gamma.read().div(bn.movingVariance.read().add(bn.epsilon).sqrt()));
-      const td = scale(dense.bn);
-      const t1 = scale(one.bn);
-      const centre = kd.slice([c, c, 0, 0], [1, 1, -1, -1]);
-      const circle = kd.square().sum().sub(centre.square().sum());
-      const eq = centre.mul(td).add(one.kernel.read().mul(t1));
-      return circle.add(eq.square().div(td.square().add(t1.square())).sum()) as tf.Scalar;
+      return equivalentKernelL2(dense, one);
     });
   }
 

@@ -5,7 +5,12 @@
  * model exports, and runs in ONNX, before it is folded.
  */
 import { type BatchNorm, makeKernel } from '@repnets/fuse';
-import type { BlockShape, TrainedBranches, TrainedConvBranch } from '../layers/branch-block.js';
+import type {
+  BlockShape,
+  TrainedBareConv,
+  TrainedBranches,
+  TrainedConvBranch,
+} from '../layers/branch-block.js';
 import type { SEValues } from '../layers/se-weights.js';
 import {
   activatedConv,
@@ -59,10 +64,11 @@ function blockLayer(ctx: ConvertContext): BlockLayer {
 }
 
 /**
- * RepVGGBlock, MobileOneBlock, ConvBN: written as the block's record says, from
- * its values by role: each kxk and scale branch a Conv (symmetric padding k//2)
- * and a BatchNormalization, the identity a BatchNormalization of the input,
- * then the sum, SE and activation.
+ * RepVGGBlock, QARepVGGBlock, MobileOneBlock, ConvBN: written as the block's
+ * record says, from its values by role: each kxk and scale branch a Conv
+ * (symmetric padding k//2) and a BatchNormalization (none for QARepVGG's 1x1),
+ * the identity a BatchNormalization of the input (the input itself for
+ * QARepVGG), then the sum, QARepVGG's BN after it, SE and activation.
  */
 const branchBlock: Converter = async (ctx) => {
   const x = image(ctx);
@@ -70,21 +76,25 @@ const branchBlock: Converter = async (ctx) => {
   const spec = layer.spec;
   const trained = await layer.trainedBranches();
   const g = ctx.g;
-  const convBranch = (b: TrainedConvBranch) => {
+  const bareConv = (b: TrainedBareConv) => {
     const p = (b.kernel.shape[0] - 1) / 2;
-    const y = conv(g, `${ctx.scope}/${b.name}`, x, {
+    return conv(g, `${ctx.scope}/${b.name}`, x, {
       kernel: b.kernel,
       strides: [spec.stride, spec.stride],
       pads: [p, p, p, p],
       group: spec.groups,
     });
-    return batchNorm(g, `${ctx.scope}/${b.name}_bn`, y, bnParams(b.bn));
   };
+  const convBranch = (b: TrainedConvBranch) =>
+    batchNorm(g, `${ctx.scope}/${b.name}_bn`, bareConv(b), bnParams(b.bn));
   const branches = [...trained.kxk, ...(trained.scale ? [trained.scale] : [])].map(convBranch);
+  if (trained.bareScale) branches.push(bareConv(trained.bareScale));
   if (trained.identity) {
     branches.push(batchNorm(g, `${ctx.scope}/identity_bn`, g.nchw(x), bnParams(trained.identity)));
   }
+  if (trained.bareIdentity) branches.push(g.nchw(x));
   let y = sum(g, `${ctx.scope}/sum`, branches);
+  if (trained.post) y = batchNorm(g, `${ctx.scope}/post_bn`, y, bnParams(trained.post));
   const shape = outputShape(ctx);
   const shaped = (name: string): Value => ({ name, layout: 'NCHW', shape });
   const se = spec.se !== 'none' ? await layer.seValues() : undefined;
@@ -171,6 +181,7 @@ const channelShuffle: Converter = (ctx) => {
 
 export const BLOCK_CONVERTERS: Record<string, Converter> = {
   RepVGGBlock: branchBlock,
+  QARepVGGBlock: branchBlock,
   MobileOneBlock: branchBlock,
   ConvBN: branchBlock,
   SEBlock: seBlock,

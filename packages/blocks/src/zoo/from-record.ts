@@ -11,6 +11,7 @@ import type { BNOptions } from '../layers/batchnorm-weights.js';
 import { ConvBN } from '../layers/conv-bn.js';
 import { glorotUniform, heNormal } from '../layers/init-seed.js';
 import { MobileOneBlock } from '../layers/mobileone-block.js';
+import { QARepVGGBlock } from '../layers/qarepvgg-block.js';
 import { RepVGGBlock } from '../layers/repvgg-block.js';
 import { DEFAULT_SE_RATIO, type SEValues, seHidden } from '../layers/se-weights.js';
 
@@ -34,6 +35,12 @@ export function trainLayer(r: BlockRecord, bn: BNOptions | undefined): tf.layers
   switch (r.kind) {
     case 'repvgg':
       return new RepVGGBlock({
+        ...common,
+        conv1x1: r.branches.scale,
+        identity: r.branches.identity,
+      });
+    case 'qarepvgg':
+      return new QARepVGGBlock({
         ...common,
         conv1x1: r.branches.scale,
         identity: r.branches.identity,

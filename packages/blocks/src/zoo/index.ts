@@ -40,6 +40,7 @@ function wireLayers(record: NetworkRecord, opts: RecordModelOptions): tf.LayersM
   const family = record.family;
   switch (family) {
     case 'repvgg':
+    case 'qarepvgg':
     case 'mobileone':
     case 'simplenet':
       return chainModel(record, opts);
@@ -48,7 +49,7 @@ function wireLayers(record: NetworkRecord, opts: RecordModelOptions): tf.LayersM
     default: {
       const unknown: never = family;
       throw new Error(
-        `modelFromRecord: record '${record.name}' has the family '${String(unknown)}'; known: repvgg, mobileone, simplenet, repshufflenetv2`,
+        `modelFromRecord: record '${record.name}' has the family '${String(unknown)}'; known: repvgg, qarepvgg, mobileone, simplenet, repshufflenetv2`,
       );
     }
   }

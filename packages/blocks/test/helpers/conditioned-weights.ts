@@ -115,6 +115,10 @@ export function conditionTrainForm(model: tf.LayersModel, seed: number, x: tf.Te
         set(`${b}_bn_moving_mean`, bn.mean);
         set(`${b}_bn_moving_variance`, bn.variance);
       }
+      // Convs without a BN of their own (QARepVGG's 1x1): kernels that keep E[x^2].
+      for (const n of [...own.keys()]) {
+        if (n.endsWith('_kernel') && !n.startsWith('se_')) kernel(n);
+      }
       if (own.has('se_down_kernel')) {
         kernel('se_down_kernel');
         kernel('se_up_kernel');
@@ -137,7 +141,8 @@ export function conditionTrainForm(model: tf.LayersModel, seed: number, x: tf.Te
 
 /**
  * Runs `model` on `x` layer by layer (model.layers is in graph order) and
- * scales each block's BN gammas and betas so its output has unit RMS. Exact
+ * scales each block's BN gammas and betas (QARepVGG: those of its BN after
+ * the sum) so its output has unit RMS. Exact
  * in one step for a block without SE (its output is homogeneous in that
  * scale); an SE gate moves with it, so those take a few steps.
  */
@@ -153,7 +158,10 @@ function calibrate(model: tf.LayersModel, x: tf.Tensor): void {
     };
     let outs = run();
     if (isReparameterizable(layer)) {
-      const scaled = layer.weights.filter((w) => /_bn_(gamma|beta)$/.test(w.originalName));
+      const norms = layer.weights.filter((w) => /_bn_(gamma|beta)$/.test(w.originalName));
+      // A BN after the branch sum (QARepVGG) scales the whole output: calibrate it alone.
+      const post = norms.filter((w) => /post_bn_(gamma|beta)$/.test(w.originalName));
+      const scaled = post.length > 0 ? post : norms;
       for (let step = 0; step < 6; step++) {
         const size = rms(outs[0]!.dataSync());
         if (Math.abs(size - 1) < 0.02 || size === 0) break;

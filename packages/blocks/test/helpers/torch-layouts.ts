@@ -36,6 +36,9 @@ export const TORCH_FAMILY: Readonly<
   // A chain of three RepVGG blocks: the RepVGG layouts hold it block for block.
   simplenet: 'repvgg',
   mobileone: 'mobileone',
+  qarepvgg: {
+    none: "BN only on the 3x3 branch and after the sum, none on the 1x1 and the identity: YOLOv6's QARepVGGBlock keys (rbr_dense.conv/bn, rbr_1x1.weight, bn), which none of the four layouts has",
+  },
   repshufflenetv2: {
     none: 'a two-branch graph (channel split and shuffle, conv+BN 1x1 blocks, blocks without ReLU) that none of the four PyTorch layouts describes',
   },

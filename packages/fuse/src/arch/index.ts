@@ -3,6 +3,7 @@
  * the only place their tables and rules exist.
  */
 import { MOBILEONE_ARCHS, mobileoneRecord } from './mobileone.js';
+import { QAREPVGG_ARCHS, qarepvggRecord } from './qarepvgg.js';
 import { ArchError, type ArchOptions, type NetworkRecord } from './records.js';
 import { REPVGG_ARCHS, REPVGG_COMPACT, repvggRecord, simplenetRecord } from './repvgg.js';
 import { SHUFFLENET_ARCHS, shufflenetRecord } from './shufflenet.js';
@@ -11,6 +12,7 @@ import { SHUFFLENET_ARCHS, shufflenetRecord } from './shufflenet.js';
 export type ArchitectureName =
   | keyof typeof REPVGG_ARCHS
   | 'repvgg_compact'
+  | keyof typeof QAREPVGG_ARCHS
   | keyof typeof MOBILEONE_ARCHS
   | keyof typeof SHUFFLENET_ARCHS
   | 'simplenet';
@@ -20,6 +22,12 @@ const EXPANDERS = {
     Object.entries(REPVGG_ARCHS).map(([n, a]) => [n, (o: ArchOptions) => repvggRecord(n, a, o)]),
   ),
   repvgg_compact: (o) => repvggRecord('repvgg_compact', REPVGG_COMPACT, o),
+  ...Object.fromEntries(
+    Object.entries(QAREPVGG_ARCHS).map(([n, a]) => [
+      n,
+      (o: ArchOptions) => qarepvggRecord(n, a, o),
+    ]),
+  ),
   ...Object.fromEntries(
     Object.entries(MOBILEONE_ARCHS).map(([n, a]) => [
       n,
@@ -97,6 +105,7 @@ export {
   mobileoneBlocks,
   mobileoneRecord,
 } from './mobileone.js';
+export { QAREPVGG_ARCHS, qarepvggRecord } from './qarepvgg.js';
 export {
   type Activation,
   ArchError,

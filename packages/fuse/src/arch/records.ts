@@ -6,8 +6,11 @@
  * the built train form, the deploy form and the ONNX export with it.
  */
 
-/** Which @repnets/blocks layer a block becomes in training form. */
-export type BlockKind = 'repvgg' | 'mobileone' | 'convbn';
+/**
+ * Which @repnets/blocks layer a block becomes in training form. 'qarepvgg' has
+ * RepVGG's branch roles, but BN only on the kxk branch and after the sum.
+ */
+export type BlockKind = 'repvgg' | 'qarepvgg' | 'mobileone' | 'convbn';
 
 /** Where a block's squeeze-excite sits: before the activation (RepVGG-D2se, MobileOne-S4), after it, or nowhere. */
 export type SEPlacement = 'none' | 'pre' | 'post';
@@ -57,7 +60,7 @@ export interface BlockRecord extends BlockGeometry {
   readonly activation: Activation;
 }
 
-export type NetworkFamily = 'repvgg' | 'mobileone' | 'repshufflenetv2' | 'simplenet';
+export type NetworkFamily = 'repvgg' | 'qarepvgg' | 'mobileone' | 'repshufflenetv2' | 'simplenet';
 
 export interface NetworkRecord {
   readonly name: string;

@@ -27,7 +27,8 @@ export interface CheckpointModel {
  */
 export function blockFamilyOf(record: NetworkRecord): BlockFamily | undefined {
   const kind = record.blocks[0]?.kind;
-  if (kind === undefined || kind === 'convbn') return undefined;
+  // QARepVGG's post-sum BN and BN-free 1x1 are in none of the four layouts (YOLOv6 has its own).
+  if (kind !== 'repvgg' && kind !== 'mobileone') return undefined;
   const fits = record.blocks.every(
     (b) => b.kind === kind && b.activation === 'relu' && b.se !== 'post',
   );
