@@ -125,6 +125,7 @@ describe('public surface', () => {
       'makeKernel',
       'mergeSequentialConvs',
       'mobileoneRecord',
+      'numberToF16Bits',
       'padKernel',
       'parseStateDict',
       'readSafetensors',
