@@ -2,13 +2,15 @@
  * `repnets fuse ... --quantize uint8|float16`: the deploy folder it writes
  * stores its weights in the standard TF.js quantized manifest, 4x (2x)
  * smaller, and loads (stock TF.js decoding, RepNets' checks) to logits close
- * to the float32 fold of the same model. Flags in the wrong place are refused.
+ * to the float32 fold of the same model, and counts as a whole saved model.
+ * Flags in the wrong place are refused.
  */
 import { mkdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { createModel, loadLayersModelFile } from '@repnets/blocks';
 import * as tf from '@tensorflow/tfjs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { savedModelComplete } from '../src/run-folder.js';
 import { json, officialCheckpoint, repnets } from './helpers/cli.js';
 
 const dir = join(import.meta.dirname, '.tmp', 'fuse-quantize');
@@ -68,6 +70,8 @@ describe('repnets fuse --quantize', () => {
       expect(weights.length).toBeGreaterThan(0);
       expect(weights.every((w) => w.quantization?.dtype === q)).toBe(true);
       expect(bytes(outs[q]) * (q === 'uint8' ? 4 : 2)).toBe(bytes(outs.float32));
+      // train --resume takes it for a whole saved model, not one to write again.
+      expect(savedModelComplete(outs[q])).toBe(true);
       const loaded = await loadLayersModelFile(outs[q]);
       const got = (loaded.predict(x) as tf.Tensor).dataSync();
       let diff = 0;
