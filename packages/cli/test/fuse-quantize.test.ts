@@ -84,7 +84,7 @@ describe('repnets fuse --quantize', () => {
     x.dispose();
   }, 120_000);
 
-  it('refuses a value it does not know, and --quantize without a TF.js output', async () => {
+  it('refuses a value it does not know and --quantize without a TF.js output; quantizes --tfjs', async () => {
     const bad = await repnets('fuse', train, '--out', join(dir, 'x'), '--quantize', 'int8');
     expect(bad.code).toBe(2);
     expect(bad.err).toContain("fuse: --quantize must be one of uint8, float16; got 'int8'");
@@ -102,6 +102,24 @@ describe('repnets fuse --quantize', () => {
     expect(noTfjs.err).toContain(
       "fuse: --quantize uint8 is for the TF.js model of --tfjs DIR; the state dict's tensor type is --dtype f32|f16",
     );
+    const tfjs = join(dir, 'from-official');
+    const withTfjs = await repnets(
+      'fuse',
+      ckpt,
+      '--out',
+      join(dir, 'deploy.safetensors'),
+      '--tfjs',
+      tfjs,
+      '--img-size',
+      '32',
+      '--quantize',
+      'float16',
+      '--json',
+    );
+    expect(withTfjs.code, withTfjs.err).toBe(0);
+    expect(json(withTfjs.out).quantize).toBe('float16');
+    expect(manifest(tfjs).every((w) => w.quantization?.dtype === 'float16')).toBe(true);
+    expect(savedModelComplete(tfjs)).toBe(true);
     const onnx = await repnets(
       'export',
       'onnx',
