@@ -27,9 +27,11 @@ export type { StateDictLayout, TorchSource } from './interop/torch-layout.js';
 export {
   MODEL_JSON,
   type ModelFolderFiles,
+  type ModelFolderOptions,
   modelFolderFilesOf,
   WEIGHTS_BIN,
 } from './io/model-folder.js';
+export type { WeightQuantization } from './io/quantize-weights.js';
 export type { BNOptions } from './layers/batchnorm-weights.js';
 export {
   type BlockShape,

@@ -14,13 +14,16 @@ import { writeFilesAtomic } from '@repnets/fuse/node';
 import { type Checkpoint, DATASET_NAMES, type DatasetName, loadCheckpoint } from '@repnets/train';
 import { namedInputShape, nonFiniteWeight, zooModelOptions } from '@repnets/train/cli-support';
 import * as tf from '@tensorflow/tfjs';
-import { humanOut, printJson, UsageError } from './common.js';
-import { modelFolderOutputs } from './models.js';
+import { humanOut, oneOf, printJson, UsageError } from './common.js';
+import { modelFolderOutputs, QUANTIZE_VALUES } from './models.js';
 import { checkWritable, savedModelFiles } from './paths.js';
 
-export const EXPORT_TFJS_USAGE = `repnets export tfjs <checkpoint> --out DIR [--json]
+export const EXPORT_TFJS_USAGE = `repnets export tfjs <checkpoint> --out DIR [--quantize uint8|float16] [--json]
   Writes the models of a repnets train checkpoint (checkpoints/last.ckpt) to DIR/train
-  (train form) and DIR/deploy (folded), as the run writes them.`;
+  (train form) and DIR/deploy (folded), as the run writes them. --quantize stores the
+  deploy model's weights as uint8 (4x smaller) or float16 (2x), in the standard TF.js
+  manifest that stock tf.loadLayersModel dequantizes on load; the train form, which
+  training resumes from, stays float32.`;
 
 /** The zoo model, data set and image size a `repnets train` checkpoint was written for. */
 function trainedAs(path: string, ckpt: Checkpoint) {
@@ -96,6 +99,7 @@ export async function exportTfjs(
   if (values.opset !== undefined) throw new UsageError('export: --opset is for onnx, not tfjs');
   const out = values.out as string | undefined;
   if (!out) throw new UsageError('export: --out DIR is required');
+  const quantize = oneOf('export', 'quantize', values.quantize, QUANTIZE_VALUES);
   const forms = { train: join(out, 'train'), deploy: join(out, 'deploy') };
   for (const file of [...savedModelFiles(forms.train), ...savedModelFiles(forms.deploy)]) {
     if (existsSync(file))
@@ -126,7 +130,11 @@ export async function exportTfjs(
       // Both models or neither: on failure no file and no folder of this command stays.
       await writeFilesAtomic([
         ...(await modelFolderOutputs(net, resolve(forms.train))),
-        ...(await modelFolderOutputs(deploy, resolve(forms.deploy))),
+        ...(await modelFolderOutputs(
+          deploy,
+          resolve(forms.deploy),
+          quantize !== undefined ? { quantize } : {},
+        )),
       ]);
     } finally {
       deploy.dispose();
@@ -134,9 +142,17 @@ export async function exportTfjs(
   } finally {
     net.dispose();
   }
-  const summary = { format: 'tfjs', input: ckptPath, model, epoch: ckpt.epoch, ...forms };
+  const summary = {
+    format: 'tfjs',
+    input: ckptPath,
+    model,
+    epoch: ckpt.epoch,
+    ...forms,
+    ...(quantize !== undefined ? { quantize } : {}),
+  };
+  const how = quantize !== undefined ? `deploy form, weights as ${quantize}` : 'deploy form';
   humanOut(values.json === true)(
-    `wrote ${forms.train} (train form) and ${forms.deploy} (deploy form) of ${model} from ${ckptPath} (epoch ${ckpt.epoch})`,
+    `wrote ${forms.train} (train form) and ${forms.deploy} (${how}) of ${model} from ${ckptPath} (epoch ${ckpt.epoch})`,
   );
   if (values.json) printJson(summary);
 }

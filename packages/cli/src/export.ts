@@ -31,6 +31,7 @@ export const exportCommand: Command = {
         layout: { type: 'string' },
         form: { type: 'string' },
         model: { type: 'string' },
+        quantize: { type: 'string' },
       },
       [1, 2],
     );
@@ -52,6 +53,8 @@ export const exportCommand: Command = {
     }
     if (!isFormat(format))
       throw new UsageError(`export: unknown format '${format}'; one of ${FORMATS.join(', ')}`);
+    if (format !== 'tfjs' && values.quantize !== undefined)
+      throw new UsageError(`export: --quantize is for tfjs, not ${format}`);
     if (format === 'state-dict') return exportStateDict(input, values);
     for (const flag of ['layout', 'form', 'model'] as const) {
       if (values[flag] !== undefined)

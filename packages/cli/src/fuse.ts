@@ -11,7 +11,13 @@ import * as tf from '@tensorflow/tfjs';
 import { type Command, humanOut, intFlag, oneOf, parse, printJson, UsageError } from './common.js';
 import { removeKilledRunTemps } from './leftovers.js';
 import { checkInputSize } from './memory-check.js';
-import { isTrainForm, loadModel, modelFolderOutputs, modelJsonPath } from './models.js';
+import {
+  isTrainForm,
+  loadModel,
+  modelFolderOutputs,
+  modelJsonPath,
+  QUANTIZE_VALUES,
+} from './models.js';
 import { isDirectory } from './path-kind.js';
 import {
   checkOutputFolder,
@@ -37,13 +43,19 @@ const USAGE = `repnets fuse <checkpoint> --out PATH [--from timm|official|repnet
                        matched published model's or --model's, else assumed 2, said so)
       --tfjs DIR       also write a RepNets deploy model (TF.js) there
       --img-size N     input size of that model (default 224)
+      --quantize uint8|float16  store that model's weights as uint8 (4x smaller) or
+                       float16 (2x); stock tf.loadLayersModel dequantizes them on load
       --dtype f32|f16  tensor type of the written file (default f32)
   repnets: a RepNets train-form TF.js model (model.json or its folder); writes the
     folded deploy model (TF.js) to the folder PATH.
+      --quantize uint8|float16  store its weights as uint8 (4x smaller) or float16 (2x)
   --overwrite          write into a non-empty model folder (replaces its model.json and
                        weights.bin, nothing else)
   --json               print what was folded as JSON
   All outputs are written or none: on any failure the previous files stay as they were.`;
+
+/** How the human output says a TF.js folder's weights are stored, when not float32. */
+const quantizedNote = (q: string | undefined) => (q === undefined ? '' : ` (weights as ${q})`);
 
 /**
  * What a checkpoint given without --from is, by its name or else its first
@@ -107,6 +119,7 @@ export const fuse: Command = {
         dtype: { type: 'string' },
         'stem-stride': { type: 'string' },
         overwrite: { type: 'boolean', default: false },
+        quantize: { type: 'string' },
       },
       1,
     );
@@ -121,6 +134,8 @@ export const fuse: Command = {
     const say = humanOut(json);
     const overwrite = values.overwrite === true;
     const stemStride = oneOf('fuse', 'stem-stride', values['stem-stride'], ['1', '2'] as const);
+    const quantize = oneOf('fuse', 'quantize', values.quantize, QUANTIZE_VALUES);
+    const folderOptions = quantize !== undefined ? { quantize } : {};
     if (from === 'repnets') {
       // A RepNets model stores its own architecture, strides and input size, and is
       // written as a TF.js folder: these flags would be ignored, so they are refused.
@@ -143,16 +158,17 @@ export const fuse: Command = {
           `fuse: '${input}' has no multi-branch blocks: it is already in deploy form`,
         );
       const { model: deploy, folded } = await reparameterize(model);
-      await writeAllOrNone(await modelFolderOutputs(deploy, out), [out]);
+      await writeAllOrNone(await modelFolderOutputs(deploy, out, folderOptions), [out]);
       const summary = {
         from,
         input,
         out,
         folded: folded.length,
         params: { train: model.countParams(), deploy: deploy.countParams() },
+        ...folderOptions,
       };
       say(
-        `folded ${folded.length} blocks: ${summary.params.train} -> ${summary.params.deploy} params; wrote ${out}`,
+        `folded ${folded.length} blocks: ${summary.params.train} -> ${summary.params.deploy} params; wrote ${out}${quantizedNote(quantize)}`,
       );
       if (json) printJson(summary);
       return;
@@ -166,6 +182,11 @@ export const fuse: Command = {
     const dtype = oneOf('fuse', 'dtype', values.dtype, ['f32', 'f16'] as const) ?? 'f32';
     const imgSize = intFlag('fuse', 'img-size', values['img-size']) ?? 224;
     const tfjsDir = values.tfjs as string | undefined;
+    if (quantize !== undefined && tfjsDir === undefined) {
+      throw new UsageError(
+        `fuse: --quantize ${quantize} is for the TF.js model of --tfjs DIR; the state dict's tensor type is --dtype f32|f16`,
+      );
+    }
     checkWritable('fuse', 'out', out, 'file', 'model.safetensors');
     if (tfjsDir !== undefined) checkWritable('fuse', 'tfjs', tfjsDir, 'dir');
     const outputs = [out, ...(tfjsDir !== undefined ? savedModelFiles(tfjsDir) : [])];
@@ -228,7 +249,7 @@ export const fuse: Command = {
       const tfModel = modelFromFused(result, { inputSize: imgSize });
       try {
         tfParams = tfModel.countParams();
-        files.push(...(await modelFolderOutputs(tfModel, tfjsDir)));
+        files.push(...(await modelFolderOutputs(tfModel, tfjsDir, folderOptions)));
       } finally {
         tfModel.dispose();
       }
@@ -240,7 +261,9 @@ export const fuse: Command = {
         : `${result.layout}: folded ${blocks - deployed} blocks${deployed > 0 ? ` (${deployed} already in deploy form)` : ''}; wrote ${out}`,
     );
     if (tfjsDir !== undefined)
-      say(`RepNets deploy model (TF.js, ${tfParams} params) written to ${tfjsDir}`);
+      say(
+        `RepNets deploy model (TF.js, ${tfParams} params) written to ${tfjsDir}${quantizedNote(quantize)}`,
+      );
     // The folded weights do not depend on strides; the TF.js model and the JSON
     // report do, and a stem assumed stride 2 that was 1 is another network.
     const assumed = assumedStrideLine(input, result.strides);
@@ -252,6 +275,7 @@ export const fuse: Command = {
         input,
         out,
         alreadyDeployed: deployed,
+        ...(tfjsDir !== undefined ? folderOptions : {}),
         strides: result.strides,
         blocks: result.folded.map((b) => ({
           name: b.name,

@@ -5,8 +5,10 @@ import {
   isReparameterizable,
   loadLayersModelFile,
   MODEL_JSON,
+  type ModelFolderOptions,
   modelFolderFilesOf,
   WEIGHTS_BIN,
+  type WeightQuantization,
 } from '@repnets/blocks';
 import type { AtomicFile } from '@repnets/fuse/node';
 import * as tf from '@tensorflow/tfjs';
@@ -41,6 +43,9 @@ export function isTrainForm(model: tf.LayersModel): boolean {
   return model.layers.some((l) => isReparameterizable(l));
 }
 
+/** The values of `--quantize`, the weight storage of a written TF.js model folder. */
+export const QUANTIZE_VALUES: readonly WeightQuantization[] = ['uint8', 'float16'];
+
 /**
  * The files `model` saved into `dir` consists of (weights.bin, then
  * model.json), as bytes to write together with other outputs.
@@ -48,8 +53,9 @@ export function isTrainForm(model: tf.LayersModel): boolean {
 export async function modelFolderOutputs(
   model: tf.LayersModel,
   dir: string,
+  options: ModelFolderOptions = {},
 ): Promise<AtomicFile[]> {
-  const files = await modelFolderFilesOf(model);
+  const files = await modelFolderFilesOf(model, options);
   return [
     { path: join(dir, WEIGHTS_BIN), data: files[WEIGHTS_BIN] },
     { path: join(dir, MODEL_JSON), data: files[MODEL_JSON] },

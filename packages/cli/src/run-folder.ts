@@ -42,7 +42,10 @@ function startsWith(path: string, magic: string): boolean {
 }
 
 /** A model.json's weights manifest: its groups of files and the weights they hold. */
-type Manifest = { paths: string[]; weights: { shape: number[]; dtype?: string }[] }[];
+type Manifest = {
+  paths: string[];
+  weights: { shape: number[]; dtype?: string; quantization?: { dtype?: string } }[];
+}[];
 
 /**
  * A TF.js layers model.json's manifest, or undefined when `path` is not one.
@@ -258,11 +261,19 @@ export async function claimRunFolder(
 
 /** The weights a model.json's manifest needs, in bytes (undefined for a dtype we do not know). */
 function manifestBytes(manifest: Manifest): number | undefined {
-  const size: Record<string, number> = { float32: 4, int32: 4, bool: 1, uint8: 1, float16: 2 };
+  const size: Record<string, number> = {
+    float32: 4,
+    int32: 4,
+    bool: 1,
+    uint8: 1,
+    uint16: 2,
+    float16: 2,
+  };
   let total = 0;
   for (const g of manifest) {
     for (const w of g.weights) {
-      const b = size[w.dtype ?? 'float32'];
+      // A quantized weight is stored at its quantized size (a --quantize deploy folder).
+      const b = size[w.quantization?.dtype ?? w.dtype ?? 'float32'];
       if (b === undefined) return undefined;
       total += b * w.shape.reduce((p, d) => p * d, 1);
     }

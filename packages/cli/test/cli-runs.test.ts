@@ -6,10 +6,20 @@
  * from its checkpoint (`train --resume`, `export tfjs`). Each case runs the
  * CLI in child processes and checks the files on disk before and after.
  */
-import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import {
+  existsSync,
+  mkdirSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
+import { loadLayersModelFile } from '@repnets/blocks';
 import { loadCheckpoint, saveCheckpoint } from '@repnets/train';
+import * as tf from '@tensorflow/tfjs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { json, repnets, startRepnets } from './helpers/cli.js';
 import { deadPid, oneLine, snapshot } from './helpers/files.js';
@@ -234,6 +244,28 @@ describe('repnets export tfjs CKPT --out DIR', () => {
     const exported = snapshot(out);
     for (const f of ['train/weights.bin', 'deploy/weights.bin', 'train/model.json'])
       expect(exported[join(out, f)], f).toBe(ran[join(run, f)]);
+  }, 120_000);
+
+  it('--quantize uint8 stores the deploy form as uint8, loadable; the train form as the run wrote it', async () => {
+    const out = join(dir, 'exported-uint8');
+    const ckpt = join(run, 'checkpoints', 'last.ckpt');
+    const r = await repnets('export', 'tfjs', ckpt, '--out', out, '--quantize', 'uint8', '--json');
+    expect(r.code, r.err).toBe(0);
+    expect(json(r.out)).toMatchObject({ format: 'tfjs', quantize: 'uint8' });
+    const ran = snapshot(run);
+    const exported = snapshot(out);
+    for (const f of ['train/weights.bin', 'train/model.json'])
+      expect(exported[join(out, f)], f).toBe(ran[join(run, f)]);
+    const manifest = JSON.parse(readFileSync(join(out, 'deploy', 'model.json'), 'utf8'));
+    const weights = manifest.weightsManifest[0].weights as { quantization?: { dtype: string } }[];
+    expect(weights.every((w) => w.quantization?.dtype === 'uint8')).toBe(true);
+    expect(statSync(join(out, 'deploy', 'weights.bin')).size * 4).toBe(
+      statSync(join(run, 'deploy', 'weights.bin')).size,
+    );
+    await tf.setBackend('cpu');
+    const model = await loadLayersModelFile(join(out, 'deploy'));
+    expect(model.countParams()).toBeGreaterThan(0);
+    model.dispose();
   }, 120_000);
 
   it('writes both models or neither: a deploy folder it cannot make leaves no train model', async () => {

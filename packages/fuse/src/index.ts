@@ -86,6 +86,7 @@ export {
   StateDictError,
   type StateDictProblems,
 } from './interop/state-dict-error.js';
+export { numberToF16Bits } from './io/half.js';
 export {
   type FloatTensor,
   type IntTensor,

@@ -127,6 +127,7 @@ describe('public surface', () => {
       'makeKernel',
       'mergeSequentialConvs',
       'mobileoneRecord',
+      'numberToF16Bits',
       'padKernel',
       'parseStateDict',
       'qarepvggRecord',

@@ -4,11 +4,12 @@
  * browser graph. Pages save and load with TF.js's own schemes.
  */
 import type * as tf from '@tensorflow/tfjs';
+import type { ModelFolderOptions } from './model-folder.js';
 
 const NEEDS_NODE =
   "model folders on disk need Node; in a browser use model.save('indexeddb://name'), 'downloads://name' or tf.io.browserFiles, and tf.loadLayersModel(url)";
 
-export interface FileSystemOptions {
+export interface FileSystemOptions extends ModelFolderOptions {
   readonly expect?: 'layers-model';
 }
 

@@ -6,7 +6,13 @@ import * as fs from 'node:fs';
 import * as p from 'node:path';
 import { NotARegularFileError, readRegularFile, writeFilesAtomic } from '@repnets/fuse/node';
 import * as tf from '@tensorflow/tfjs';
-import { concatWeightData, MODEL_JSON, modelFolderFiles, WEIGHTS_BIN } from './model-folder.js';
+import {
+  concatWeightData,
+  MODEL_JSON,
+  type ModelFolderOptions,
+  modelFolderFiles,
+  WEIGHTS_BIN,
+} from './model-folder.js';
 import {
   checkLayersModelJson,
   entryBytes,
@@ -15,7 +21,7 @@ import {
   parseModelJson,
 } from './model-json.js';
 
-export interface FileSystemOptions {
+export interface FileSystemOptions extends ModelFolderOptions {
   /**
    * 'layers-model': refuse a graph model's model.json by name instead of
    * handing it on (the `file://` router serves tf.loadGraphModel too, so it
@@ -33,6 +39,8 @@ export interface FileSystemOptions {
  * weights.bin as they were, never one new and one old.
  *
  * `path` is the folder (for save) or the folder or its model.json (for load).
+ * `options.quantize` stores the saved weights as uint8 or float16 (see
+ * {@link ModelFolderOptions}); loads read such folders whatever it says.
  */
 export function fileSystem(path: string, options: FileSystemOptions = {}): tf.io.IOHandler {
   const where = () => {
@@ -46,13 +54,16 @@ export function fileSystem(path: string, options: FileSystemOptions = {}): tf.io
       if (artifacts.modelTopology instanceof ArrayBuffer) {
         throw new Error(`fileSystem('${path}'): binary model topologies are not supported`);
       }
-      const files = modelFolderFiles(artifacts);
+      const files = modelFolderFiles(artifacts, options);
       await writeFilesAtomic([
         { path: p.join(dir, WEIGHTS_BIN), data: files[WEIGHTS_BIN] },
         { path: jsonPath, data: files[MODEL_JSON] },
       ]);
       return {
-        modelArtifactsInfo: tf.io.getModelArtifactsInfoForJSON(artifacts),
+        modelArtifactsInfo: {
+          ...tf.io.getModelArtifactsInfoForJSON(artifacts),
+          weightDataBytes: files[WEIGHTS_BIN].byteLength,
+        },
       };
     },
     async load(): Promise<tf.io.ModelArtifacts> {
@@ -147,13 +158,23 @@ function checkGroupSize(
   data: readonly Uint8Array[],
 ): void {
   let expected = 0;
+  const ends: number[] = [];
   for (const entry of group.weights) {
     const bytes = entryBytes(jsonPath, entry);
     if (bytes === undefined) return;
     expected += bytes;
+    ends.push(expected);
   }
   const actual = data.reduce((n, b) => n + b.byteLength, 0);
   if (actual === expected) return;
+  // The weight at the point where the bytes and the manifest part ways.
+  const cut = ends.findIndex((end) => end > actual);
+  const at =
+    cut >= 0
+      ? `; the data ends inside the weight '${String(group.weights[cut]?.name).slice(0, 200)}'`
+      : group.weights.length > 0
+        ? `; the data goes on after the last weight '${String(group.weights.at(-1)?.name).slice(0, 200)}'`
+        : '';
   const which =
     files.length === 1
       ? `'${files[0]}' has ${actual} bytes`
@@ -163,7 +184,7 @@ function checkGroupSize(
       ? `${actual - expected} bytes too many): it is not the weights file this model.json was saved with`
       : `${expected - actual} bytes missing: truncated?)`;
   throw new Error(
-    `fileSystem: ${which}, but the weights manifest of '${jsonPath}' lists ${expected} (${off}`,
+    `fileSystem: ${which}, but the weights manifest of '${jsonPath}' lists ${expected} (${off}${at}`,
   );
 }
 

@@ -7,6 +7,7 @@
  * --tfjs`) stage them with those files.
  */
 import * as tf from '@tensorflow/tfjs';
+import { quantizeWeights, type WeightQuantization } from './quantize-weights.js';
 
 export const MODEL_JSON = 'model.json';
 export const WEIGHTS_BIN = 'weights.bin';
@@ -30,14 +31,32 @@ export interface ModelFolderFiles {
   readonly [WEIGHTS_BIN]: Uint8Array;
 }
 
+/** How a model folder is written. */
+export interface ModelFolderOptions {
+  /**
+   * Store every float32 weight as uint8 (affine per tensor, 4x smaller) or
+   * float16 (2x smaller), in the standard manifest's `quantization` entries:
+   * stock `tf.loadLayersModel` dequantizes them on load. Default: float32.
+   */
+  readonly quantize?: WeightQuantization;
+}
+
 /** The files of a model folder for `artifacts` (what `model.save` hands a handler). */
-export function modelFolderFiles(artifacts: tf.io.ModelArtifacts): ModelFolderFiles {
+export function modelFolderFiles(
+  artifacts: tf.io.ModelArtifacts,
+  options: ModelFolderOptions = {},
+): ModelFolderFiles {
   if (artifacts.modelTopology instanceof ArrayBuffer) {
     throw new Error('model folders hold JSON topologies; this model has a binary one');
   }
+  let specs = artifacts.weightSpecs ?? [];
+  let data = concatWeightData(artifacts.weightData as ArrayBuffer | ArrayBuffer[] | undefined);
+  if (options.quantize !== undefined) {
+    ({ specs, data } = quantizeWeights(specs, data, options.quantize));
+  }
   const modelJson: tf.io.ModelJSON = {
     modelTopology: artifacts.modelTopology ?? {},
-    weightsManifest: [{ paths: [`./${WEIGHTS_BIN}`], weights: artifacts.weightSpecs ?? [] }],
+    weightsManifest: [{ paths: [`./${WEIGHTS_BIN}`], weights: specs }],
     format: artifacts.format,
     generatedBy: artifacts.generatedBy,
     convertedBy: artifacts.convertedBy,
@@ -48,18 +67,19 @@ export function modelFolderFiles(artifacts: tf.io.ModelArtifacts): ModelFolderFi
   };
   return {
     [MODEL_JSON]: JSON.stringify(modelJson),
-    [WEIGHTS_BIN]: concatWeightData(
-      artifacts.weightData as ArrayBuffer | ArrayBuffer[] | undefined,
-    ),
+    [WEIGHTS_BIN]: data,
   };
 }
 
 /** The files of `model`'s folder, without writing anything. */
-export async function modelFolderFilesOf(model: tf.LayersModel): Promise<ModelFolderFiles> {
+export async function modelFolderFilesOf(
+  model: tf.LayersModel,
+  options: ModelFolderOptions = {},
+): Promise<ModelFolderFiles> {
   let files: ModelFolderFiles | undefined;
   await model.save(
     tf.io.withSaveHandler(async (artifacts) => {
-      files = modelFolderFiles(artifacts);
+      files = modelFolderFiles(artifacts, options);
       return { modelArtifactsInfo: tf.io.getModelArtifactsInfoForJSON(artifacts) };
     }),
   );

@@ -99,6 +99,32 @@ export function entryBytes(where: string, entry: tf.io.WeightsManifestEntry): nu
   return count * bytes;
 }
 
+/**
+ * A quantized entry carries what dequantizing it needs: uint8 and uint16 a
+ * finite `min` and `scale` (TF.js would compute NaN weights from missing or
+ * non-numeric ones, or fail naming neither the file nor how), float16 nothing
+ * more. Unknown quantization dtypes are refused by {@link entryBytes}.
+ */
+function checkQuantization(where: string, entry: tf.io.WeightsManifestEntry): void {
+  const q: unknown = (entry as { quantization?: unknown }).quantization;
+  if (q === undefined) return;
+  const name = String(entry.name).slice(0, 200);
+  if (!isObject(q)) {
+    throw new Error(
+      `fileSystem: '${where}' gives the weight '${name}' the quantization ${what(q)}, expected { dtype, min, scale } (uint8, uint16) or { dtype: 'float16' }`,
+    );
+  }
+  if (q.dtype !== 'uint8' && q.dtype !== 'uint16') return;
+  for (const field of ['min', 'scale'] as const) {
+    const v = q[field];
+    if (typeof v !== 'number' || !Number.isFinite(v)) {
+      throw new Error(
+        `fileSystem: '${where}' quantizes the weight '${name}' as ${q.dtype} without a finite '${field}' (it holds ${v === undefined ? 'none' : JSON.stringify(v)?.slice(0, 40)}): the manifest was edited or cut; save the model again`,
+      );
+    }
+  }
+}
+
 interface LayerJson {
   readonly class_name?: unknown;
   readonly config?: unknown;
@@ -133,7 +159,8 @@ function* layersOf(topology: unknown): Generator<{ className: string; name: stri
 /**
  * The checks a layers model.json must pass before TF.js builds it, each a
  * one-line error naming the file: a weights manifest present, every weight
- * float32, every layer class registered.
+ * float32 (stored as such, or quantized with what dequantizing needs), every
+ * layer class registered.
  */
 export function checkLayersModelJson(where: string, json: tf.io.ModelJSON): void {
   if (json.weightsManifest === undefined) {
@@ -148,6 +175,7 @@ export function checkLayersModelJson(where: string, json: tf.io.ModelJSON): void
           `fileSystem: '${where}' gives the weight '${String(entry.name).slice(0, 200)}' the dtype ${String(entry.dtype).slice(0, 40)}, but every layer weight is float32: the manifest was edited or written for another model`,
         );
       }
+      checkQuantization(where, entry);
     }
   }
   const registered = tf.serialization.SerializationMap.getMap().classNameMap;
