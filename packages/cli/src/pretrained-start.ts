@@ -6,11 +6,11 @@
  * `create_model(name, pretrained=True, num_classes=N)` does.
  */
 import { fromPretrained, type ModelOptions, resetHead, type ZooName } from '@repnets/blocks';
-import { architecture, parseStateDict, readSafetensors, readTorchCheckpoint } from '@repnets/fuse';
+import { architecture, parseStateDict } from '@repnets/fuse';
 import { hubModelFiles } from '@repnets/fuse/hub';
-import { readRegularFile } from '@repnets/fuse/node';
 import type { LayersModel } from '@tensorflow/tfjs';
 import { UsageError } from './common.js';
+import { loadStateDictFile } from './state-dict-file.js';
 
 /**
  * The architecture of a pretrained checkpoint: its config.json's, else the
@@ -19,11 +19,7 @@ import { UsageError } from './common.js';
 export async function pretrainedArchitecture(id: string): Promise<ZooName> {
   const files = await hubModelFiles(id);
   if (files.config) return files.config.architecture;
-  const bytes = await readRegularFile(files.weightsPath);
-  const stateDict =
-    files.weightsFormat === 'pytorch'
-      ? readTorchCheckpoint(bytes, { source: files.weightsPath })
-      : readSafetensors(bytes).tensors;
+  const { tensors: stateDict } = await loadStateDictFile(files.weightsPath);
   let name: string | undefined;
   try {
     name = parseStateDict(stateDict, { strict: false }).model?.name;
