@@ -3,21 +3,49 @@
  * models/{train,deploy}/model.onnx next to the tfjs files, written by
  * @repnets/blocks' exportOnnx from public/models/ (the dev server serves the
  * same bytes), so the onnxruntime-web rows time the very weights tfjs runs.
+ * Also models/deploy/model.int8.onnx: the deploy form quantized with
+ * exportOnnxInt8, calibrated on MNIST training digits of the split the pair
+ * was trained on.
  */
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Plugin } from 'vite';
 
 const FORMS = ['train', 'deploy'] as const;
 
+/** Calibration digits: a few hundred would be usual; MNIST's activations settle with far fewer. */
+const CALIBRATION_IMAGES = 64;
+
+/** The first CALIBRATION_IMAGES training digits of the seeded split make-models trained on. */
+async function calibrationDigits(modelsDir: string) {
+  const { mnistDataset } = await import('@repnets/train');
+  const { seed } = JSON.parse(readFileSync(join(modelsDir, 'meta.json'), 'utf8')) as {
+    seed: number;
+  };
+  const { train } = await mnistDataset({ seed });
+  const data = new Float32Array(CALIBRATION_IMAGES * 28 * 28);
+  for (let i = 0; i < CALIBRATION_IMAGES; i++) data.set((await train.get(i)).image.data, i * 784);
+  return { data, shape: [CALIBRATION_IMAGES, 28, 28, 1] as const };
+}
+
 async function exportPair(modelsDir: string): Promise<Map<string, Uint8Array>> {
   // Node entries: custom layers and the file:// handler register on import.
   await import('@repnets/blocks');
   const tf = await import('@tensorflow/tfjs');
-  const { exportOnnx } = await import('@repnets/blocks/onnx');
+  const { exportOnnx, exportOnnxInt8 } = await import('@repnets/blocks/onnx');
   const files = new Map<string, Uint8Array>();
   for (const form of FORMS) {
     const model = await tf.loadLayersModel(`file://${join(modelsDir, form, 'model.json')}`);
     files.set(`models/${form}/model.onnx`, await exportOnnx(model, { dynamicBatch: false }));
+    if (form === 'deploy') {
+      // 7-bit weights (reduceRange): exact on every int8 kernel, including x86
+      // CPUs without VNNI, whose u8 x s8 products can saturate at int16 with 8-bit ones.
+      const int8 = await exportOnnxInt8(model, [await calibrationDigits(modelsDir)], {
+        dynamicBatch: false,
+        reduceRange: true,
+      });
+      files.set('models/deploy/model.int8.onnx', int8.bytes);
+    }
     model.dispose();
   }
   return files;

@@ -21,7 +21,9 @@ import { type LatencyOptions, measurePair } from './latency';
 import type { ModelsMeta } from './meta';
 import { classify, disposePair, loadMeta, loadPair, type ModelPair } from './models';
 import {
+  classifyInt8,
   describeOrt,
+  loadOrtInt8Pair,
   loadOrtPair,
   measureOrtPair,
   ORT_PROVIDERS,
@@ -168,6 +170,10 @@ async function predict(input: Float32Array | null): Promise<void> {
   lastInput = input;
   const out = byId<HTMLOutputElement>('prediction');
   const seen = byId<HTMLCanvasElement>('seen');
+  const int8Out = byId<HTMLOutputElement>('int8-prediction');
+  int8Out.textContent = '–';
+  int8Out.dataset.digit = '';
+  byId('int8-agreement').textContent = '';
   if (!input || !pair) {
     out.textContent = '–';
     out.dataset.digit = '';
@@ -193,6 +199,31 @@ async function predict(input: Float32Array | null): Promise<void> {
       ? `Training form agrees; largest probability difference ${diff.toExponential(1)}.`
       : `Training form says ${trainTop} (probability difference ${diff.toExponential(1)}).`;
   renderBars(byId('bars'), deployP);
+  await predictInt8(input, deployP);
+}
+
+/** The int8 deploy form on onnxruntime-web (wasm) reads the same input; compared with the fp32 deploy form. */
+async function predictInt8(input: Float32Array, deployP: Float32Array): Promise<void> {
+  const out = byId<HTMLOutputElement>('int8-prediction');
+  const note = byId('int8-agreement');
+  let q: Float32Array;
+  try {
+    q = await classifyInt8(input);
+  } catch (e) {
+    out.textContent = '?';
+    out.dataset.digit = 'error';
+    note.textContent = `onnxruntime-web could not run the int8 model: ${(e as Error).message}`;
+    return;
+  }
+  const top = q.indexOf(Math.max(...q));
+  const fp32Top = deployP.indexOf(Math.max(...deployP));
+  const diff = q.reduce((m, p, c) => Math.max(m, Math.abs(p - deployP[c]!)), 0);
+  out.textContent = String(top);
+  out.dataset.digit = String(top);
+  note.textContent =
+    top === fp32Top
+      ? `agrees with the fp32 deploy form; largest probability difference ${diff.toExponential(1)}.`
+      : `the fp32 deploy form says ${fp32Top} (probability difference ${diff.toExponential(1)}).`;
 }
 
 async function measure(name: BackendName): Promise<void> {
@@ -237,6 +268,34 @@ async function measureOrt(provider: OrtProvider): Promise<void> {
   }
 }
 
+const INT8_ROW = 'onnx-wasm-int8';
+
+/** The deploy form in fp32 against its int8 copy, both on onnxruntime-web's wasm EP. */
+async function measureOrtInt8(): Promise<void> {
+  let int8Pair: Awaited<ReturnType<typeof loadOrtInt8Pair>>;
+  setStatus('Starting onnxruntime-web, wasm, int8…', 'busy');
+  try {
+    int8Pair = await loadOrtInt8Pair();
+    table!.describe(INT8_ROW, `${await describeOrt('wasm')}; deploy form fp32 | int8`);
+  } catch (e) {
+    table!.unavailable(INT8_ROW, (e as Error).message);
+    return;
+  }
+  const doing = 'Measuring the deploy form in fp32 and int8 on onnxruntime-web, wasm';
+  table!.measuring(INT8_ROW, LATENCY.runs);
+  setStatus(`${doing}…`, 'busy');
+  try {
+    table!.result(
+      INT8_ROW,
+      await measureOrtPair(int8Pair, { ...LATENCY, onProgress: progressLine(doing) }),
+    );
+  } catch (e) {
+    table!.error(INT8_ROW, (e as Error).message);
+  } finally {
+    await releaseOrtPair(int8Pair);
+  }
+}
+
 function renderSamples(meta: ModelsMeta, pad: DrawPad): void {
   byId('samples').replaceChildren(
     ...meta.samples.map((s) => {
@@ -274,6 +333,16 @@ async function main(): Promise<void> {
       available: true,
       detail: `${p} execution provider; starts at "Measure all backends"`,
     })),
+  );
+  table.addGroup(
+    'onnxruntime-web int8: the deploy form in fp32 (left column) and int8 QDQ (right), wasm EP',
+    [
+      {
+        name: INT8_ROW,
+        available: true,
+        detail: 'wasm execution provider; starts at "Measure all backends"',
+      },
+    ],
   );
   const wanted = params.get('backend');
   const first = pickBackend(statuses, measured, wanted);
@@ -319,6 +388,7 @@ async function main(): Promise<void> {
         await measure(s.name);
       }
       for (const p of ORT_PROVIDERS) await measureOrt(p);
+      await measureOrtInt8();
       // Back where the user put it, or, when nobody did, where the measurements say.
       let next = home;
       if (!pickedHere) ({ name: next, why } = pickBackend(statuses, measured, wanted));

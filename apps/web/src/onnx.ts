@@ -2,8 +2,10 @@
  * The same model pair on onnxruntime-web: its wasm execution provider (the
  * SIMD build, with threads where the page is cross-origin isolated) and its
  * WebGPU one where the browser has an adapter. The .onnx files are written at
- * build time from the shipped tfjs pair (build/onnx-models.ts). onnxruntime-web
- * loads on first use, in a chunk of its own, so the page never waits for it.
+ * build time from the shipped tfjs pair (build/onnx-models.ts), with an int8
+ * (QDQ) copy of the deploy form that the wasm EP runs as integer convs.
+ * onnxruntime-web loads on first use, in a chunk of its own, so the page never
+ * waits for it.
  */
 import type { InferenceSession, Tensor } from 'onnxruntime-web';
 import { WASM_THREADS } from './backends';
@@ -46,20 +48,58 @@ export async function loadOrtPair(provider: OrtProvider): Promise<OrtPair> {
       throw new Error('navigator.gpu.requestAdapter() returned no adapter');
     }
   }
-  const open = async (form: 'train' | 'deploy') => {
-    const res = await fetch(`${MODELS}${form}/model.onnx`);
-    if (!res.ok) throw new Error(`models/${form}/model.onnx: HTTP ${res.status}`);
-    return ort.InferenceSession.create(new Uint8Array(await res.arrayBuffer()), {
-      executionProviders: [provider],
-      graphOptimizationLevel: 'all',
-    });
-  };
-  const train = await open('train');
+  const train = await openSession(ort, 'train/model.onnx', provider);
   try {
-    return { train, deploy: await open('deploy') };
+    return { train, deploy: await openSession(ort, 'deploy/model.onnx', provider) };
   } catch (e) {
     await train.release();
     throw e;
+  }
+}
+
+async function openSession(ort: Ort, file: string, provider: OrtProvider) {
+  const res = await fetch(`${MODELS}${file}`);
+  if (!res.ok) throw new Error(`models/${file}: HTTP ${res.status}`);
+  return ort.InferenceSession.create(new Uint8Array(await res.arrayBuffer()), {
+    executionProviders: [provider],
+    graphOptimizationLevel: 'all',
+  });
+}
+
+/** The deploy form in fp32 and in int8, both on the wasm EP: the int8 row of the table. */
+export async function loadOrtInt8Pair(): Promise<OrtPair> {
+  const ort = await loadOrt();
+  const fp32 = await openSession(ort, 'deploy/model.onnx', 'wasm');
+  try {
+    return { train: fp32, deploy: await openSession(ort, 'deploy/model.int8.onnx', 'wasm') };
+  } catch (e) {
+    await fp32.release();
+    throw e;
+  }
+}
+
+let int8Session: Promise<InferenceSession> | undefined;
+
+/** Class probabilities of one 28x28 input under the int8 deploy form (wasm EP, opened once). */
+export async function classifyInt8(input: Float32Array): Promise<Float32Array> {
+  const ort = await loadOrt();
+  int8Session ??= openSession(ort, 'deploy/model.int8.onnx', 'wasm').catch((e: unknown) => {
+    // Not cached: the next digit tries again.
+    int8Session = undefined;
+    throw e;
+  });
+  const s = await int8Session;
+  const x = new ort.Tensor('float32', input, [1, 28, 28, 1]);
+  try {
+    const out = await s.run({ [s.inputNames[0]!]: x });
+    const logits = (await out[s.outputNames[0]!]!.getData()) as Float32Array;
+    for (const t of Object.values(out)) t.dispose();
+    const top = Math.max(...logits);
+    const e = logits.map((v) => Math.exp(v - top));
+    const sum = e.reduce((a, b) => a + b, 0);
+    return e.map((v) => v / sum);
+  } finally {
+    x.dispose();
   }
 }
 

@@ -96,6 +96,12 @@ function fastestMeasured(rows: Awaited<ReturnType<typeof reported>>['rows']): st
   return tfjs.reduce((a, b) => (b.deployMedian < a.deployMedian ? b : a)).backend;
 }
 
+/** The int8 deploy form's digit, once onnxruntime-web has answered (data-digit set by the page). */
+async function int8Prediction(page: Page): Promise<string> {
+  await page.waitForSelector('#int8-prediction:not([data-digit=""])');
+  return (await page.getAttribute('#int8-prediction', 'data-digit'))!;
+}
+
 async function predictionAfter(page: Page, action: () => Promise<void>): Promise<string> {
   await page.$eval('#prediction', (el) => el.setAttribute('data-digit', ''));
   await action();
@@ -185,9 +191,23 @@ describe.skipIf(missing !== null)('the page in headless Chromium with WebGPU unl
         ]),
       ),
     ).toBe('1');
+    // The int8 deploy form's answer comes after the fp32 one: wait for it before clearing.
+    expect(await int8Prediction(page)).toBe('1');
     await page.click('#clear');
+    await page.$eval('#int8-prediction', (el) => el.setAttribute('data-digit', ''));
     expect(await predictionAfter(page, () => stroke(page, SEVEN))).toBe('7');
     expect(await page.textContent('#agreement')).toContain('Training form agrees');
+  });
+
+  it('runs the int8 deploy form in onnxruntime-web, and it reads the drawn 7 as the fp32 deploy form does', async () => {
+    const int8 = await int8Prediction(page);
+    const fp32 = await page.getAttribute('#prediction', 'data-digit');
+    console.log(`int8 (onnxruntime-web, wasm): ${await page.textContent('#int8-agreement')}`);
+    expect(int8).toBe('7');
+    expect(int8).toBe(fp32);
+    expect(await page.textContent('#int8-agreement')).toMatch(
+      /^agrees with the fp32 deploy form; largest probability difference \d/,
+    );
   });
 
   it('times both forms on every available backend, then runs on the fastest when every renderer is software', async () => {
@@ -212,8 +232,12 @@ describe.skipIf(missing !== null)('the page in headless Chromium with WebGPU unl
     }
     // onnxruntime-web on the same pair: its wasm EP runs everywhere, its WebGPU EP where an adapter is.
     const ort = r.rows.filter((row) => row.backend.startsWith('onnx-'));
-    expect(ort.map((row) => row.backend)).toEqual(['onnx-webgpu', 'onnx-wasm']);
+    expect(ort.map((row) => row.backend)).toEqual(['onnx-webgpu', 'onnx-wasm', 'onnx-wasm-int8']);
     expect(ort.find((row) => row.backend === 'onnx-wasm')!.state).toBe('done');
+    // The int8 row: the deploy form in fp32 and in int8, both timed on the wasm EP.
+    const int8Row = ort.find((row) => row.backend === 'onnx-wasm-int8')!;
+    expect(int8Row.state, int8Row.detail).toBe('done');
+    expect(int8Row.detail).toContain('deploy form fp32 | int8');
     const cores = await page.evaluate(() => navigator.hardwareConcurrency);
     expect(ort.find((row) => row.backend === 'onnx-wasm')!.detail).toContain(
       `wasm EP, SIMD, ${Math.min(8, cores)} thread`,
