@@ -222,6 +222,13 @@ interface ModelInfo {
     >
   >;
   tfjsVsOrtFp32MaxAbs: number;
+  /** Per-layer quantization SQNR over the int8 layers (the export's own report), dB. */
+  sqnrDb: Partial<
+    Record<
+      Precision,
+      { weightMin: number; weightMedian: number; activationMin: number; activationMedian: number }
+    >
+  >;
 }
 const info: Record<string, ModelInfo> = {};
 const sessions: Session[] = [];
@@ -241,6 +248,7 @@ try {
     files.fp32 = await exportOnnx(deploy, { dynamicBatch: false });
     exportSeconds.fp32 = (performance.now() - t) / 1000;
     let report: Awaited<ReturnType<typeof exportOnnxInt8>> | undefined;
+    const sqnr: ModelInfo['sqnrDb'] = {};
     for (const p of ['int8', 'int8-rr'] as const) {
       t = performance.now();
       report = await exportOnnxInt8(deploy, [calib], {
@@ -249,6 +257,14 @@ try {
       });
       exportSeconds[p] = (performance.now() - t) / 1000;
       files[p] = report.bytes;
+      const w = report.quantized.map((q) => q.weightSqnrDb);
+      const a = report.quantized.map((q) => q.input.sqnrDb);
+      sqnr[p] = {
+        weightMin: Math.min(...w),
+        weightMedian: summarize(w).median,
+        activationMin: Math.min(...a),
+        activationMedian: summarize(a).median,
+      };
     }
     const tfjsLogits = tf.tidy(() =>
       (deploy.predict(timed) as tf.Tensor).dataSync(),
@@ -324,6 +340,7 @@ try {
       ops,
       agreement,
       tfjsVsOrtFp32MaxAbs: maxAbs(tfjsLogits, fp32),
+      sqnrDb: sqnr,
     };
   }
 
@@ -384,8 +401,9 @@ try {
     for (const p of ['int8', 'int8-rr'] as const) {
       const a = m.agreement[p]!;
       const o = m.ops[p]!;
+      const q = m.sqnrDb[p]!;
       console.log(
-        `  ${p}: top-1 agrees with fp32 on ${a.top1Agree}/${a.of}, max |logit diff| ${a.maxAbsLogitDiff.toExponential(2)} (${(100 * a.maxRelLogitDiff).toFixed(1)}% of max |logit|), logit SNR ${a.logitSnrDb.toFixed(1)} dB (${a.imageDependentSnrDb.toFixed(1)} dB against the image-dependent part); ORT runs ${o.QLinearConv} QLinearConv, ${(o.Conv ?? 0) + (o.FusedConv ?? 0)} float Conv, ${o.QGemm} QGemm, ${o.Gemm} float Gemm`,
+        `  ${p}: top-1 agrees with fp32 on ${a.top1Agree}/${a.of}, max |logit diff| ${a.maxAbsLogitDiff.toExponential(2)} (${(100 * a.maxRelLogitDiff).toFixed(1)}% of max |logit|), logit SNR ${a.logitSnrDb.toFixed(1)} dB (${a.imageDependentSnrDb.toFixed(1)} dB against the image-dependent part); layer SQNR weights ${q.weightMin.toFixed(1)}..(median ${q.weightMedian.toFixed(1)}) dB, activations ${q.activationMin.toFixed(1)}..(median ${q.activationMedian.toFixed(1)}) dB; ORT runs ${o.QLinearConv} QLinearConv, ${(o.Conv ?? 0) + (o.FusedConv ?? 0)} float Conv, ${o.QGemm} QGemm, ${o.Gemm} float Gemm`,
       );
     }
   }
