@@ -28,11 +28,16 @@ async function calibrationDigits(modelsDir: string) {
   return { data, shape: [CALIBRATION_IMAGES, 28, 28, 1] as const };
 }
 
-async function exportPair(modelsDir: string): Promise<Map<string, Uint8Array>> {
+/** The .onnx files by their path in the site; scripts/measure-int8.ts reads them too. */
+export async function exportPair(modelsDir: string): Promise<Map<string, Uint8Array>> {
   // Node entries: custom layers and the file:// handler register on import.
   await import('@repnets/blocks');
   const tf = await import('@tensorflow/tfjs');
   const { exportOnnx, exportOnnxInt8 } = await import('@repnets/blocks/onnx');
+  // The int8 calibration runs the model: on tfjs's reference backend, whichever
+  // backends the importing process registered (@repnets/train registers wasm),
+  // so the build and scripts/measure-int8.ts write the same bytes.
+  await tf.setBackend('cpu');
   const files = new Map<string, Uint8Array>();
   for (const form of FORMS) {
     const model = await tf.loadLayersModel(`file://${join(modelsDir, form, 'model.json')}`);

@@ -14,17 +14,30 @@
  * a page, so each thread count gets its own tab; every round runs each
  * session of each tab once, on the round's image (timed in the page, from
  * run() to the logits read back). Agreement: int8 vs fp32 top-1 and largest
- * logit difference on those images. Prints a table and writes
+ * logit difference on those images. Then the demo's own pair, on data that
+ * means something: the fp32 deploy form and its int8 copy (build/onnx-models.ts,
+ * the files the page ships) classify every MNIST test digit of the split the
+ * pair was trained on, in the same page. Prints a table and writes
  * bench-results/int8-latency-web.json.
  */
-import { copyFileSync, existsSync, mkdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import {
+  copyFileSync,
+  existsSync,
+  mkdirSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { reportJson, rng, scriptArgs } from '@repnets/devkit';
 import { machineInfo, summarize } from '@repnets/fuse/measure';
 import { writeFileAtomicSync } from '@repnets/fuse/node';
+import { mnistDataset } from '@repnets/train';
 import type { Page } from 'playwright-core';
+import { exportPair } from '../build/onnx-models.js';
 import { APP_DIR } from '../test/support/build-site.js';
 import { chromiumMissing, launchChromium } from '../test/support/chromium.js';
 import { serveStatic } from '../test/support/static-server.js';
@@ -77,7 +90,7 @@ for (const k of keys) {
 const SIZE = 224;
 const CLASSES = 1000;
 const AGREEMENT_NOTE =
-  'Untrained weights: the fp32 logits of 1000 classes nearly tie and hardly depend on the image, so top-1 agreement here says little; the demo page checks int8 against fp32 on its trained MNIST network.';
+  'Untrained weights: the fp32 logits of 1000 classes nearly tie and hardly depend on the image, so top-1 agreement here says little; the trained MNIST pair of the demo, below, is the check that means something.';
 
 /** The page: onnxruntime-web's wasm EP, sessions by key, one timed run at a time on request. */
 const PAGE_SCRIPT = `
@@ -115,6 +128,30 @@ async function run(key, i) {
   return { ms, data };
 }
 window.runOnce = async (key, i) => (await run(key, i)).ms;
+// The demo pair on MNIST test digits: top class and largest logit difference per digit.
+window.classifyDigits = async () => {
+  const open = async (f) => ort.InferenceSession.create(
+    new Uint8Array(await (await fetch('models/' + f)).arrayBuffer()),
+    { executionProviders: ['wasm'], graphOptimizationLevel: 'all' });
+  const fp32 = await open('demo.fp32.onnx');
+  const int8 = await open('demo.int8.onnx');
+  const all = new Float32Array(await (await fetch('digits.bin')).arrayBuffer());
+  const top = (v) => v.indexOf(Math.max(...v));
+  const result = { fp32: [], int8: [], maxAbsLogitDiff: 0 };
+  for (let i = 0; i < all.length / 784; i++) {
+    const x = new ort.Tensor('float32', all.slice(i * 784, (i + 1) * 784), [1, 28, 28, 1]);
+    const logits = [];
+    for (const s of [fp32, int8]) {
+      const out = await s.run({ [s.inputNames[0]]: x });
+      logits.push(Array.from(await out[s.outputNames[0]].getData()));
+    }
+    result.fp32.push(top(logits[0]));
+    result.int8.push(top(logits[1]));
+    for (let c = 0; c < 10; c++)
+      result.maxAbsLogitDiff = Math.max(result.maxAbsLogitDiff, Math.abs(logits[0][c] - logits[1][c]));
+  }
+  return result;
+};
 window.logits = async (key) => {
   const rows = [];
   for (let i = 0; i < images.length; i++) rows.push(Array.from((await run(key, i)).data));
@@ -174,6 +211,27 @@ for (const k of keys) {
   bytes[k] = statSync(join(onnxDir, `${k}.onnx`)).size;
 }
 writeFileSync(join(site, 'images.bin'), pseudoNatural(imageCount, 31));
+
+// The demo pair as the page ships it, and the test digits of the split it was trained on.
+const demoDir = join(APP_DIR, 'public', 'models');
+const demo = await exportPair(demoDir);
+for (const [from, to] of [
+  ['models/deploy/model.onnx', 'demo.fp32.onnx'],
+  ['models/deploy/model.int8.onnx', 'demo.int8.onnx'],
+] as const) {
+  writeFileSync(join(site, 'models', to), demo.get(from)!);
+  bytes[to.replace(/\.onnx$/, '')] = demo.get(from)!.byteLength;
+}
+const { seed } = JSON.parse(readFileSync(join(demoDir, 'meta.json'), 'utf8')) as { seed: number };
+const { test } = await mnistDataset({ seed });
+const digits = new Float32Array(test.size * 784);
+const labels: number[] = [];
+for (let i = 0; i < test.size; i++) {
+  const e = await test.get(i);
+  digits.set(e.image.data, i * 784);
+  labels.push(e.label);
+}
+writeFileSync(join(site, 'digits.bin'), digits);
 writeFileSync(join(site, 'page.js'), PAGE_SCRIPT);
 writeFileSync(
   join(site, 'index.html'),
@@ -257,6 +315,24 @@ try {
     }
   }
 
+  const d = await first.evaluate(() =>
+    (
+      window as unknown as {
+        classifyDigits(): Promise<{ fp32: number[]; int8: number[]; maxAbsLogitDiff: number }>;
+      }
+    ).classifyDigits(),
+  );
+  const correct = (p: number[]) => p.filter((c, i) => c === labels[i]).length;
+  const mnist = {
+    model:
+      'the demo pair: deploy form fp32 and its int8 copy (7-bit weights, 64 calibration digits)',
+    digits: labels.length,
+    fp32Top1: correct(d.fp32) / labels.length,
+    int8Top1: correct(d.int8) / labels.length,
+    agree: d.fp32.filter((c, i) => c === d.int8[i]).length,
+    maxAbsLogitDiff: d.maxAbsLogitDiff,
+  };
+
   const times = new Map<string, number[]>();
   const loopStart = performance.now();
   for (let round = 0; round < warmup + runs; round++) {
@@ -315,6 +391,11 @@ try {
     );
   }
   console.log(AGREEMENT_NOTE);
+  const pct = (a: number) => `${(100 * a).toFixed(2)}%`;
+  console.log(
+    `\nThe demo's MNIST pair in onnxruntime-web (wasm), ${mnist.digits} test digits: fp32 top-1 ${pct(mnist.fp32Top1)}, int8 ${pct(mnist.int8Top1)}; ` +
+      `int8 agrees with fp32 on ${mnist.agree}/${mnist.digits}, max |logit diff| ${mnist.maxAbsLogitDiff.toExponential(2)}`,
+  );
   console.log(
     `\ntimed loop ${loopSeconds.toFixed(1)} s, whole run ${((performance.now() - started) / 1000).toFixed(1)} s`,
   );
@@ -343,6 +424,7 @@ try {
       rows,
       agreement,
       agreementNote: AGREEMENT_NOTE,
+      mnist,
     }),
   );
   console.log(`wrote ${values.out}`);
