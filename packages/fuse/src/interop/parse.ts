@@ -151,7 +151,8 @@ export interface StrideSource {
   readonly stemStrideFrom: 'option' | 'record' | 'assumed';
   /**
    * Inferred only: every block whose stride nothing stated (a block with an
-   * identity branch is stride 1 for certain), in network order; empty when
+   * identity branch is stride 1 for certain; a QARepVGG identity holds no
+   * tensor, so there every block is listed), in network order; empty when
    * a record gave the strides. The stem is here unless options.stemStride
    * stated it.
    */
