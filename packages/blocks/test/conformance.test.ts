@@ -23,7 +23,7 @@
  *
  * A path that does not apply to a name is a test that asserts the refusal and
  * its reason, never a silent omission (RepShuffleNetV2 has no PyTorch
- * layout). Narrow widths and 32 px inputs keep the matrix to about a second
+ * layout; QARepVGG has cxxgtxy/QARepVGG's official one, and timm none). Narrow widths and 32 px inputs keep the matrix to about a second
  * per name.
  *
  * The networks are well conditioned (./helpers/conditioned-weights.ts): with
@@ -69,7 +69,12 @@ import {
   torchForward,
   torchTensors,
 } from './helpers/torch-checkpoint.js';
-import { fuseLayoutName, TORCH_SOURCES, torchLayout } from './helpers/torch-layouts.js';
+import {
+  fuseLayoutName,
+  NO_TIMM_QAREPVGG,
+  TORCH_SOURCES,
+  torchLayout,
+} from './helpers/torch-layouts.js';
 
 /** Every comparison: max |got - want| <= TOLERANCE * max |want| over the logits. */
 const TOLERANCE = 1e-5;
@@ -253,6 +258,31 @@ describe.each(NAMES)('%s', (name) => {
 
   describe.each(TORCH_SOURCES)('%s-layout PyTorch checkpoint', (source) => {
     const layout = torchLayout(record, source);
+    if ('none' in layout && layout.none === NO_TIMM_QAREPVGG) {
+      it(`has no ${source} layout (${layout.none}): every checkpoint function refuses it, saying why`, () => {
+        // By name: no published weights, so its record is asked for.
+        expect(() => importStateDict(new Map(), { layout: 'timm-repvgg', model: name })).toThrow(
+          OURS(name),
+        );
+        // Its record: the family no timm layout holds.
+        for (const family of ['repvgg', 'mobileone'] as const) {
+          const timm = fuseLayoutName(source, family);
+          expect(() => modelFromStateDict(new Map(), { layout: timm, model: record })).toThrow(
+            `'${name}' is a qarepvgg model, but layout '${timm}' holds ${family} blocks`,
+          );
+        }
+        const timmHasNone = new RegExp(
+          `'${name}' is a QARepVGG: timm has no QARepVGG \\(its byobnet has RepVGG and MobileOne blocks only\\): use layout 'official'`,
+        );
+        expect(() => importStateDict(new Map(), { layout: source, model: record })).toThrow(
+          new RegExp(`^importStateDict: ${timmHasNone.source}`),
+        );
+        expect(() => toStateDict(train, { layout: source })).toThrow(
+          new RegExp(`^toStateDict: ${timmHasNone.source}`),
+        );
+      });
+      return;
+    }
     if ('none' in layout) {
       it(`has no ${source} layout (${layout.none}): modelFromStateDict refuses the name, saying so`, () => {
         for (const family of ['repvgg', 'mobileone'] as const) {
@@ -450,8 +480,9 @@ describe('the comparison can fail: a 1e-3 error in one BN of one middle block sh
    * One BN's running mean moved by 1e-3 of that BN's scale, sqrt(var + eps),
    * in every channel. Measured (relative error of the logits): RepVGG-A0
    * 3.5e-4, MobileOne-S0 6.9e-5, RepVGG-D2se 7.2e-5 (official; 3.5e-4 timm),
-   * MobileOne-S4 1.2e-3. With the earlier plain random statistics (timm
-   * layout) 3.2e-5, 1.4e-6, 2.3e-6 and 4.1e-6: all but A0's within the
+   * MobileOne-S4 1.2e-3, QARepVGG-A0 1.5e-4 (official; its kxk branch's
+   * BN). With the earlier plain random statistics (timm layout) 3.2e-5,
+   * 1.4e-6, 2.3e-6 and 4.1e-6 (the first four): all but A0's within the
    * tolerance, unseen. (One channel alone: A0 5.2e-5, S0 8.5e-6.)
    */
   const NUDGE = 1e-3;
@@ -461,6 +492,7 @@ describe('the comparison can fail: a 1e-3 error in one BN of one middle block sh
     ['mobileone_s0', 'official'],
     ['repvgg_d2se', 'official'],
     ['mobileone_s4', 'timm'],
+    ['qarepvgg_a0', 'official'],
   ] as const)(
     '%s, %s layout: the fold of the nudged checkpoint misses the float64 forward of the true one',
     async (name, source) => {

@@ -4,7 +4,8 @@
  * PyTorch's logits of a fixed input: a small RepVGG-A0 in the authors' layout
  * and in timm's, a small MobileOne-S0 (k = 4 branches, depthwise + pointwise
  * blocks) and a small MobileOne-S4 (squeeze-excite before the ReLU) in
- * apple/ml-mobileone's layout. importStateDict in both forms, and the train
+ * apple/ml-mobileone's layout, and a small QARepVGG-A0 in cxxgtxy/QARepVGG's
+ * (with its deploy form, re-parameterized by PyTorch). importStateDict in both forms, and the train
  * form folded by reparameterize, must give those logits, and toStateDict must
  * give back the tensors torch saved, bit for bit. The conformance matrix
  * checks every model against our own float64 forward; this checks that
@@ -20,7 +21,7 @@ import {
 } from '@repnets/fuse';
 import * as tf from '@tensorflow/tfjs';
 import { describe, expect, it } from 'vitest';
-import { importStateDict, reparameterize, toStateDict } from '../src/index.js';
+import { importStateDict, modelFromStateDict, reparameterize, toStateDict } from '../src/index.js';
 import { relativeError } from './helpers/compare-logits.js';
 
 interface Expected {
@@ -64,6 +65,7 @@ describe.each([
     layout: 'official-mobileone',
     what: 'MobileOne-S4 (SE), official layout',
   },
+  { file: 'qarepvgg-a0-tiny', layout: 'official-qarepvgg', what: 'QARepVGG-A0, official layout' },
 ])('a small $what that PyTorch saved and ran', ({ file, layout }) => {
   const expected = JSON.parse(readFileSync(fixture(`${file}.json`), 'utf8')) as Expected;
   const checkpoint = readTorchCheckpoint(new Uint8Array(readFileSync(fixture(`${file}.pth`))));
@@ -113,5 +115,40 @@ describe.each([
       Buffer.from(writeSafetensors(back)).equals(Buffer.from(writeSafetensors(checkpoint))),
     ).toBe(true);
     imported.model.dispose();
+  });
+});
+
+describe('the small QARepVGG-A0 in the deploy form PyTorch re-parameterized (rbr_reparam)', () => {
+  const expected = JSON.parse(readFileSync(fixture('qarepvgg-a0-tiny.json'), 'utf8')) as Expected;
+  const read = (file: string) => readTorchCheckpoint(new Uint8Array(readFileSync(fixture(file))));
+  const deploy = read('qarepvgg-a0-tiny-deploy.pth');
+  const record = architecture(expected.model, expected.options);
+
+  it("importStateDict, deploy form, given the QARepVGG record: the train form's PyTorch logits within 1e-5; toStateDict gives it back bit for bit", async () => {
+    const imported = importStateDict(deploy, { model: record, form: 'deploy', layout: 'official' });
+    // Its keys alone are official RepVGG's: the record says it is a QARepVGG.
+    expect(imported.layout).toBe('official-qarepvgg');
+    const error = relativeError(await logitsOf(imported.model, expected), expected.logits64);
+    console.log(
+      `torch-saved qarepvgg-a0-tiny-deploy: relative error to the train form's PyTorch float64 logits ${error.toExponential(2)}`,
+    );
+    expect(error).toBeLessThanOrEqual(1e-5);
+    const back = toStateDict(imported.model, { layout: 'official' });
+    expect(Buffer.from(writeSafetensors(back)).equals(Buffer.from(writeSafetensors(deploy)))).toBe(
+      true,
+    );
+    imported.model.dispose();
+  });
+
+  it('fuseStateDict of the train-form checkpoint writes the keys and shapes PyTorch saved for its deploy form', async () => {
+    const train = read('qarepvgg-a0-tiny.pth');
+    const { model, fused } = modelFromStateDict(train, { inputSize: 16 });
+    expect(fused.layout).toBe('official-qarepvgg');
+    expect([...fused.stateDict].map(([k, t]) => [k, t.shape])).toEqual(
+      [...deploy].map(([k, t]) => [k, t.shape]),
+    );
+    const error = relativeError(await logitsOf(model, expected), expected.logits64);
+    expect(error).toBeLessThanOrEqual(1e-5);
+    model.dispose();
   });
 });

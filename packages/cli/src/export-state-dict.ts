@@ -13,9 +13,9 @@ import { isTrainForm, loadModel, modelJsonPath } from './models.js';
 import { checkWritable, modelFiles, refuseOverwritingInputs } from './paths.js';
 
 export const EXPORT_STATE_DICT_USAGE = `repnets export state-dict <run|model> --out FILE.safetensors [--layout timm|official] [--form train|deploy] [--model NAME] [--json]
-  Writes a RepVGG or MobileOne model (a repnets train run folder, whose train/ model is
-  taken, or a TF.js model folder) as a PyTorch state dict in timm's (default) or the
-  authors' key layout, loadable with load_state_dict(strict=True). --form deploy writes
+  Writes a RepVGG, MobileOne or QARepVGG model (a repnets train run folder, whose train/
+  model is taken, or a TF.js model folder) as a PyTorch state dict in timm's (default) or
+  the authors' key layout (QARepVGG: the authors' only, cxxgtxy/QARepVGG), loadable with load_state_dict(strict=True). --form deploy writes
   each block as its one folded conv (the layout's own deploy keys). --model names the
   architecture when the model's own name is not one.`;
 

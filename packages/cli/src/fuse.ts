@@ -35,7 +35,7 @@ const USAGE = `repnets fuse <checkpoint> --out PATH [--from timm|official|repnet
   TF.js model.
   timm, official: a PyTorch train-form state dict as .safetensors or .pth (told apart by
     the file's first bytes; timm byobnet RepVGG / MobileOne, DingXiaoH/RepVGG,
-    apple/ml-mobileone; detected from its keys). Writes the
+    apple/ml-mobileone, cxxgtxy/QARepVGG; detected from its keys). Writes the
     deploy-form state dict in the same framework's own key layout to PATH (.safetensors).
       --model NAME     architecture (e.g. repvgg_a0, mobileone_s0) to check strides and groups
       --stem-stride 1|2  the stem's stride, which a state dict does not store: 1 for a

@@ -78,6 +78,7 @@ const FAMILY_SOURCES: Readonly<Record<string, string>> = {
   'timm-mobileone': 'timm byobnet MobileOne',
   'official-repvgg': 'DingXiaoH/RepVGG',
   'official-mobileone': 'apple/ml-mobileone',
+  'official-qarepvgg': 'cxxgtxy/QARepVGG',
 };
 
 async function describeStateDict(path: string): Promise<Description> {
@@ -101,7 +102,7 @@ async function describeStateDict(path: string): Promise<Description> {
       'layout',
       layout
         ? `${layout} (${FAMILY_SOURCES[layout]})`
-        : 'none of timm or official RepVGG / MobileOne',
+        : 'none of timm or official RepVGG / MobileOne, or official QARepVGG',
     ],
   ];
   if (parsed) {

@@ -74,6 +74,7 @@ export {
   type ParsedStateDict,
   type ParseStateDictOptions,
   parseStateDict,
+  type QARepVGGBlockEntry,
   type ReparamBlock,
   type RepVGGBlockEntry,
   type SqueezeExcite,

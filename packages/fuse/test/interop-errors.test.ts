@@ -81,7 +81,7 @@ describe('detectLayout', () => {
   it('says why when no layout matches', () => {
     const t = { shape: [1], data: new Float32Array(1) };
     expect(thrown(() => fuseStateDict(new Map([['layer1.0.conv1.weight', t]]))).message).toBe(
-      "parseStateDict: argument 'stateDict' has no recognizable layout: no key names a branch of timm-repvgg, timm-mobileone, official-repvgg, official-mobileone (first keys: layer1.0.conv1.weight)",
+      "parseStateDict: argument 'stateDict' has no recognizable layout: no key names a branch of timm-repvgg, timm-mobileone, official-repvgg, official-mobileone, official-qarepvgg (first keys: layer1.0.conv1.weight)",
     );
   });
 

@@ -77,6 +77,7 @@ describe('public surface', () => {
       'NetworkShape',
       'ParseStateDictOptions',
       'ParsedStateDict',
+      'QARepVGGBlockEntry',
       'QARepVGGBlockParams',
       'ReadSafetensorsOptions',
       'ReadTorchCheckpointOptions',

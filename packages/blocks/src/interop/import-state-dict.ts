@@ -1,16 +1,19 @@
 /**
- * A PyTorch state dict (timm or official RepVGG / MobileOne, train or deploy
- * form) into the zoo model of its architecture, in either form: fuse parses
+ * A PyTorch state dict (timm or official RepVGG / MobileOne, official
+ * QARepVGG; train or deploy form) into the zoo model of its architecture, in either form: fuse parses
  * it against the architecture record, the record builds the model, and every
  * tensor goes into its layer by the record's block names.
  */
 import {
+  architecture,
   type BlockRecord,
   type ConvBN,
   detectLayout,
   type FoldedConv,
   foldMobileOneBlock,
+  foldQARepVGGBlock,
   foldRepVGGBlock,
+  isArchitectureName,
   type LayoutName,
   type NetworkRecord,
   type ParsedStateDict,
@@ -31,7 +34,7 @@ import { DEFAULT_SE_RATIO, type SEValues, seHidden } from '../layers/se-weights.
 import type { Form } from '../zoo/from-record.js';
 import { modelFromRecord } from '../zoo/index.js';
 import { rememberRecord } from '../zoo/record-of.js';
-import { checkLayoutArgument, type StateDictLayout } from './torch-layout.js';
+import { checkLayoutArgument, checkSourceHolds, type StateDictLayout } from './torch-layout.js';
 
 const OP = 'importStateDict';
 
@@ -82,14 +85,25 @@ const CLASSIFIER: Readonly<Record<'timm' | 'official', string>> = {
   official: 'linear',
 };
 
-/** The given short layout as a full one: detected, and refused when the keys are another source's. */
-function fullLayout(sd: StateDict, layout: StateDictLayout | undefined): LayoutName | undefined {
+/**
+ * The given short layout as a full one: detected, and refused when the keys
+ * are another source's. With a model, fuse picks the layout of the keys for
+ * it (a deploy-form QARepVGG has official RepVGG's keys).
+ */
+function fullLayout(
+  sd: StateDict,
+  layout: StateDictLayout | undefined,
+  model: string | NetworkRecord | undefined,
+): LayoutName | undefined {
   if (layout === undefined || (layout !== 'timm' && layout !== 'official')) return layout;
+  const record =
+    typeof model === 'string' && isArchitectureName(model) ? architecture(model) : model;
+  if (record !== undefined && typeof record !== 'string') checkSourceHolds(OP, layout, record);
   const found = detectLayout(sd);
   if (found === null) return undefined; // parseStateDict says why
   if (!found.startsWith(`${layout}-`))
     throw new Error(`${OP}: layout is '${layout}', but the keys are in the ${found} layout`);
-  return found;
+  return model !== undefined ? undefined : found;
 }
 
 /** The state dict as a Map, in its order. */
@@ -170,6 +184,17 @@ function setTrainBlock(model: tf.LayersModel, r: BlockRecord, b: ReparamBlock): 
       ...(conv1x1 !== undefined ? { scale: hwio(conv1x1) } : {}),
       ...(identity !== undefined ? { identity } : {}),
     });
+  } else if (b.kind === 'qarepvgg') {
+    const { dense, conv1x1, identity, bn } = b.params;
+    if ((identity === true) !== layer.hasIdentity)
+      throw new Error(
+        `${OP}: block '${b.name}' ${identity ? 'has' : 'has no'} identity branch in the checkpoint's record, but layer '${r.name}' ${layer.hasIdentity ? 'has' : 'has none'}`,
+      );
+    layer.setTrainedBranches({
+      kxk: [hwio(dense)],
+      ...(conv1x1 !== undefined ? { bareScale: { kernel: toHWIO(conv1x1) } } : {}),
+      post: bn,
+    });
   } else {
     const { convs, scale, identity } = b.params;
     layer.setTrainedBranches({
@@ -185,6 +210,7 @@ function setTrainBlock(model: tf.LayersModel, r: BlockRecord, b: ReparamBlock): 
 function folded(b: ReparamBlock): FoldedConv<'OIHW'> {
   if (b.kind === 'repvgg') return foldRepVGGBlock(b.params);
   if (b.kind === 'mobileone') return foldMobileOneBlock(b.params);
+  if (b.kind === 'qarepvgg') return foldQARepVGGBlock(b.params);
   return b.conv;
 }
 
@@ -240,8 +266,9 @@ function checkClasses(options: ImportStateDictOptions): void {
 
 /**
  * Loads a PyTorch state dict of a published RepVGG or MobileOne (timm or the
- * authors' layout, as `readSafetensors` or `readTorchCheckpoint` return it)
- * into the RepNets model of its architecture: in train form every branch
+ * authors' layout) or of a QARepVGG (cxxgtxy/QARepVGG's layout), as
+ * `readSafetensors` or `readTorchCheckpoint` return it, into the RepNets
+ * model of its architecture: in train form every branch
  * conv (OIHW -> HWIO), its BN's gamma, beta and running statistics, the
  * identity BN and the squeeze-excite; in deploy form each block folded into
  * one conv (a deploy-form checkpoint's convs as they are). The classifier
@@ -258,7 +285,7 @@ export function importStateDict(
   checkClasses(options);
   const sd = asMap(stateDict);
   const given = options.layout === undefined ? undefined : checkLayoutArgument(OP, options.layout);
-  const layout = fullLayout(sd, given);
+  const layout = fullLayout(sd, given, options.model);
   const eps = options.eps ?? 1e-5;
   const parsed = parse(sd, {
     ...(layout !== undefined ? { layout } : {}),

@@ -11,6 +11,7 @@ import {
   type ConvBN,
   type FoldedConv,
   foldMobileOneBlock,
+  foldQARepVGGBlock,
   foldRepVGGBlock,
   isArchitectureName,
   type KeyRole,
@@ -135,6 +136,18 @@ function foldValues(r: BlockRecord, b: TrainedBranches): FoldedConv<'HWIO'> {
   const [dense] = b.kxk;
   const common = { groups: b.groups, stride: b.stride };
   const identity = b.identity !== undefined ? { identity: b.identity } : {};
+  if (r.kind === 'qarepvgg') {
+    if (dense === undefined || b.post === undefined)
+      throw new Error(`${OP}: block '${r.name}' has no kxk branch or no BN after the sum to fold`);
+    const qa = foldQARepVGGBlock({
+      dense: oihw(dense),
+      ...(b.bareScale ? { conv1x1: toOIHW(b.bareScale.kernel) } : {}),
+      identity: b.bareIdentity === true,
+      bn: b.post,
+      ...common,
+    });
+    return { kernel: toHWIO(qa.kernel), bias: qa.bias };
+  }
   const conv =
     r.kind === 'repvgg' && dense !== undefined
       ? foldRepVGGBlock({
@@ -178,7 +191,13 @@ function keyValue(
   const b = v.branches;
   let bn: BatchNorm | undefined;
   let conv: ConvBN<'HWIO'> | undefined;
+  if (role.part === 'scale' && role.field === 'kernel' && b.bareScale !== undefined) {
+    // QARepVGG's 1x1: a bare conv, no BN.
+    const k = toOIHW(b.bareScale.kernel);
+    return f32(k.shape, k.data);
+  }
   if (role.part === 'identity') bn = b.identity;
+  else if (role.part === 'post') bn = b.post;
   else {
     conv = role.part === 'kxk' ? b.kxk[role.index] : b.scale;
     bn = conv?.bn;
@@ -258,8 +277,8 @@ function counterOf(counters: ToStateDictOptions['counters']): (key: string) => n
 }
 
 /**
- * The state dict of a RepVGG or MobileOne zoo model in timm's or the
- * authors' layout: every key in the order that layout's PyTorch module
+ * The state dict of a RepVGG, MobileOne or QARepVGG zoo model in timm's or
+ * the authors' layout (QARepVGG: the authors' only, cxxgtxy/QARepVGG): every key in the order that layout's PyTorch module
  * registers it (so `load_state_dict(..., strict=True)` takes it), kernels
  * OIHW, BN counters as I64 (from `counters`, else 0), the classifier
  * (`head.fc.*` / `linear.*`) last. Train form writes every branch, deploy form
@@ -288,7 +307,7 @@ export function toStateDict(
     throw new Error(
       `${OP}: model '${model.name}' is in deploy form (each block one conv): it has no branches to write in train form; write form 'deploy'`,
     );
-  const layout = layoutFor(layoutArg, record);
+  const layout = layoutFor(OP, layoutArg, record);
   // The layout must hold the network before any weight is read.
   keyTable(layout, record, form);
   const read = record.blocks.map((r) => readBlock(model, r, own));

@@ -55,8 +55,9 @@ export function torchTensors(layout: TorchLayout, numClasses: number): TorchTens
     out.push({ key, shape, role, gain });
   for (const b of layout.blocks) {
     const { outChannels: o, inChannels: i, groups, kernelSize: k } = b.record;
-    const branches = b.kxk.length + (b.scale ? 1 : 0) + (b.identity ? 1 : 0);
-    // Every block of the four layouts ends in a ReLU.
+    const branches =
+      b.kxk.length + (b.scale ? 1 : 0) + (b.identity !== undefined || b.bareIdentity ? 1 : 0);
+    // Every block of every layout ends in a ReLU.
     const gain = branchGain(branches, true, b.se !== undefined);
     const bn = (m: string) => {
       for (const f of ['weight', 'bias', 'running_mean', 'running_var'] as const)
@@ -77,7 +78,10 @@ export function torchTensors(layout: TorchLayout, numClasses: number): TorchTens
     if (layout.source === 'official') se();
     if (b.identity) bn(b.identity);
     for (const m of b.kxk) convBN(m, k);
-    if (b.scale) convBN(b.scale, 1);
+    if (b.scale && b.bareScale) add(`${b.scale}.weight`, [o, i / groups, 1, 1], 'conv');
+    else if (b.scale) convBN(b.scale, 1);
+    // QARepVGGBlockV2 registers its BN after the sum last.
+    if (b.post) bn(b.post);
     if (layout.source === 'timm') se();
   }
   const features = layout.blocks.at(-1)!.record.outChannels;
@@ -290,7 +294,11 @@ function fromNHWC(nhwc: Float32Array, shape: readonly [number, number, number, n
 
 type Block = TorchLayout['blocks'][number];
 
-/** A block's branch sum (its conv+BN branches and identity BN), before SE and ReLU. */
+/**
+ * A block's branch sum (its conv+BN branches and identity BN), before SE and
+ * ReLU; QARepVGG's: its kxk conv+BN, bare 1x1 conv and plain `x` summed, then
+ * its BN after the sum.
+ */
 function branchSum(sd: ReadonlyMap<string, StateTensor>, block: Block, x: Act): Act {
   const { outChannels: out, kernelSize: k, stride, groups } = block.record;
   let sum: Act | undefined;
@@ -300,9 +308,16 @@ function branchSum(sd: ReadonlyMap<string, StateTensor>, block: Block, x: Act): 
     addBN(sd, `${m}.bn`, y, sum.data);
   };
   for (const m of block.kxk) branch(m, k);
-  if (block.scale) branch(block.scale, 1);
+  if (block.scale && block.bareScale) {
+    const y = conv(x, tensor(sd, `${block.scale}.weight`), out, 1, stride, groups);
+    for (let i = 0; i < y.data.length; i++) sum!.data[i]! += y.data[i]!;
+  } else if (block.scale) branch(block.scale, 1);
   if (block.identity) addBN(sd, block.identity, x, sum!.data);
-  return sum!;
+  if (block.bareIdentity) for (let i = 0; i < x.data.length; i++) sum!.data[i]! += x.data[i]!;
+  if (block.post === undefined) return sum!;
+  const after = new Float64Array(sum!.data.length);
+  addBN(sd, block.post, sum!, after);
+  return { ...sum!, data: after };
 }
 
 /** SE (when the block has one) and ReLU, in place on the branch sum. */
@@ -312,12 +327,18 @@ function finishBlock(sd: ReadonlyMap<string, StateTensor>, block: Block, sum: Ac
   return sum;
 }
 
-/** Every BN module of a block: its conv+BN branches' and its identity. */
-const bnModules = (block: Block) => [
-  ...block.kxk.map((m) => `${m}.bn`),
-  ...(block.scale ? [`${block.scale}.bn`] : []),
-  ...(block.identity ? [block.identity] : []),
-];
+/**
+ * The BN modules whose gammas and betas scale a block's output: its conv+BN
+ * branches' and its identity's, or (QARepVGG) its BN after the sum alone.
+ */
+const bnModules = (block: Block) =>
+  block.post !== undefined
+    ? [block.post]
+    : [
+        ...block.kxk.map((m) => `${m}.bn`),
+        ...(block.scale ? [`${block.scale}.bn`] : []),
+        ...(block.identity ? [block.identity] : []),
+      ];
 
 /**
  * Scales each block's BN gammas and betas (together, every statistic as

@@ -1,5 +1,5 @@
 /**
- * The four PyTorch key layouts of RepVGG and MobileOne checkpoints, spelled
+ * The PyTorch key layouts of RepVGG, MobileOne and QARepVGG checkpoints, spelled
  * here for the tests from the sources' own module definitions, deliberately
  * NOT from @repnets/fuse's KEY_SCHEMES: a wrong name or shape there must show
  * up as a test failure, not be generated on both sides.
@@ -15,14 +15,18 @@
  * - apple/ml-mobileone `mobileone.py`: `stage0`, `stageS.M`; `se`
  *   (`reduce`/`expand`), `rbr_skip`, `rbr_conv.N`, `rbr_scale`, deploy
  *   `reparam_conv`; `linear`.
+ * - cxxgtxy/QARepVGG `repvgg.py` (`QARepVGGBlockV2` in DingXiaoH's skeleton):
+ *   `stage0`, `stageS.M`; `rbr_identity` an nn.Identity (no tensors),
+ *   `rbr_dense` (`conv` + `bn`), `rbr_1x1` a bare Conv2d (`rbr_1x1.weight`),
+ *   then `bn` after the sum; deploy `rbr_reparam`; `linear`. timm has none.
  */
-import type { BlockRecord, NetworkFamily, NetworkRecord } from '@repnets/fuse';
+import type { BlockRecord, LayoutName, NetworkFamily, NetworkRecord } from '@repnets/fuse';
 
 export type TorchSource = 'timm' | 'official';
 export const TORCH_SOURCES: readonly TorchSource[] = ['timm', 'official'];
 
-/** The block family a PyTorch source writes: RepVGG blocks or MobileOne blocks. */
-export type TorchFamily = 'repvgg' | 'mobileone';
+/** The block family a PyTorch source writes: RepVGG, MobileOne or QARepVGG blocks. */
+export type TorchFamily = 'repvgg' | 'mobileone' | 'qarepvgg';
 
 /**
  * Which PyTorch block family each zoo family's checkpoints are written in, or
@@ -36,17 +40,16 @@ export const TORCH_FAMILY: Readonly<
   // A chain of three RepVGG blocks: the RepVGG layouts hold it block for block.
   simplenet: 'repvgg',
   mobileone: 'mobileone',
-  qarepvgg: {
-    none: "BN only on the 3x3 branch and after the sum, none on the 1x1 and the identity: YOLOv6's QARepVGGBlock keys (rbr_dense.conv/bn, rbr_1x1.weight, bn), which none of the four layouts has",
-  },
+  // The official layout only: timm has no QARepVGG (see NAMES).
+  qarepvgg: 'qarepvgg',
   repshufflenetv2: {
     none: 'a two-branch graph (channel split and shuffle, conv+BN 1x1 blocks, blocks without ReLU) that none of the four PyTorch layouts describes',
   },
 };
 
-/** The layout name @repnets/fuse should detect for a source and family. */
+/** The layout name @repnets/fuse should detect for a source and family (a TorchLayout's pair always has one). */
 export const fuseLayoutName = (source: TorchSource, family: TorchFamily) =>
-  `${source}-${family}` as const;
+  `${source}-${family}` as LayoutName;
 
 /** Module paths, relative to the block, of one block's parts in one source. */
 export interface TorchBlock {
@@ -59,6 +62,10 @@ export interface TorchBlock {
   readonly scale?: string;
   /** The identity BatchNorm2d module, absolute. */
   readonly identity?: string;
+  /** QARepVGG: the 1x1 is a bare conv (`<scale>.weight`), the identity a plain `x`, and `post` the BN after the sum. */
+  readonly bareScale?: boolean;
+  readonly bareIdentity?: boolean;
+  readonly post?: string;
   /** The SE's reduce and expand 1x1 convs (with bias), absolute, and its reduced width. */
   readonly se?: { readonly down: string; readonly up: string; readonly hidden: number };
   /** The one conv with bias the source's own re-parameterization leaves, absolute. */
@@ -80,7 +87,11 @@ export interface TorchLayout {
  * int(c * 0.0625). The official rules give 0 below 16 channels, a module
  * PyTorch cannot build; the tests' narrow models take 1 there.
  */
-function seHidden(source: TorchSource, family: TorchFamily, c: number): number {
+function seHidden(
+  source: TorchSource,
+  family: Exclude<TorchFamily, 'qarepvgg'>,
+  c: number,
+): number {
   if (source === 'timm' && family === 'repvgg') return Math.max(1, Math.round(c / 16));
   if (source === 'timm') return Math.max(8, Math.floor((c / 16 + 4) / 8) * 8);
   return Math.max(1, Math.floor(c / 16));
@@ -130,6 +141,13 @@ const NAMES = {
   },
 } as const;
 
+/** cxxgtxy/QARepVGG's QARepVGGBlockV2 module names (no SE: RepNets' QARepVGG has none to match). */
+const QA_NAMES = { kxk: 'rbr_dense', scale: 'rbr_1x1', post: 'bn', deploy: 'rbr_reparam' } as const;
+
+/** Why the timm source has no QARepVGG layout. */
+export const NO_TIMM_QAREPVGG =
+  "timm's byobnet has RepVGG and MobileOne blocks but no QARepVGG (BN on the 3x3 branch and after the sum only)";
+
 /** The PyTorch module layout of `record` in `source`, or the reason there is none. */
 export function torchLayout(
   record: NetworkRecord,
@@ -137,6 +155,26 @@ export function torchLayout(
 ): TorchLayout | { readonly none: string } {
   const family = TORCH_FAMILY[record.family];
   if (typeof family !== 'string') return family;
+  const classifier = source === 'timm' ? 'head.fc' : 'linear';
+  if (family === 'qarepvgg') {
+    if (source === 'timm') return { none: NO_TIMM_QAREPVGG };
+    const blocks = record.blocks.map((b): TorchBlock => {
+      if (b.kind !== family || b.activation !== 'relu' || b.se !== 'none')
+        throw new Error(`${record.name}: block ${b.name} is not a QARepVGG block with ReLU, no SE`);
+      const path = blockPath(source, b);
+      return {
+        record: b,
+        path,
+        deploy: `${path}.${QA_NAMES.deploy}`,
+        kxk: [`${path}.${QA_NAMES.kxk}`],
+        scale: `${path}.${QA_NAMES.scale}`,
+        bareScale: true,
+        bareIdentity: b.branches.identity,
+        post: `${path}.${QA_NAMES.post}`,
+      };
+    });
+    return { source, family, blocks, classifier };
+  }
   const n = NAMES[source][family];
   const blocks = record.blocks.map((b): TorchBlock => {
     if (b.kind !== family || b.activation !== 'relu')
@@ -163,5 +201,5 @@ export function torchLayout(
         : {}),
     };
   });
-  return { source, family, blocks, classifier: source === 'timm' ? 'head.fc' : 'linear' };
+  return { source, family, blocks, classifier };
 }

@@ -21,22 +21,35 @@ export interface CheckpointModel {
 }
 
 /**
- * The layouts' block family of a record: every block a RepVGG block, or every
- * block a MobileOne block, each followed by a ReLU with its squeeze-excite (if
- * any) before it, as in all four sources; undefined for any other network.
+ * The layouts' block family of a record: every block a RepVGG block, a
+ * MobileOne block or a QARepVGG block, each followed by a ReLU with its
+ * squeeze-excite (if any) before it, as in every source; undefined for any
+ * other network. A QARepVGG with an SE fits no layout ({@link qarepvggSEReason}).
  */
 export function blockFamilyOf(record: NetworkRecord): BlockFamily | undefined {
   const kind = record.blocks[0]?.kind;
-  // QARepVGG's post-sum BN and BN-free 1x1 are in none of the four layouts (YOLOv6 has its own).
-  if (kind !== 'repvgg' && kind !== 'mobileone') return undefined;
+  if (kind !== 'repvgg' && kind !== 'mobileone' && kind !== 'qarepvgg') return undefined;
   const fits = record.blocks.every(
-    (b) => b.kind === kind && b.activation === 'relu' && b.se !== 'post',
+    (b) =>
+      b.kind === kind &&
+      b.activation === 'relu' &&
+      b.se !== 'post' &&
+      (kind !== 'qarepvgg' || b.se === 'none'),
   );
   return fits ? kind : undefined;
 }
 
+/**
+ * Why a QARepVGG with a squeeze-excite is refused: cxxgtxy/QARepVGG applies
+ * it to the branch sum before the BN after the sum (`relu(bn(se(sum)))`),
+ * RepNets' QARepVGG block after that BN; the same weights would compute
+ * another function.
+ */
+export const qarepvggSEReason =
+  "cxxgtxy/QARepVGG applies a QARepVGG block's squeeze-excite before its BN after the sum (relu(bn(se(sum)))), RepNets' QARepVGG block after that BN: no layer here computes the source's order, so QARepVGG checkpoints with an SE are not read or written";
+
 const NO_LAYOUT =
-  'none of the four PyTorch layouts (timm and official RepVGG / MobileOne) holds its conv+BN and linear blocks';
+  "none of the four PyTorch layouts (timm and official RepVGG / MobileOne) holds its conv+BN and linear blocks, nor official QARepVGG's";
 
 /**
  * Why a zoo architecture of ours is refused by name, and what to pass
@@ -82,10 +95,13 @@ export function checkpointModel(op: string, argument: string, model: unknown): C
   const r = record as NetworkRecord;
   const family = blockFamilyOf(r);
   if (family === undefined) {
+    const qa = r.blocks[0]?.kind === 'qarepvgg' && r.blocks.some((b) => b.se !== 'none');
     throw new FuseError(
       op,
       argument,
-      `is the record of '${r.name}', whose blocks none of the four PyTorch layouts holds: they hold RepVGG blocks or MobileOne blocks, all of one kind, a ReLU after each`,
+      qa
+        ? `is the record of '${r.name}', a QARepVGG with a squeeze-excite: ${qarepvggSEReason}`
+        : `is the record of '${r.name}', whose blocks none of the four PyTorch layouts holds: they hold RepVGG blocks or MobileOne blocks, all of one kind, a ReLU after each`,
     );
   }
   return { record: r, family };

@@ -3,22 +3,35 @@ import type { StateDict } from './state-dict.js';
 
 /**
  * Module names only one source uses. The train-form branch names differ in all
- * four layouts; in deploy form timm RepVGG and timm MobileOne both leave
- * `reparam_conv` under `stem` / `stages.N.M`, which only the shapes tell apart.
+ * four RepVGG and MobileOne layouts; in deploy form timm RepVGG and timm
+ * MobileOne both leave `reparam_conv` under `stem` / `stages.N.M`, which only
+ * the shapes tell apart. Official QARepVGG shares `rbr_dense` and the deploy
+ * `rbr_reparam` with official RepVGG (see {@link OFFICIAL_SHARED}).
  */
 const SIGNATURES: readonly (readonly [LayoutName, RegExp])[] = [
   ['timm-mobileone', /(^|\.)conv_kxk\.\d+\.(conv|bn)\./],
   ['timm-mobileone', /(^|\.)conv_scale\.(conv|bn)\./],
   ['timm-repvgg', /(^|\.)conv_kxk\.(conv|bn)\./],
   ['timm-repvgg', /(^|\.)conv_1x1\.(conv|bn)\./],
-  ['official-repvgg', /(^|\.)rbr_(dense|1x1)\.(conv|bn)\./],
-  ['official-repvgg', /(^|\.)rbr_(identity|reparam)\./],
+  ['official-repvgg', /(^|\.)rbr_1x1\.(conv|bn)\./],
+  ['official-repvgg', /(^|\.)rbr_identity\./],
+  // QARepVGG's bare 1x1 conv and its BN after the sum, straight under the block.
+  ['official-qarepvgg', /(^|\.)rbr_1x1\.weight$/],
+  ['official-qarepvgg', /(^|\.)stage\d+(\.\d+)?\.bn\./],
   ['official-mobileone', /(^|\.)rbr_conv\.\d+\.(conv|bn)\./],
   ['official-mobileone', /(^|\.)rbr_(scale|skip)\./],
   ['official-mobileone', /^stage\d+(\.\d+)?\.reparam_conv\./],
 ];
 
 const TIMM_DEPLOY = /^(stem|stages\.\d+\.\d+)\.reparam_conv\.weight$/;
+
+/**
+ * Names official RepVGG and official QARepVGG both use: the kxk conv+BN and
+ * the deploy conv. They point to RepVGG unless a QARepVGG key is present; a
+ * deploy-form QARepVGG checkpoint is a RepVGG one key for key (the same
+ * network once folded).
+ */
+const OFFICIAL_SHARED = /(^|\.)rbr_(dense\.(conv|bn)|reparam)\./;
 
 export interface LayoutEvidence {
   /** The detected layout, or null when no layout or more than one matches. */
@@ -33,11 +46,22 @@ export function layoutEvidence(keysOrStateDict: Iterable<string> | StateDict): L
   const keys = dict !== null ? dict.keys() : (keysOrStateDict as Iterable<string>);
   const matches: Partial<Record<LayoutName, string>> = {};
   const timmDeploy: string[] = [];
+  // The first shared key, kept as official RepVGG's evidence when it comes before its own.
+  let shared: string | undefined;
+  let sharedFirst = false;
   for (const key of keys) {
     for (const [layout, re] of SIGNATURES) {
       if (matches[layout] === undefined && re.test(key)) matches[layout] = key;
     }
     if (TIMM_DEPLOY.test(key)) timmDeploy.push(key);
+    if (shared === undefined && OFFICIAL_SHARED.test(key)) {
+      shared = key;
+      sharedFirst = matches['official-repvgg'] === undefined;
+    }
+  }
+  if (shared !== undefined && matches['official-qarepvgg'] === undefined) {
+    if (matches['official-repvgg'] === undefined || sharedFirst)
+      matches['official-repvgg'] = shared;
   }
   if (Object.keys(matches).length === 0 && timmDeploy.length > 0 && dict !== null) {
     // A MobileOne network has 1x1 (pointwise) blocks; RepVGG's are all kxk.
@@ -53,10 +77,13 @@ export function layoutEvidence(keysOrStateDict: Iterable<string> | StateDict): L
 }
 
 /**
- * Which of the four key layouts a state dict uses, from its key names alone;
+ * Which of the key layouts a state dict uses, from its key names alone;
  * null when none matches or keys of several layouts are mixed. Pass the state
  * dict itself (not just its keys) to also tell a timm RepVGG from a timm
  * MobileOne checkpoint that is already in deploy form (only shapes differ).
+ * A deploy-form QARepVGG checkpoint has official RepVGG's keys and is
+ * reported as `official-repvgg`: pass the QARepVGG record as the model to
+ * read it as `official-qarepvgg`.
  */
 export function detectLayout(keysOrStateDict: Iterable<string> | StateDict): LayoutName | null {
   return layoutEvidence(keysOrStateDict).layout;

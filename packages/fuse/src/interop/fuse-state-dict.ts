@@ -9,6 +9,7 @@ import type { NetworkRecord } from '../arch/index.js';
 import { FuseError } from '../errors.js';
 import type { FoldedConv } from '../fold-branches.js';
 import { foldMobileOneBlock } from '../mobileone.js';
+import { foldQARepVGGBlock } from '../qarepvgg.js';
 import { foldRepVGGBlock } from '../repvgg.js';
 import type { LayoutName } from './layouts.js';
 import {
@@ -58,6 +59,7 @@ export function foldParsedBlock(block: ReparamBlock): FusedBlock {
   try {
     if (block.kind === 'repvgg') conv = foldRepVGGBlock(block.params);
     else if (block.kind === 'mobileone') conv = foldMobileOneBlock(block.params);
+    else if (block.kind === 'qarepvgg') conv = foldQARepVGGBlock(block.params);
     else conv = { kernel: block.conv.kernel, bias: block.conv.bias };
   } catch (e) {
     if (!(e instanceof FuseError)) throw e;
@@ -87,7 +89,7 @@ export function foldParsedBlock(block: ReparamBlock): FusedBlock {
  * Re-parameterizes a whole checkpoint: parses it ({@link parseStateDict}, same
  * options), folds every block with the block folds of this package (in OIHW,
  * float64 inside, float32 out), and returns the deploy-form state dict in the
- * source's own naming: `rbr_reparam` (DingXiaoH/RepVGG) or `reparam_conv`
+ * source's own naming: `rbr_reparam` (DingXiaoH/RepVGG, cxxgtxy/QARepVGG) or `reparam_conv`
  * (apple/ml-mobileone and timm) per block.
  */
 export function fuseStateDict(

@@ -5,12 +5,13 @@ import { BN_COUNTER, BN_FIELDS, KEY_SCHEMES, type KeyScheme, type LayoutName } f
 
 /**
  * What a key holds in its block: which part (a kxk branch by index, the 1x1
- * scale branch, the identity BN, the SE's reduce or expand conv, the deploy
- * conv) and which tensor of it, named as @repnets/fuse names them (`kernel`
+ * scale branch, the identity BN, the BN after the sum, the SE's reduce or
+ * expand conv, the deploy conv) and which tensor of it, named as @repnets/fuse names them (`kernel`
  * OIHW, BN `gamma`/`beta`/`mean`/`variance`, BN's step `counter`, a conv's `bias`).
  */
 export interface KeyRole {
-  readonly part: 'kxk' | 'scale' | 'identity' | 'se-down' | 'se-up' | 'deploy';
+  /** `post`: the BN after the branch sum (QARepVGG). */
+  readonly part: 'kxk' | 'scale' | 'identity' | 'post' | 'se-down' | 'se-up' | 'deploy';
   /** The kxk branch's index (MobileOne has several); 0 elsewhere. */
   readonly index: number;
   readonly field: 'kernel' | 'bias' | 'gamma' | 'beta' | 'mean' | 'variance' | 'counter';
@@ -103,8 +104,19 @@ export function trainBlockKeys(
       }
     }
     if (part === 'scale' && scale) {
-      keys.push(...convBN(`${name}.${scheme.scale}`, [out, ipg, 1, 1], out, counters, 'scale', 0));
+      if (scheme.bareScale === true)
+        keys.push({
+          key: `${name}.${scheme.scale}.weight`,
+          shape: [out, ipg, 1, 1],
+          role: { part: 'scale', index: 0, field: 'kernel' },
+        });
+      else
+        keys.push(
+          ...convBN(`${name}.${scheme.scale}`, [out, ipg, 1, 1], out, counters, 'scale', 0),
+        );
     }
+    if (part === 'post' && scheme.post !== undefined)
+      keys.push(...bnKeys(`${name}.${scheme.post}`, out, counters, 'post', 0));
   }
   return keys;
 }

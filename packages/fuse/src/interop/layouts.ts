@@ -1,6 +1,7 @@
 /**
- * The state-dict key layouts of the four PyTorch sources of RepVGG and
- * MobileOne checkpoints. Module names below are as the sources define them:
+ * The state-dict key layouts of the PyTorch sources of RepVGG, MobileOne and
+ * QARepVGG checkpoints: four for RepVGG and MobileOne (timm's and the authors'),
+ * one for QARepVGG (the authors'). Module names below are as the sources define them:
  * timm's `timm/models/byobnet.py` (`RepVggBlock`, `MobileOneBlock`, built from
  * `ConvNormAct` = `conv` + `bn`, identity a `BatchNormAct2d`, SE a `SEModule`
  * with `fc1`/`fc2`, stem `stem`, blocks `stages.N.M`, then `final_conv` and
@@ -8,33 +9,44 @@
  * `rbr_1x1`, `rbr_identity`, deploy `rbr_reparam`, SE `se.down`/`se.up`;
  * `stage0`, `stage1.0`..., `linear`) and apple/ml-mobileone `mobileone.py`
  * (`MobileOneBlock`: `rbr_conv.N`, `rbr_scale`, `rbr_skip`, deploy
- * `reparam_conv`, SE `se.reduce`/`se.expand`; same stage names, `linear`).
+ * `reparam_conv`, SE `se.reduce`/`se.expand`; same stage names, `linear`)
+ * and cxxgtxy/QARepVGG `repvgg.py` (the paper authors' classification code:
+ * `QARepVGGBlockV2`, its default block, in DingXiaoH's `RepVGG` skeleton:
+ * `rbr_dense` conv+BN, `rbr_1x1` a bare conv, `rbr_identity` an `nn.Identity`
+ * without tensors, `bn` after the sum; deploy `rbr_reparam`). YOLOv6's
+ * `QARepVGGBlock` names its tensors the same way inside a detector.
  */
 
 export type LayoutName =
   | 'timm-repvgg'
   | 'timm-mobileone'
   | 'official-repvgg'
-  | 'official-mobileone';
+  | 'official-mobileone'
+  | 'official-qarepvgg';
 
 export const LAYOUT_NAMES: readonly LayoutName[] = [
   'timm-repvgg',
   'timm-mobileone',
   'official-repvgg',
   'official-mobileone',
+  'official-qarepvgg',
 ];
 
-/** RepVGG blocks: one kxk branch, a 1x1 branch, identity. MobileOne: k kxk branches, scale, skip. */
-export type BlockFamily = 'repvgg' | 'mobileone';
+/**
+ * RepVGG blocks: one kxk branch, a 1x1 branch, identity. MobileOne: k kxk
+ * branches, scale, skip. QARepVGG: RepVGG's branches with BN on the kxk only,
+ * and a BN after the sum.
+ */
+export type BlockFamily = 'repvgg' | 'mobileone' | 'qarepvgg';
 
-/** Where a block sits: stage 0 is the stem (a block of its own in all four sources). */
+/** Where a block sits: stage 0 is the stem (a block of its own in every source). */
 export interface BlockPosition {
   readonly stage: number;
   readonly index: number;
 }
 
 /** The parts of a block, in the order the source module registers them (its state-dict order). */
-export type BlockPart = 'se' | 'identity' | 'convs' | 'scale';
+export type BlockPart = 'se' | 'identity' | 'convs' | 'scale' | 'post';
 
 export interface KeyScheme {
   readonly layout: LayoutName;
@@ -48,8 +60,12 @@ export interface KeyScheme {
   readonly convsIndexed: boolean;
   /** Conv+BN module of the 1x1 branch (RepVGG's 1x1, MobileOne's scale branch). */
   readonly scale: string;
-  /** The identity BatchNorm2d module. */
+  /** true: the 1x1 branch is a bare Conv2d without bias or BN (`<scale>.weight`), as QARepVGG's. */
+  readonly bareScale?: boolean;
+  /** The identity BatchNorm2d module (QARepVGG's identity holds no tensor and is not in `order`). */
   readonly identity: string;
+  /** The BatchNorm2d after the branch sum, for a family that has one (QARepVGG's `bn`). */
+  readonly post?: string;
   /** The squeeze-excite module and its reduce / expand 1x1 convs (with bias). */
   readonly se: { readonly module: string; readonly down: string; readonly up: string };
   /** The single conv with bias that the source's own re-parameterization leaves. */
@@ -164,6 +180,27 @@ export const KEY_SCHEMES: Readonly<Record<LayoutName, KeyScheme>> = {
     order: ['se', 'identity', 'convs', 'scale'],
     // SEBlock(in_channels, rd_ratio=0.0625): int(in_channels * rd_ratio)
     seChannels: (c) => Math.floor(c * 0.0625),
+  },
+  'official-qarepvgg': {
+    layout: 'official-qarepvgg',
+    family: 'qarepvgg',
+    blockName: officialName,
+    splitKey: officialSplit,
+    convs: 'rbr_dense',
+    convsIndexed: false,
+    scale: 'rbr_1x1',
+    bareScale: true,
+    // An nn.Identity: registered (before rbr_dense) but without tensors.
+    identity: 'rbr_identity',
+    post: 'bn',
+    se: { module: 'se', down: 'down', up: 'up' },
+    deploy: 'rbr_reparam',
+    classifier: 'linear',
+    passThrough: ['linear'],
+    // QARepVGGBlockV2 swaps its parent's conv+BN rbr_1x1 for a bare conv in
+    // place and registers `bn` after everything its parent registered.
+    order: ['se', 'convs', 'scale', 'post'],
+    seChannels: (c) => Math.floor(c / 16),
   },
 };
 

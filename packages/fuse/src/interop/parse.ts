@@ -1,5 +1,5 @@
 /**
- * Reads a flat PyTorch state dict of a RepVGG or MobileOne network into its
+ * Reads a flat PyTorch state dict of a RepVGG, MobileOne or QARepVGG network into its
  * re-parameterizable blocks, each as the OIHW parameter record the block folds
  * take, with the geometry (channels, stride, groups) that tensors alone do not
  * carry.
@@ -11,6 +11,7 @@ import {
   type BlockRecord,
   type NetworkRecord,
   PUBLISHED_ARCHITECTURES,
+  QAREPVGG_ARCHS,
 } from '../arch/index.js';
 import type { BatchNorm } from '../batchnorm.js';
 import type { ConvBN } from '../conv-bn.js';
@@ -18,8 +19,9 @@ import { FuseError } from '../errors.js';
 import type { FoldedConv } from '../fold-branches.js';
 import { type KernelOIHW, makeKernel } from '../kernel-layout.js';
 import type { MobileOneBlockParams } from '../mobileone.js';
+import type { QARepVGGBlockParams } from '../qarepvgg.js';
 import type { RepVGGBlockParams } from '../repvgg.js';
-import { blockFamilyOf, checkpointModel } from './checkpoint-model.js';
+import { blockFamilyOf, checkpointModel, qarepvggSEReason } from './checkpoint-model.js';
 import { layoutEvidence, layoutHint } from './detect.js';
 import { deployBlockKeys, trainBlockKeys } from './keys.js';
 import {
@@ -51,7 +53,7 @@ export interface BlockInfo extends BlockPosition, BlockGeometry {
   readonly name: string;
   /** Symmetric zero padding, (kernelSize - 1) / 2, in train and deploy form alike. */
   readonly padding: number;
-  /** Applied to the branch sum (or the deploy conv) before the ReLU, in all four sources. */
+  /** Applied to the branch sum (or the deploy conv) before the ReLU, in every source read. */
   readonly se?: SqueezeExcite;
   /** Keys of the folded conv in the source framework's own deploy form. */
   readonly deployKeys: { readonly weight: string; readonly bias: string };
@@ -69,13 +71,22 @@ export interface MobileOneBlockEntry extends BlockInfo {
   readonly params: MobileOneBlockParams<'OIHW'>;
 }
 
+export interface QARepVGGBlockEntry extends BlockInfo {
+  readonly kind: 'qarepvgg';
+  readonly params: QARepVGGBlockParams<'OIHW'>;
+}
+
 /** A block the checkpoint already holds in deploy form (one conv with bias). */
 export interface DeployedBlockEntry extends BlockInfo {
   readonly kind: 'deployed';
   readonly conv: FoldedConv<'OIHW'>;
 }
 
-export type ReparamBlock = RepVGGBlockEntry | MobileOneBlockEntry | DeployedBlockEntry;
+export type ReparamBlock =
+  | RepVGGBlockEntry
+  | MobileOneBlockEntry
+  | QARepVGGBlockEntry
+  | DeployedBlockEntry;
 
 export interface ParseStateDictOptions {
   /** The key layout; detected from the keys when left out. */
@@ -140,7 +151,8 @@ export interface StrideSource {
   readonly stemStrideFrom: 'option' | 'record' | 'assumed';
   /**
    * Inferred only: every block whose stride nothing stated (a block with an
-   * identity branch is stride 1 for certain), in network order; empty when
+   * identity branch is stride 1 for certain; a QARepVGG identity holds no
+   * tensor, so there every block is listed), in network order; empty when
    * a record gave the strides. The stem is here unless options.stemStride
    * stated it.
    */
@@ -166,7 +178,10 @@ export interface ParsedStateDict {
   readonly passThrough: ReadonlyMap<string, StateTensor>;
 }
 
-type Part = 'convs' | 'scale' | 'identity' | 'se' | 'deploy';
+type Part = 'convs' | 'scale' | 'identity' | 'post' | 'se' | 'deploy';
+
+/** The train-form parts, whose presence says a block is not in deploy form. */
+const TRAIN_PARTS: readonly Part[] = ['convs', 'scale', 'identity', 'post'];
 
 const BN_NAMES = new Set<string>([...Object.keys(BN_FIELDS), BN_COUNTER]);
 const isConvBN = (t: string) =>
@@ -183,8 +198,15 @@ function classify(s: KeyScheme, rest: string): { part: Part; branch: number } | 
     const m = /^(0|[1-9]\d*)\.(.+)$/.exec(tail);
     return m !== null && isConvBN(m[2]!) ? { part: 'convs', branch: Number(m[1]) } : null;
   }
-  if (head === s.scale) return isConvBN(tail) ? { part: 'scale', branch: 0 } : null;
-  if (head === s.identity) return BN_NAMES.has(tail) ? { part: 'identity', branch: 0 } : null;
+  if (head === s.scale) {
+    const ok = s.bareScale === true ? tail === 'weight' : isConvBN(tail);
+    return ok ? { part: 'scale', branch: 0 } : null;
+  }
+  // An identity without tensors (QARepVGG's nn.Identity) is left out of the order.
+  if (head === s.identity && s.order.includes('identity'))
+    return BN_NAMES.has(tail) ? { part: 'identity', branch: 0 } : null;
+  if (s.post !== undefined && head === s.post)
+    return BN_NAMES.has(tail) ? { part: 'post', branch: 0 } : null;
   if (head === s.deploy)
     return tail === 'weight' || tail === 'bias' ? { part: 'deploy', branch: 0 } : null;
   if (head === s.se.module) {
@@ -213,7 +235,15 @@ const sameShape = (a: readonly number[], b: readonly number[]) =>
 
 const shapeText = (s: readonly number[]) => `[${s.join(', ')}]`;
 
-function resolveLayout(op: string, sd: StateDict, layout: LayoutName | undefined): LayoutName {
+/** A key only official RepVGG's train form has, which a QARepVGG checkpoint cannot. */
+const REPVGG_ONLY = /(^|\.)rbr_(1x1|identity)\./;
+
+function resolveLayout(
+  op: string,
+  sd: StateDict,
+  layout: LayoutName | undefined,
+  model: string | NetworkRecord | undefined,
+): LayoutName {
   if (layout !== undefined) {
     if (!LAYOUT_NAMES.includes(layout)) {
       throw new FuseError(
@@ -225,6 +255,15 @@ function resolveLayout(op: string, sd: StateDict, layout: LayoutName | undefined
     return layout;
   }
   const ev = layoutEvidence(sd);
+  if (
+    ev.layout === 'official-repvgg' &&
+    model !== undefined &&
+    checkpointModel(op, 'options.model', model).family === 'qarepvgg' &&
+    ![...sd.keys()].some((k) => REPVGG_ONLY.test(k))
+  ) {
+    // A deploy-form QARepVGG has official RepVGG's keys: the model says which it is.
+    return 'official-qarepvgg';
+  }
   if (ev.layout !== null) return ev.layout;
   const found = Object.entries(ev.matches).map(([l, k]) => `${l} (e.g. '${k}')`);
   if (found.length > 1) {
@@ -316,27 +355,37 @@ function inferSpec(
       break;
     }
   }
-  const one = key4(get(`${scheme.scale}.conv.weight`));
-  if (kxk === undefined && one !== undefined) refKey = `${name}.${scheme.scale}.conv.weight`;
+  const oneKey =
+    scheme.bareScale === true ? `${scheme.scale}.weight` : `${scheme.scale}.conv.weight`;
+  const one = key4(get(oneKey));
+  if (kxk === undefined && one !== undefined) refKey = `${name}.${oneKey}`;
   const ref = kxk ?? one;
   let vectorLength: number | undefined;
   for (const [key, t] of block.tensors) {
     const p = parts.get(key)?.part;
-    if ((p === 'convs' || p === 'scale' || p === 'identity') && t.shape.length === 1) {
+    if (
+      (p === 'convs' || p === 'scale' || p === 'identity' || p === 'post') &&
+      t.shape.length === 1
+    ) {
       vectorLength = t.shape[0];
       break;
     }
   }
   const out = ref?.[0] ?? vectorLength ?? prev?.channels ?? 1;
-  const k = kxk !== undefined ? kxk[2] : scheme.family === 'repvgg' || has.has('scale') ? 3 : 1;
+  const oneBranch = scheme.family !== 'mobileone';
+  const k = kxk !== undefined ? kxk[2] : oneBranch || has.has('scale') ? 3 : 1;
   if (kxk !== undefined && (kxk[2] !== kxk[3] || kxk[2] % 2 === 0)) {
     other.push(
       `${refKey} ${shapeText(kxk)} has a ${kxk[2]}x${kxk[3]} kernel; these blocks need an odd square kernel`,
     );
   }
-  const identity = has.has('identity');
+  // QARepVGG's identity holds no tensor: a block has one where the chain allows
+  // (in == out past each stage's first block), as the source builds it.
+  const bareIdentity = scheme.family === 'qarepvgg';
+  const chained = prev?.channels ?? ref?.[1] ?? out;
+  const identity = bareIdentity ? block.index !== 0 && chained === out : has.has('identity');
   const ipg = ref?.[1];
-  let inChannels = identity ? out : (prev?.channels ?? ipg ?? out);
+  let inChannels = identity ? out : chained;
   if (identity && prev !== undefined && prev.channels !== out) {
     other.push(
       `${name} has an identity branch, so its input must have its ${out} output channels, but ${prev.name} outputs ${prev.channels}`,
@@ -370,15 +419,27 @@ function inferSpec(
     stride: identity ? 1 : block.index === 0 ? (block.stage === 0 ? stemStride : 2) : 1,
     groups,
     branches: {
-      kxk: scheme.family === 'repvgg' ? 1 : branches,
-      scale: scheme.family === 'repvgg' ? true : k > 1,
+      kxk: oneBranch ? 1 : branches,
+      scale: oneBranch ? true : k > 1,
       identity,
     },
-    // All four sources put the SE after the branch sum, before the ReLU.
-    se: has.has('se') ? 'pre' : 'none',
+    // Every source puts the SE after the branch sum, before the ReLU; QARepVGG's
+    // (before its BN after the sum) is refused by the caller.
+    se: has.has('se') && !bareIdentity ? 'pre' : 'none',
     activation: 'relu',
   };
 }
+
+/**
+ * The names a checkpoint is matched against without a model: the published
+ * RepVGG and MobileOne models, and QARepVGG's A0-B0 (the sizes the paper and
+ * cxxgtxy/QARepVGG's `create_QARepVGGBlockV2_*` define, though no weights
+ * of them are published).
+ */
+const MATCHED_ARCHITECTURES: readonly string[] = [
+  ...PUBLISHED_ARCHITECTURES,
+  ...Object.keys(QAREPVGG_ARCHS),
+];
 
 /**
  * The parse against the one published model of the layout's family whose
@@ -397,7 +458,7 @@ function publishedModel(
     const split = KEY_SCHEMES[layout].splitKey(key);
     if (split) blocks.add(split.name);
   }
-  for (const name of PUBLISHED_ARCHITECTURES) {
+  for (const name of MATCHED_ARCHITECTURES) {
     const record = architecture(name);
     // Cheap first: the same block count before a full check of every key.
     if (blockFamilyOf(record) !== family || record.blocks.length !== blocks.size) continue;
@@ -490,10 +551,24 @@ function buildBlock(
       conv: { kernel: kernel(`${scheme.deploy}.weight`), bias: f32(`${scheme.deploy}.bias`) },
     };
   }
-  const identity = spec.branches.identity ? bn(scheme.identity) : undefined;
   const convs = Array.from({ length: spec.branches.kxk }, (_, j) =>
     convBN(scheme.convsIndexed ? `${scheme.convs}.${j}` : scheme.convs),
   );
+  if (scheme.family === 'qarepvgg') {
+    const [dense] = convs;
+    if (dense === undefined || scheme.post === undefined)
+      throw new FuseError('parseStateDict', name, 'is a QARepVGG block without its kxk branch');
+    const params: QARepVGGBlockParams<'OIHW'> = {
+      dense,
+      ...(spec.branches.scale ? { conv1x1: kernel(`${scheme.scale}.weight`) } : {}),
+      identity: spec.branches.identity,
+      bn: bn(scheme.post),
+      groups: spec.groups,
+      stride: spec.stride,
+    };
+    return { ...info, kind: 'qarepvgg', params };
+  }
+  const identity = spec.branches.identity ? bn(scheme.identity) : undefined;
   const scale = spec.branches.scale ? convBN(scheme.scale) : undefined;
   if (scheme.family === 'repvgg') {
     const [dense] = convs;
@@ -574,7 +649,9 @@ function fixHints(sd: StateDict, layout: LayoutName, options: ParseStateDictOpti
   const hints: string[] = [];
   if (options.layout !== undefined) {
     const detected = layoutEvidence(sd).layout;
-    if (detected !== null && detected !== layout) {
+    // A deploy-form QARepVGG checkpoint is detected as official RepVGG: no other layout to suggest.
+    const ambiguous = detected === 'official-repvgg' && layout === 'official-qarepvgg';
+    if (detected !== null && detected !== layout && !ambiguous) {
       hints.push(
         `its keys are in the ${detected} layout: pass that layout (or none, to detect it)`,
       );
@@ -595,9 +672,9 @@ function fixHints(sd: StateDict, layout: LayoutName, options: ParseStateDictOpti
 }
 
 /**
- * Splits a flat state dict of one of the four layouts into its blocks (in OIHW,
- * ready for `foldRepVGGBlock` / `foldMobileOneBlock`) and the tensors that pass
- * through. Every missing, unexpected or mis-shaped key is collected and thrown
+ * Splits a flat state dict of one of the layouts into its blocks (in OIHW,
+ * ready for `foldRepVGGBlock` / `foldMobileOneBlock` / `foldQARepVGGBlock`)
+ * and the tensors that pass through. Every missing, unexpected or mis-shaped key is collected and thrown
  * at once as a {@link StateDictError}.
  */
 export function parseStateDict(
@@ -607,7 +684,7 @@ export function parseStateDict(
   const op = 'parseStateDict';
   checkStemStride(op, options.stemStride);
   const { stateDict: sd, stripped } = withoutDataParallelPrefix(op, toStateDict(op, stateDict));
-  const layout = resolveLayout(op, sd, options.layout);
+  const layout = resolveLayout(op, sd, options.layout, options.model);
   const parsed =
     (options.model === undefined ? publishedModel(sd, layout, options) : undefined) ??
     parseAs(op, sd, layout, options, 'model', () => fixHints(sd, layout, options));
@@ -695,15 +772,17 @@ function parseAs(
     const spec = fromModel ?? inferSpec(scheme, block, parts, prev, found.other, stemStride ?? 2);
     if (isStem(spec)) stem = spec.stride;
     // Inferred strides are certain only where an identity branch needs stride 1.
+    // (QARepVGG's identity holds no tensor, so there it was inferred too.)
     if (
       fromModel === undefined &&
-      !spec.branches.identity &&
+      (!spec.branches.identity || scheme.family === 'qarepvgg') &&
       !(isStem(spec) && stemStride !== undefined)
     )
       assumed.push({ name, stride: spec.stride });
     const partSet = new Set([...parts.values()].map((r) => r.part));
-    const deployed =
-      partSet.has('deploy') && !['convs', 'scale', 'identity'].some((p) => partSet.has(p as Part));
+    const deployed = partSet.has('deploy') && !TRAIN_PARTS.some((p) => partSet.has(p));
+    if (scheme.family === 'qarepvgg' && partSet.has('se'))
+      found.other.push(`${name}.${scheme.se.module}: ${qarepvggSEReason}`);
     const r = seWidth(scheme, block, spec.outChannels);
     const expected = deployed
       ? deployBlockKeys(scheme, spec, r)

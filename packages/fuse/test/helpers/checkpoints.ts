@@ -1,5 +1,5 @@
 /**
- * Synthetic train-form checkpoints in the exact key layouts of the four
+ * Synthetic train-form checkpoints in the exact key layouts of the five
  * sources, written out by hand here (not with the package's own key tables) so
  * the tests check the adapters against the sources, not against themselves.
  * Key order follows each PyTorch module's registration order.
@@ -175,6 +175,16 @@ export function trainCheckpoint(
         if (b.scale) w.convBN(`${p}.rbr_scale`, b, 1);
         break;
       }
+      case 'official-qarepvgg': {
+        // QARepVGGBlockV2: its parent's se, rbr_identity (an nn.Identity, no
+        // tensors), rbr_dense; rbr_1x1 swapped in place for a bare conv; bn last.
+        const p = b.official;
+        if (b.se > 0) w.se(`${p}.se`, 'down', 'up', b);
+        w.convBN(`${p}.rbr_dense`, b, b.k);
+        w.tensor(`${p}.rbr_1x1.weight`, [b.cout, b.cin / b.groups, 1, 1]);
+        w.bn(`${p}.bn`, b.cout);
+        break;
+      }
     }
   }
   const features = blocks.at(-1)!.cout;
@@ -189,9 +199,10 @@ export function blockPath(layout: LayoutName, b: TinyBlock): string {
   return layout.startsWith('timm') ? b.timm : b.official;
 }
 
-/** The deploy conv's key stem: `rbr_reparam` in DingXiaoH/RepVGG, `reparam_conv` elsewhere. */
+/** The deploy conv's key stem: `rbr_reparam` in DingXiaoH/RepVGG and cxxgtxy/QARepVGG, `reparam_conv` elsewhere. */
 export function deployConv(layout: LayoutName, b: TinyBlock): string {
-  return `${blockPath(layout, b)}.${layout === 'official-repvgg' ? 'rbr_reparam' : 'reparam_conv'}`;
+  const official = layout === 'official-repvgg' || layout === 'official-qarepvgg';
+  return `${blockPath(layout, b)}.${official ? 'rbr_reparam' : 'reparam_conv'}`;
 }
 
 /** Names of the branch modules of a layout, for reading the checkpoint in the reference. */
@@ -205,5 +216,8 @@ export function branchNames(layout: LayoutName) {
       return { convs: (_: number) => 'rbr_dense', scale: 'rbr_1x1', identity: 'rbr_identity' };
     case 'official-mobileone':
       return { convs: (j: number) => `rbr_conv.${j}`, scale: 'rbr_scale', identity: 'rbr_skip' };
+    case 'official-qarepvgg':
+      // The 1x1 is a bare conv and the identity holds no tensor: see trainCheckpoint.
+      return { convs: (_: number) => 'rbr_dense', scale: 'rbr_1x1', identity: 'rbr_identity' };
   }
 }
