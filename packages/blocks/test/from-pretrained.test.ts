@@ -134,6 +134,25 @@ describe('fromPretrained', () => {
     fresh.model.dispose();
   });
 
+  it("a QARepVGG folder in the authors' layout (cxxgtxy/QARepVGG keys, config names the architecture)", async () => {
+    const qa = createModel('qarepvgg_a0', { numClasses: 3, inputSize: SIZE, seed: 5 });
+    const dir = join(home, 'qarepvgg');
+    const { mkdirSync } = await import('node:fs');
+    mkdirSync(dir);
+    writeFileSync(join(dir, 'config.json'), json({ ...CONFIG, architecture: 'qarepvgg_a0' }));
+    writeFileSync(
+      join(dir, 'model.safetensors'),
+      writeSafetensors(toStateDict(qa, { layout: 'official' })),
+    );
+    const p = await fromPretrained(dir);
+    expect(p.record.name).toBe('qarepvgg_a0');
+    expect(p.layout).toBe('official-qarepvgg');
+    expect(p.form).toBe('train');
+    expect(logits(p.model)).toEqual(logits(qa));
+    p.model.dispose();
+    qa.dispose();
+  });
+
   it('names the source and the problem in one line', async () => {
     await expect(fromPretrained('timm/mislabelled', { progressBar: false })).rejects.toThrow(
       /^fromPretrained\('timm\/mislabelled'\): [^\n]*mobileone_s0[^\n]*$/,
