@@ -20,6 +20,7 @@ import { dataBatches } from './equivalence.js';
 import { inputBatch, type LatencyOptions, MIN_RUNS } from './latency.js';
 import { infer, perImageShape, positiveInt } from './model-like.js';
 import {
+  type LoadedOrt,
   loadOnnxRuntime,
   ORT_MISSING,
   type OrtLoader,
@@ -326,7 +327,7 @@ export async function compareInt8(
   };
   const notes: string[] = [TFJS_NOTE];
 
-  let loaded: Awaited<ReturnType<OrtLoader>> | undefined;
+  let loaded: LoadedOrt | undefined;
   try {
     loaded = await (options.loader ?? loadOnnxRuntime)();
   } catch (e) {
@@ -338,8 +339,9 @@ export async function compareInt8(
   try {
     const groups: { threads: number; fp32: OrtSessionLike; int8: OrtSessionLike }[] = [];
     if (loaded) {
+      const { ort } = loaded;
       const open = async (bytes: Uint8Array, threads: number) => {
-        const s = await loaded!.ort.InferenceSession.create(bytes, {
+        const s = await ort.InferenceSession.create(bytes, {
           executionProviders: ['cpu'],
           intraOpNumThreads: threads,
           interOpNumThreads: 1,
@@ -378,12 +380,13 @@ export async function compareInt8(
     }
     let onnxruntime: Int8Report['onnxruntime'] = null;
     if (loaded) {
+      const { ort } = loaded;
       const x = inputBatch(batch, shape);
       try {
         const pixels = (await x.data()) as Float32Array;
         const dims = [batch, ...shape];
         const calls = groups.flatMap((g) =>
-          [g.fp32, g.int8].map((s) => () => runSession(loaded!.ort, s, pixels, dims, 'timed')),
+          [g.fp32, g.int8].map((s) => () => runSession(ort, s, pixels, dims, 'timed')),
         );
         const times = await timeInterleaved(calls, { warmup, runs, clock });
         const rows = groups.map((g, k): Int8Timing => {

@@ -19,7 +19,7 @@ import {
   reportTable,
   runBenchmark,
 } from '../src/index.js';
-import { ORT_MISSING } from '../src/onnx-runtime.js';
+import { ORT_MISSING, type OrtLoader, type OrtTensorLike } from '../src/onnx-runtime.js';
 import { randomizeBatchNorm, useWasm } from './helpers/models.js';
 
 const SHAPE = [8, 8, 3] as const;
@@ -175,6 +175,63 @@ describe('compareInt8', () => {
     expect(report.batch).toBe(1);
     expect(report.calibrationImages).toBe(16);
     expect(report.notes.join('\n')).toMatch(/dequantized to float32 when the model loads/);
+  });
+
+  it('times the two files interleaved, each row from its own session', async () => {
+    // A fake ONNX Runtime whose sessions each take their own time on a fake clock.
+    let now = 0;
+    const calls: string[] = [];
+    const cost: Record<string, number> = { 'fp32@1': 4, 'int8@1': 1, 'fp32@2': 3, 'int8@2': 0.5 };
+    const fake: OrtLoader = async () => ({
+      version: '0.0.0-fake',
+      ort: {
+        InferenceSession: {
+          create: async (bytes: Uint8Array, o?: Record<string, unknown>) => {
+            const int8 = Buffer.from(bytes).includes('QuantizeLinear');
+            const name = `${int8 ? 'int8' : 'fp32'}@${o?.intraOpNumThreads}`;
+            return {
+              inputNames: ['input'],
+              outputNames: ['output'],
+              run: async () => {
+                calls.push(name);
+                now += cost[name]!;
+                return { output: { data: new Float32Array(CLASSES) } as OrtTensorLike };
+              },
+              release: async () => {},
+            };
+          },
+        },
+        Tensor: class {
+          constructor(
+            readonly type: string,
+            readonly data: Float32Array,
+            readonly dims: readonly number[],
+          ) {}
+        },
+      },
+    });
+    const r = await compareInt8(model, {
+      calibration: [calibration],
+      threads: [1, 2],
+      warmup: 2,
+      runs: 10,
+      loader: fake,
+      clock: () => now,
+    });
+    const round = ['fp32@1', 'int8@1', 'fp32@2', 'int8@2'];
+    expect(calls).toEqual(Array.from({ length: 12 }, () => round).flat());
+    expect(r.onnxruntime!.version).toBe('0.0.0-fake');
+    expect(
+      r.onnxruntime!.rows.map((row) => [
+        row.threads,
+        row.fp32.median,
+        row.int8.median,
+        row.speedup,
+      ]),
+    ).toEqual([
+      [1, 4, 1, 4],
+      [2, 3, 0.5, 6],
+    ]);
   });
 
   it('lists every int8 layer with the exporter’s SQNR figures', async () => {
