@@ -21,6 +21,6 @@ export function cpuDotProductNote(
   if (flags.size === 0) return null;
   const found = VNNI_FLAGS.filter((f) => flags.has(f));
   return found.length > 0
-    ? `CPU integer dot-product instructions: ${found.join(', ')}`
-    : `CPU without integer dot-product instructions (no ${VNNI_FLAGS.join(' / ')} in /proc/cpuinfo${flags.has('avx2') ? '; AVX2' : ''}): ONNX Runtime's int8 convs may be no faster than float32 here`;
+    ? `CPU integer dot-product instructions: ${found.join(', ')} (ONNX Runtime's int8 convs use them)`
+    : `CPU without integer dot-product instructions (no ${VNNI_FLAGS.join(' / ')} in /proc/cpuinfo${flags.has('avx2') ? '; AVX2' : ''}): ONNX Runtime's int8 convs multiply u8 x s8 pairs that can saturate at int16 with 8-bit weights (reduceRange, 7-bit weights, avoids it)`;
 }

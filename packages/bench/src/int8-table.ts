@@ -122,7 +122,7 @@ export function int8SummaryLines(q: Int8Report): [string, string] {
   if (a?.onnxFp32 != null) parts.push(`top-1 fp32 ${acc(a.onnxFp32)} -> int8 ${acc(a.onnxInt8)}`);
   if (a?.int8Agreement != null) {
     parts.push(
-      `int8 top-1 = fp32 top-1 on ${(a.int8Agreement * 100).toFixed(1)}% of ${a.images} images`,
+      `int8 top-1 = fp32 top-1 on ${Math.round(a.int8Agreement * a.images)} of ${a.images} images`,
     );
   }
   parts.push(
