@@ -104,6 +104,32 @@ describe('repnets bench --int8', () => {
     );
   });
 
+  it('--eval-dataset alone gives both forms top-1 on the test digits, and no int8 section', async () => {
+    const r = await repnets(
+      'bench',
+      model,
+      '--backend',
+      'wasm',
+      '--runs',
+      '10',
+      '--runtime',
+      'tfjs',
+      '--eval-dataset',
+      'mnist',
+      '--eval-size',
+      '20',
+      '--json',
+    );
+    expect(r.code, r.err).toBe(0);
+    const report = json(r.out);
+    expect(report.dataset).toBe('mnist/test[20]');
+    expect(report.int8).toBeUndefined();
+    // Accuracy over 20 digits: a whole number of them.
+    for (const form of ['train', 'deploy']) {
+      expect(Number.isInteger(report[form].accuracy * 20), form).toBe(true);
+    }
+  });
+
   it('refuses flag mistakes in one line naming the flag, before any work', async () => {
     const bench = COMMANDS.find((c) => c.name === 'bench')!;
     for (const [args, message] of [
