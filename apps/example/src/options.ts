@@ -1,6 +1,6 @@
 /**
  * The example's command line: the flags of `repnets train` (but --overwrite;
- * the example writes over its own --out), and the three of its own that say
+ * the example writes over its own --out), and the four of its own that say
  * how to measure. Every flag is checked here, so a bad one ends the run with
  * one line naming the flag and what it accepts, before any work starts.
  */
@@ -20,6 +20,12 @@ export interface ExampleOptions extends Omit<RunTrainOptions, 'progress'> {
    * onnxruntime-node is installed, else 'tfjs'.
    */
   readonly runtime?: RuntimeChoice;
+  /**
+   * The deploy form in float32 vs int8 (ONNX QDQ, calibrated on training
+   * images): undefined (the default) is 'on' when onnxruntime-node is
+   * installed, else 'off'.
+   */
+  readonly int8?: 'on' | 'off';
 }
 
 const TRAIN_USAGE = COMMANDS.find((c) => c.name === 'train')?.usage ?? '';
@@ -31,6 +37,9 @@ export const USAGE = `usage: pnpm turbo run example -- [flags]   (or: pnpm --fil
   --runtime NAME        tfjs | onnxruntime | all: also time both forms exported to ONNX in
                         onnxruntime-node (1 thread and all cores); default all when
                         onnxruntime-node is installed, else tfjs
+  --int8 on|off         the deploy form in float32 and int8 side by side (calibrated on 256
+                        training images, top-1 on the test split, ONNX Runtime latency, sizes,
+                        per-layer SQNR); default on when onnxruntime-node is installed
   --json                JSON progress lines on stderr and the report on stdout
   --help
 
@@ -116,6 +125,7 @@ const OPTIONS = {
   'test-size': { type: 'string' },
   'latency-runs': { type: 'string', default: '20' },
   runtime: { type: 'string' },
+  int8: { type: 'string' },
   resume: { type: 'boolean', default: false },
   json: { type: 'boolean', default: false },
   help: { type: 'boolean', default: false },
@@ -175,5 +185,6 @@ export function parseOptions(argv: string[]): ExampleOptions | null {
     resume: v.resume,
     latencyRuns: atLeast10(v['latency-runs']),
     runtime: oneOf('runtime', v.runtime, RUNTIME_CHOICES),
+    int8: oneOf('int8', v.int8, ['on', 'off'] as const),
   };
 }

@@ -4,9 +4,12 @@
  * summary lines and write the report files.
  */
 import {
+  type BenchmarkOptions,
   type BenchReport,
   formatBytes,
   formatCount,
+  int8SummaryLines,
+  onnxRuntimeAvailable,
   reportTable,
   runBenchmark,
   runtimesFor,
@@ -15,11 +18,36 @@ import {
 } from '@repnets/bench';
 import { reparameterize } from '@repnets/blocks';
 import { runTrain } from '@repnets/cli';
-import { deriveRng } from '@repnets/train';
+import { batches, type Dataset, deriveRng, type NamedDataset, subset } from '@repnets/train';
 import type { ExampleOptions } from './options.js';
 
 /** Images per timed inference: the original project timed batches of its test loader. */
 export const LATENCY_BATCH = 32;
+
+/** Training images the int8 export calibrates on. */
+export const CALIBRATION_IMAGES = 256;
+
+/**
+ * Up to {@link CALIBRATION_IMAGES} training images, spread evenly over the
+ * split, prepared as evaluation prepares them (no augmentation).
+ */
+async function calibrationSet(
+  data: NamedDataset,
+): Promise<NonNullable<BenchmarkOptions['int8']>['calibration']> {
+  const train: Dataset = data.train;
+  const n = Math.min(CALIBRATION_IMAGES, train.size);
+  const picked = subset(
+    train,
+    Array.from({ length: n }, (_, i) => Math.floor((i * train.size) / n)),
+  );
+  const out = [];
+  const loader = batches(picked, {
+    batchSize: 64,
+    ...(data.evalTransform ? { transform: data.evalTransform } : {}),
+  });
+  for await (const b of loader) out.push({ data: b.images, shape: b.shape });
+  return out;
+}
 
 export async function runExample(
   o: ExampleOptions,
@@ -42,7 +70,14 @@ export async function runExample(
   const { runtimes, skipped } = runtimesFor(o.runtime);
   if (skipped) say(skipped);
   const { evalTransform } = run.data;
+  const int8 = o.int8 ?? (onnxRuntimeAvailable() ? 'on' : 'off');
+  if (o.int8 === undefined && int8 === 'off') {
+    say(
+      'int8: skipped, onnxruntime-node is not installed (--int8 on compares sizes and accuracy anyway)',
+    );
+  }
   const report = await runBenchmark(run.model, deployModel, {
+    ...(int8 === 'on' ? { int8: { calibration: await calibrationSet(run.data) } } : {}),
     model: o.model,
     ...(runtimes.length > 0 ? { runtimes } : {}),
     data: run.data.test,
@@ -65,6 +100,7 @@ export async function runExample(
       ` | FLOPs ${formatCount(a.flops)} -> ${formatCount(b.flops)} | MAC ${formatBytes(a.mac)} -> ${formatBytes(b.mac)}` +
       ` | max |logit diff| ${report.maxAbsLogitDiff.toExponential(2)}`,
   );
+  if (report.int8) for (const line of int8SummaryLines(report.int8)) say(line);
   say('');
   say(reportTable(report));
   say(`wrote ${files.json}, ${files.markdown}, ${files.svg}, ${files.png}`);

@@ -69,7 +69,21 @@ describe('the example on a tiny budget', () => {
       expect(g.maxRelLogitDiff).toBeLessThan(1e-4);
       expect(g.threads).toBeGreaterThanOrEqual(1);
     }
+    // float32 vs int8 by default with onnxruntime-node: calibrated on 256 training digits, top-1 on the 200 test digits.
+    const q = json.int8;
+    expect(q.calibrationImages).toBe(256);
+    expect(q.accuracy.images).toBe(200);
+    expect(q.accuracy.tfjsFloat32).toBe(json.deploy.accuracy);
+    for (const k of ['onnxFp32', 'onnxInt8', 'tfjsFloat16', 'tfjsUint8']) {
+      expect(q.accuracy[k], k).toBeGreaterThanOrEqual(0);
+      expect(q.accuracy[k], k).toBeLessThanOrEqual(1);
+    }
+    expect(q.sizes.onnxInt8).toBeLessThan(q.sizes.onnxFp32 / 2);
+    expect(q.onnxruntime.rows[0].threads).toBe(1);
+    expect(q.onnxruntime.rows[0].int8.median).toBeGreaterThan(0);
+    expect(q.layers.length).toBeGreaterThan(0);
     const md = readFileSync(join(out, 'report.md'), 'utf8');
+    expect(md).toMatch('## float32 vs int8');
     // The original PyTorch project's summary words stay verbatim in these two lines.
     expect(md).toMatch(/Final Original Accuracy: \d\.\d{3}, Mean Inference Time: \d+\.\d{6}/);
     expect(md).toMatch(
@@ -116,6 +130,11 @@ describe('command-line mistakes', () => {
     expect(() => parseOptions(['--epochs', 'two'])).toThrow(UsageError);
     expect(parseOptions(['--runtime', 'onnxruntime'])!.runtime).toBe('onnxruntime');
     expect(parseOptions([])!.runtime).toBeUndefined();
+    expect(parseOptions([])!.int8).toBeUndefined();
+    expect(parseOptions(['--int8', 'off'])!.int8).toBe('off');
+    expect(() => parseOptions(['--int8', 'yes'])).toThrow(
+      "--int8 must be one of on, off; got 'yes'",
+    );
     expect(() => parseOptions(['--runtime', 'torch'])).toThrow(
       "--runtime must be one of tfjs, onnxruntime, all; got 'torch'",
     );

@@ -27,7 +27,7 @@ export interface EquivalenceReport {
   readonly deployAccuracy: number | null;
 }
 
-interface LabelledBatch {
+export interface LabelledBatch {
   readonly x: tf.Tensor;
   readonly labels?: Int32Array;
 }
@@ -39,6 +39,7 @@ async function* datasetBatches(
   count: number,
   batchSize: number,
   transform: EquivalenceOptions['transform'],
+  who: string,
 ): AsyncGenerator<LabelledBatch> {
   for (let start = 0; start < count; start += batchSize) {
     const n = Math.min(batchSize, count - start);
@@ -51,7 +52,7 @@ async function* datasetBatches(
     images.forEach((img, i) => {
       if (img.height !== height || img.width !== width || img.channels !== channels) {
         throw new Error(
-          `${caller}: ${dataset.name} example ${start + i} is ${img.height}x${img.width}x${img.channels}, unlike ${height}x${width}x${channels} before it; resize in transform`,
+          `${who}: ${dataset.name} example ${start + i} is ${img.height}x${img.width}x${img.channels}, unlike ${height}x${width}x${channels} before it; resize in transform`,
         );
       }
       data.set(img.data, i * per);
@@ -81,6 +82,54 @@ function* tensorBatches(
 }
 
 /**
+ * The images (and labels) of `data` in batches of `options.batchSize`, after
+ * checking that they can be read: what equivalence and the int8 comparison
+ * run every model on. `who` names the caller in errors.
+ */
+export function dataBatches(
+  data: DatasetLike | tf.Tensor,
+  options: EquivalenceOptions,
+  who: string,
+): { count: number; batches: AsyncIterable<LabelledBatch> | Iterable<LabelledBatch> } {
+  const batchSize = positiveInt(who, 'batchSize', options.batchSize ?? 64);
+  let available: number;
+  if (data instanceof tf.Tensor) {
+    if (data.rank < 2) {
+      throw new Error(`${who}: input tensor must be a batch [n, ...], got shape [${data.shape}]`);
+    }
+    available = data.shape[0]!; // rank >= 2, checked above
+    if (options.labels !== undefined && options.labels.length !== available) {
+      throw new Error(
+        `${who}: ${options.labels.length} labels for ${available} images in the input tensor`,
+      );
+    }
+  } else if (isDatasetLike(data)) {
+    if (options.labels !== undefined) {
+      throw new Error(`${who}: labels is for tensor input; a Dataset brings its own`);
+    }
+    available = data.size;
+  } else {
+    throw new Error(`${who}: data must be a Dataset or a tf.Tensor batch, got ${String(data)}`);
+  }
+  const count =
+    options.limit === undefined
+      ? available
+      : Math.min(available, positiveInt(who, 'limit', options.limit));
+  if (count === 0) throw new Error(`${who}: no images to compare (the data is empty)`);
+  const batches: AsyncIterable<LabelledBatch> | Iterable<LabelledBatch> =
+    data instanceof tf.Tensor
+      ? tensorBatches(
+          data,
+          count,
+          batchSize,
+          options.labels === undefined ? undefined : Int32Array.from(options.labels),
+        )
+      : datasetBatches(data, count, batchSize, options.transform, who);
+
+  return { count, batches };
+}
+
+/**
  * How closely the deploy form reproduces the training form: both run in eval
  * mode (BN on running statistics) on the same images, batch by batch, and
  * their logits are compared. With labels (a Dataset has them; pass `labels`
@@ -92,43 +141,7 @@ export async function equivalence(
   data: DatasetLike | tf.Tensor,
   options: EquivalenceOptions = {},
 ): Promise<EquivalenceReport> {
-  const batchSize = positiveInt(caller, 'batchSize', options.batchSize ?? 64);
-  let available: number;
-  if (data instanceof tf.Tensor) {
-    if (data.rank < 2) {
-      throw new Error(
-        `${caller}: input tensor must be a batch [n, ...], got shape [${data.shape}]`,
-      );
-    }
-    available = data.shape[0]!; // rank >= 2, checked above
-    if (options.labels !== undefined && options.labels.length !== available) {
-      throw new Error(
-        `${caller}: ${options.labels.length} labels for ${available} images in the input tensor`,
-      );
-    }
-  } else if (isDatasetLike(data)) {
-    if (options.labels !== undefined) {
-      throw new Error(`${caller}: labels is for tensor input; a Dataset brings its own`);
-    }
-    available = data.size;
-  } else {
-    throw new Error(`${caller}: data must be a Dataset or a tf.Tensor batch, got ${String(data)}`);
-  }
-  const count =
-    options.limit === undefined
-      ? available
-      : Math.min(available, positiveInt(caller, 'limit', options.limit));
-  if (count === 0) throw new Error(`${caller}: no images to compare (the data is empty)`);
-  const batches: AsyncIterable<LabelledBatch> | Iterable<LabelledBatch> =
-    data instanceof tf.Tensor
-      ? tensorBatches(
-          data,
-          count,
-          batchSize,
-          options.labels === undefined ? undefined : Int32Array.from(options.labels),
-        )
-      : datasetBatches(data, count, batchSize, options.transform);
-
+  const { count, batches } = dataBatches(data, options, caller);
   let maxAbs = 0;
   let sumAbs = 0;
   let logits = 0;

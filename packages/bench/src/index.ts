@@ -25,6 +25,16 @@ export {
 export { type ReportFiles, writeReport } from './files.js';
 export { formatBytes, formatCount, formatMs } from './format.js';
 export {
+  compareInt8,
+  type Int8Accuracy,
+  type Int8Layer,
+  type Int8Options,
+  type Int8Report,
+  type Int8Sizes,
+  type Int8Timing,
+} from './int8.js';
+export { int8SummaryLines } from './int8-table.js';
+export {
   compareForms,
   type FormComparison,
   type LatencyOptions,

@@ -1,3 +1,4 @@
+import { int8Context, int8LayerRows, int8Rows, int8SummaryLines } from './int8-table.js';
 import type { BenchReport } from './report.js';
 import { summaryLines } from './report.js';
 import {
@@ -44,6 +45,29 @@ export function reportMarkdown(report: BenchReport, options: MarkdownOptions = {
         '',
       ]
     : [];
+  const q = report.int8;
+  const int8 = q
+    ? [
+        '## float32 vs int8',
+        '',
+        `${int8Context(q)}. ONNX Runtime timed both .onnx files interleaved in this process on the`,
+        'same input; top-1 is on the same images for every form; TF.js sizes are of weights.bin.',
+        '',
+        ...markdownTable(int8Rows(report), 2),
+        '',
+        ...int8SummaryLines(q).map((l) => `- ${l}`),
+        ...q.skipped.map((s) => `- float: ${s.layer}: ${s.why}`),
+        ...q.notes.map((n) => `- ${n}`),
+        '',
+        '### Quantization error per layer (lowest SQNR first)',
+        '',
+        'SQNR of the int8 weights against the float ones, and of the uint8 input and output',
+        'activations on the calibration set; exact: no error.',
+        '',
+        ...markdownTable(int8LayerRows(q), 2),
+        '',
+      ]
+    : [];
   const [trainLine, deployLine] = summaryLines(report);
   return [
     `# ${report.model}: train form vs deploy form`,
@@ -61,6 +85,7 @@ export function reportMarkdown(report: BenchReport, options: MarkdownOptions = {
     'layers counts the conv, dense and BatchNorm ops executed. Params include BN running statistics.',
     '',
     ...runtimes,
+    ...int8,
     '## Summary',
     '',
     `Accuracy is a fraction; mean inference time is in seconds per batch of ${report.batch}.`,

@@ -164,7 +164,8 @@ export interface OnnxRuntimeOptions extends Omit<LatencyOptions, 'clock'> {
   readonly clock?: () => number;
 }
 
-const timing = (runs: number[]): RuntimeTiming => {
+/** Median, p10, p90 and mean of milliseconds timed. */
+export const timing = (runs: number[]): RuntimeTiming => {
   const s = summarize(runs);
   return { median: s.median, p10: s.p10, p90: s.p90, mean: s.mean };
 };
@@ -221,6 +222,27 @@ function tfjsThreads(backend: string): { threads: number | null; note: string } 
       : { threads: 1, note: 'wasm without threads' };
   }
   return { threads: null, note: `${backend} manages its own threads` };
+}
+
+/**
+ * Runs `calls` in turn `warmup` times untimed, then `runs` times timed, one
+ * call after the other in each round (a, b, c, a, b, c, ...), so machine noise
+ * hits every call alike. Milliseconds per call, in the order given.
+ */
+export async function timeInterleaved(
+  calls: readonly (() => Promise<unknown>)[],
+  o: { readonly warmup: number; readonly runs: number; readonly clock: () => number },
+): Promise<number[][]> {
+  const times = calls.map((): number[] => []);
+  for (let i = 0; i < o.warmup; i++) for (const call of calls) await call();
+  for (let i = 0; i < o.runs; i++) {
+    for (const [k, call] of calls.entries()) {
+      const t0 = o.clock();
+      await call();
+      times[k]!.push(o.clock() - t0);
+    }
+  }
+  return times;
 }
 
 /** One ONNX Runtime session of one form, with what it was fed and timed. */
@@ -322,14 +344,11 @@ export async function compareFormsOnnx(
       return got.data as Float32Array;
     };
     for (const s of sessions) s.diff = maxAbsDiff(await once(s), want[s.form], caller);
-    for (let i = 0; i < warmup; i++) for (const s of sessions) await once(s);
-    for (let i = 0; i < runs; i++) {
-      for (const s of sessions) {
-        const t0 = clock();
-        await once(s);
-        s.times.push(clock() - t0);
-      }
-    }
+    const times = await timeInterleaved(
+      sessions.map((s) => () => once(s)),
+      { warmup, runs, clock },
+    );
+    for (const [k, s] of sessions.entries()) s.times.push(...times[k]!);
     const scale = Math.max(maxAbs(want[0]), maxAbs(want[1]), Number.MIN_VALUE);
     return groups.map(({ threads, train: trainSession, deploy: deploySession }) => {
       const train = timing(trainSession.times);

@@ -1,6 +1,7 @@
 import { type MachineInfo, machineInfo } from '@repnets/fuse/measure';
 import type { ModelAccount } from './accounting.js';
 import type { EquivalenceReport } from './equivalence.js';
+import type { Int8Report } from './int8.js';
 import type { FormComparison } from './latency.js';
 import type { RuntimeSummary } from './onnx-runtime.js';
 
@@ -46,6 +47,11 @@ export interface BenchReport {
    * exports of the same two models on the same input.
    */
   readonly runtimes?: readonly RuntimeSummary[];
+  /**
+   * The deploy form in float32 and int8, when asked for: ONNX Runtime latency
+   * per thread count, file sizes, accuracy and per-layer SQNR (see compareInt8).
+   */
+  readonly int8?: Int8Report;
 }
 
 export interface ReportParts {
@@ -59,6 +65,7 @@ export interface ReportParts {
   /** Default: this machine. */
   readonly machine?: MachineInfo;
   readonly runtimes?: readonly RuntimeSummary[];
+  readonly int8?: Int8Report;
 }
 
 function fraction(where: string, v: number | null): number | null {
@@ -127,6 +134,7 @@ export function buildReport(parts: ReportParts): BenchReport {
     machine: parts.machine ?? machineInfo(),
     batch: c.batch,
     ...(parts.runtimes ? { runtimes: parts.runtimes } : {}),
+    ...(parts.int8 ? { int8: parts.int8 } : {}),
   };
 }
 

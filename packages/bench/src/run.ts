@@ -3,6 +3,7 @@ import * as tf from '@tensorflow/tfjs';
 import { accountModel } from './accounting.js';
 import type { DatasetLike } from './dataset-like.js';
 import { type EquivalenceOptions, equivalence } from './equivalence.js';
+import { compareInt8, type Int8Options, type Int8Report } from './int8.js';
 import { compareForms, type LatencyOptions } from './latency.js';
 import { perImageShape } from './model-like.js';
 import {
@@ -35,6 +36,17 @@ export interface BenchmarkOptions extends Omit<LatencyOptions, 'clock'> {
   readonly runtimes?: readonly RuntimeName[];
   /** ONNX Runtime settings: thread counts (default [1, os.availableParallelism()]) and the loader seam. */
   readonly onnxruntime?: { readonly threads?: readonly number[]; readonly loader?: OrtLoader };
+  /**
+   * Also the deploy form in int8 against float32 (report.int8, see
+   * compareInt8): calibrated on `calibration`, compared on `data` (with the
+   * equivalence transform and limit), timed like the runtimes (batch, runs,
+   * `onnxruntime` threads and loader). Without onnxruntime-node, its latency
+   * and ONNX accuracy are skipped with a note.
+   */
+  readonly int8?: Pick<
+    Int8Options,
+    'calibration' | 'method' | 'percentile' | 'reduceRange' | 'minCalibrationImages'
+  >;
 }
 
 /**
@@ -85,6 +97,23 @@ export async function runBenchmark(
   }
   try {
     const eq = await equivalence(trainModel, deployModel, data, options.equivalence);
+    let int8: Int8Report | undefined;
+    if (options.int8) {
+      const e = options.equivalence ?? {};
+      int8 = await compareInt8(deployModel, {
+        ...options.int8,
+        data,
+        ...(e.labels === undefined ? {} : { labels: e.labels }),
+        ...(e.transform === undefined ? {} : { transform: e.transform }),
+        ...(e.limit === undefined ? {} : { limit: e.limit }),
+        ...(e.batchSize === undefined ? {} : { batchSize: e.batchSize }),
+        batch: options.batch,
+        inputShape: options.inputShape,
+        warmup: options.warmup,
+        runs: options.runs,
+        ...options.onnxruntime,
+      });
+    }
     const datasetName =
       options.datasetName ?? (data instanceof tf.Tensor ? 'random' : (data as DatasetLike).name);
     return buildReport({
@@ -94,6 +123,7 @@ export async function runBenchmark(
       accounts,
       equivalence: eq,
       runtimes,
+      int8,
     });
   } finally {
     owned?.dispose();

@@ -1,5 +1,6 @@
 import type { ModelAccount } from './accounting.js';
 import { formatBytes, formatCount, formatDiff, formatMs, formatRatio } from './format.js';
+import { INT8_ALIGN, int8Context, int8LayerRows, int8Rows } from './int8-table.js';
 import type { BenchReport } from './report.js';
 
 export type Align = 'left' | 'right';
@@ -134,6 +135,28 @@ export function reportEquivalence(report: BenchReport): string {
   return `logits: max |diff| ${formatDiff(report.maxAbsLogitDiff)}, mean |diff| ${formatDiff(report.meanAbsLogitDiff)}, top-1 agreement ${(report.top1Agreement * 100).toFixed(1)}%`;
 }
 
+/** Layers with the lowest SQNR in the terminal table (all of them in Markdown and JSON). */
+const WORST_LAYERS = 3;
+
+/** The int8 part of the terminal table: float32 vs int8 per runtime, the worst layers, the notes. */
+function int8Block(report: BenchReport): string[] {
+  const q = report.int8;
+  if (!q) return [];
+  const worst = Math.min(WORST_LAYERS, q.layers.length);
+  return [
+    `${int8Context(q)}:`,
+    formatTable(int8Rows(report), INT8_ALIGN),
+    ...(worst > 0
+      ? [
+          `lowest SQNR, ${worst} of ${q.layers.length} int8 layers (all in the JSON and Markdown report):`,
+          formatTable(int8LayerRows(q, worst), ['left', 'left']),
+        ]
+      : []),
+    ...q.skipped.map((s) => `float: ${s.layer}: ${s.why}`),
+    ...q.notes,
+  ];
+}
+
 /** The report for a terminal: context, the metric table, speed-up and equivalence. */
 export function reportTable(report: BenchReport): string {
   return [
@@ -148,6 +171,7 @@ export function reportTable(report: BenchReport): string {
           ...runtimeNotes(report),
         ]
       : []),
+    ...int8Block(report),
   ].join('\n');
 }
 

@@ -1,7 +1,10 @@
 import { join } from 'node:path';
 import {
+  type BenchmarkOptions,
+  int8SummaryLines,
   LOGIT_TOLERANCE,
   logitAgreement,
+  onnxRuntimeAvailable,
   RUNTIME_CHOICES,
   reportTable,
   runBenchmark,
@@ -10,8 +13,18 @@ import {
   writeReport,
 } from '@repnets/bench';
 import { assertFiniteWeights, reparameterize } from '@repnets/blocks';
-import { selectBackend } from '@repnets/train';
-import { backendFlag, type Command, humanOut, intFlag, oneOf, parse, printJson } from './common.js';
+import { DATASET_NAMES, type DatasetName, deriveRng, selectBackend } from '@repnets/train';
+import { calibrationBatches, datasetForModel } from './calibration.js';
+import {
+  backendFlag,
+  type Command,
+  humanOut,
+  intFlag,
+  oneOf,
+  parse,
+  printJson,
+  UsageError,
+} from './common.js';
 import { notTheSameNetwork } from './model-checks.js';
 import { isTrainForm, loadModel } from './models.js';
 import { checkWritable } from './paths.js';
@@ -28,7 +41,47 @@ const USAGE = `repnets bench <train-model> [deploy-model] [flags]
                    same input, logits checked against TF.js. Default: all when onnxruntime-node is
                    installed (ONNXRUNTIME_NODE_INSTALL=skip npm install onnxruntime-node), else tfjs
   --out DIR        also write report.json, report.md, report.svg, report.png there
-  --json           print the report as JSON`;
+  --json           print the report as JSON
+  --eval-dataset NAME  mnist | cifar10 | cifar100 | folder: top-1 of every form on its test
+                   split (prepared as evaluation prepares it), instead of random images
+  --eval-size N    test images (default the whole test split)
+  --data-dir DIR   where cifar10 / cifar100 / folder data sets are
+  --int8           also quantize the deploy form to int8 ONNX (QDQ) and compare it with
+                   float32: ONNX Runtime latency per thread count, file sizes (.onnx, and
+                   TF.js weights as float32 / float16 / uint8), top-1 with --eval-dataset,
+                   SQNR of every layer's weights and activations (the 3 lowest in the table).
+                   Without onnxruntime-node: sizes, TF.js accuracy and SQNR only
+  --calib-dataset NAME  with --int8 (required): mnist | cifar10 | cifar100 | folder,
+                   calibration images from its training split
+  --calib-size N   calibration images (default 256)
+  --method NAME    minmax (default) | percentile | mse: how activation ranges are chosen
+  --reduce-range   7-bit weights, for x86 CPUs without VNNI`;
+
+const METHODS = ['minmax', 'percentile', 'mse'] as const;
+
+/** Flags that mean nothing without --int8. */
+const INT8_FLAGS = ['calib-dataset', 'calib-size', 'method', 'reduce-range'] as const;
+
+/** The int8 flags, checked before any work: one line naming the flag at fault. */
+function int8Flags(values: Record<string, string | boolean | undefined>) {
+  if (values.int8 !== true) {
+    const stray = INT8_FLAGS.find((f) => values[f] !== undefined && values[f] !== false);
+    if (stray) throw new UsageError(`bench: --${stray} goes with --int8`);
+    return undefined;
+  }
+  const dataset = oneOf('bench', 'calib-dataset', values['calib-dataset'], DATASET_NAMES);
+  if (!dataset) {
+    throw new UsageError(
+      `bench: --int8 needs --calib-dataset (one of ${DATASET_NAMES.join(', ')}): the images to calibrate on`,
+    );
+  }
+  return {
+    dataset: dataset as DatasetName,
+    size: intFlag('bench', 'calib-size', values['calib-size']) ?? 256,
+    method: oneOf('bench', 'method', values.method, METHODS) ?? 'minmax',
+    reduceRange: values['reduce-range'] === true,
+  };
+}
 
 /**
  * `--out DIR` is written after the measurement: checked before it, so that a
@@ -43,7 +96,7 @@ function checkReportFolder(dir: string): void {
 
 export const bench: Command = {
   name: 'bench',
-  summary: 'train form vs deploy form: latency, FLOPs, memory traffic',
+  summary: 'train form vs deploy form (and float32 vs int8): latency, FLOPs, memory traffic',
   usage: USAGE,
   async run(argv) {
     const { values, positionals, help } = parse(
@@ -55,6 +108,14 @@ export const bench: Command = {
         runs: { type: 'string' },
         runtime: { type: 'string' },
         out: { type: 'string' },
+        'eval-dataset': { type: 'string' },
+        'eval-size': { type: 'string' },
+        'data-dir': { type: 'string' },
+        int8: { type: 'boolean' },
+        'calib-dataset': { type: 'string' },
+        'calib-size': { type: 'string' },
+        method: { type: 'string' },
+        'reduce-range': { type: 'boolean' },
       },
       [1, 2],
     );
@@ -67,7 +128,20 @@ export const bench: Command = {
     const { runtimes, skipped } = runtimesFor(
       oneOf('bench', 'runtime', values.runtime, RUNTIME_CHOICES),
     );
+    const int8 = int8Flags(values);
+    const evalDataset = oneOf('bench', 'eval-dataset', values['eval-dataset'], DATASET_NAMES);
+    const evalSize = intFlag('bench', 'eval-size', values['eval-size']);
+    if (evalSize !== undefined && !evalDataset)
+      throw new UsageError('bench: --eval-size goes with --eval-dataset');
+    const dataDir = values['data-dir'] as string | undefined;
+    if (dataDir !== undefined && !evalDataset && !int8)
+      throw new UsageError('bench: --data-dir goes with --eval-dataset or --calib-dataset');
     if (skipped) say(skipped);
+    if (int8 && !onnxRuntimeAvailable()) {
+      say(
+        'onnxruntime: int8 latency skipped, onnxruntime-node is not installed (sizes, TF.js accuracy and SQNR only)',
+      );
+    }
     if (values.out !== undefined) checkReportFolder(values.out as string);
     const choice = await selectBackend(backend);
     say(`backend: ${choice.backend}`);
@@ -99,15 +173,54 @@ export const bench: Command = {
         );
       }
     }
-    const report = await runBenchmark(trainModel, deployModel, {
+    const measured: BenchmarkOptions = {
       batch,
       runs,
       model: trainModel.name,
       ...(runtimes.length > 0 ? { runtimes } : {}),
-    });
+    };
+    const where = dataDir === undefined ? {} : { dataDir };
+    const input = positionals[1] ?? positionals[0]!;
+    let options = measured;
+    if (evalDataset) {
+      const data = await datasetForModel('bench', deployModel, input, {
+        dataset: evalDataset as DatasetName,
+        ...(evalSize === undefined ? {} : { testSize: evalSize }),
+        ...where,
+        use: 'evaluate on',
+      });
+      const { evalTransform } = data;
+      options = {
+        ...options,
+        data: data.test,
+        equivalence: {
+          batchSize: 256,
+          // Test-time transforms are deterministic; the stream is only there to fit the type.
+          ...(evalTransform ? { transform: (image) => evalTransform(image, deriveRng(0)) } : {}),
+        },
+      };
+    }
+    if (int8) {
+      const calib = await datasetForModel('bench', deployModel, input, {
+        dataset: int8.dataset,
+        trainSize: int8.size,
+        ...where,
+        use: 'calibrate on',
+      });
+      options = {
+        ...options,
+        int8: {
+          calibration: await calibrationBatches(calib),
+          method: int8.method,
+          reduceRange: int8.reduceRange,
+        },
+      };
+    }
+    const report = await runBenchmark(trainModel, deployModel, options);
     if (values.out) await writeReport(report, { dir: values.out as string, name: 'report' });
     if (json) return printJson(report);
     say(reportTable(report));
     for (const line of summaryLines(report)) say(line);
+    if (report.int8) for (const line of int8SummaryLines(report.int8)) say(line);
   },
 };

@@ -1,5 +1,6 @@
 import { dirname } from 'node:path';
-import { batches, DATASET_NAMES, type DatasetName, namedDataset } from '@repnets/train';
+import { DATASET_NAMES, type DatasetName } from '@repnets/train';
+import { calibrationBatches, datasetForModel } from './calibration.js';
 import {
   type Command,
   humanOut,
@@ -76,30 +77,13 @@ export const quantizeCommand: Command = {
         `quantize: '${input}' is in train form; fold it first: repnets fuse ${input} --out DEPLOY_DIR`,
       );
     }
-    const [, h, w, c] = model.inputs[0]?.shape ?? [];
-    if (typeof h !== 'number' || typeof w !== 'number' || typeof c !== 'number' || h !== w) {
-      throw new Error(
-        `quantize: '${input}' must take square NHWC images of a known size, its input is [${model.inputs[0]?.shape.join(', ')}]`,
-      );
-    }
-    const data = await namedDataset({
+    const data = await datasetForModel('quantize', model, input, {
       dataset: dataset as DatasetName,
-      imgSize: h,
       trainSize: calibSize,
       ...(values['data-dir'] ? { dataDir: values['data-dir'] as string } : {}),
+      use: 'calibrate on',
     });
-    const channels = data.inputShape[2];
-    if (channels !== c) {
-      throw new Error(
-        `quantize: '${input}' takes ${c}-channel images, ${dataset} has ${channels}; calibrate on the data set it was trained on`,
-      );
-    }
-    const calibration = [];
-    const loader = batches(data.train, {
-      batchSize: 64,
-      ...(data.evalTransform ? { transform: data.evalTransform } : {}),
-    });
-    for await (const b of loader) calibration.push({ data: b.images, shape: b.shape });
+    const calibration = await calibrationBatches(data);
     const { saveOnnxInt8 } = await import('@repnets/blocks/onnx');
     const r = await saveOnnxInt8(model, calibration, out, {
       method,
