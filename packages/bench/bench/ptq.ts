@@ -178,14 +178,21 @@ async function materialize(
   return { x, labels, shape: [n, h, w, c] };
 }
 
-/** Top-1 class of each test image from an ONNX model in onnxruntime-node (NHWC input). */
+/**
+ * Top-1 class of each test image from an ONNX model in onnxruntime-node (NHWC
+ * input). `fused` false turns ONNX Runtime's graph optimizations off: a QDQ
+ * model then runs as written (DequantizeLinear, float Conv), the int8
+ * arithmetic itself without the integer kernels' own rounding and saturation.
+ */
 async function onnxTop1(
   bytes: Uint8Array,
   test: { x: Float32Array; shape: readonly number[] },
+  fused = true,
 ): Promise<Int32Array> {
   const session = await ort.InferenceSession.create(bytes, {
     intraOpNumThreads: threads,
     executionMode: 'sequential',
+    graphOptimizationLevel: fused ? 'all' : 'disabled',
   });
   try {
     const [n, h, w, c] = test.shape as [number, number, number, number];
@@ -231,6 +238,10 @@ interface Int8Row {
   readonly bytes: number;
   readonly top1: number;
   readonly agreementWithFp32: number;
+  /** The same model with ONNX Runtime's graph optimizations off: QDQ as written, no integer kernels. */
+  readonly unfusedTop1: number;
+  readonly unfusedAgreementWithFp32: number;
+  /** exportOnnxInt8's own time (calibration included). */
   readonly seconds: number;
 }
 
@@ -282,12 +293,15 @@ async function quantizeAndScore(
       });
       const seconds = (performance.now() - t) / 1000;
       const top = await onnxTop1(q.bytes, test);
+      const unfused = await onnxTop1(q.bytes, test, false);
       int8.push({
         method,
         reduceRange,
         bytes: q.bytes.byteLength,
         top1: share(top, test.labels),
         agreementWithFp32: share(top, fp32Top),
+        unfusedTop1: share(unfused, test.labels),
+        unfusedAgreementWithFp32: share(unfused, fp32Top),
         seconds,
       });
       if (method === 'minmax') reports.set(String(reduceRange), q.quantized);
@@ -327,7 +341,7 @@ function printNetwork(title: string, r: NetworkResult): void {
     `\n${title}: ${r.family} (${r.deployParams} deploy params, trained in ${r.trainSeconds.toFixed(0)} s, TF.js train form top-1 ${pct(r.tfjsTrainFormTop1)})`,
   );
   console.log(
-    `  ${'form'.padEnd(28)}${'bytes'.padStart(10)}${'top-1'.padStart(9)}${'agrees'.padStart(9)}`,
+    `  ${'form'.padEnd(28)}${'bytes'.padStart(10)}${'top-1'.padStart(9)}${'agrees'.padStart(9)}   unfused QDQ: ${'top-1'.padStart(7)}${'agrees'.padStart(9)}`,
   );
   console.log(
     `  ${'fp32'.padEnd(28)}${String(r.fp32.bytes).padStart(10)}${pct(r.fp32.top1).padStart(9)}`,
@@ -335,7 +349,7 @@ function printNetwork(title: string, r: NetworkResult): void {
   for (const q of r.int8) {
     const name = `int8 ${q.method}, ${q.reduceRange ? '7-bit w' : '8-bit w'}`;
     console.log(
-      `  ${name.padEnd(28)}${String(q.bytes).padStart(10)}${pct(q.top1).padStart(9)}${pct(q.agreementWithFp32).padStart(9)}`,
+      `  ${name.padEnd(28)}${String(q.bytes).padStart(10)}${pct(q.top1).padStart(9)}${pct(q.agreementWithFp32).padStart(9)}${' '.repeat(16)}${pct(q.unfusedTop1).padStart(7)}${pct(q.unfusedAgreementWithFp32).padStart(9)}`,
     );
   }
 }
@@ -529,6 +543,7 @@ writeFileAtomicSync(
       "'The same trained weights' cannot hold across the two families: QARepVGG is a different block (no BN on the identity and 1x1 branches, a BN after the sum), so each family is trained from the same seed on the same data with the same optimizer, schedule and epochs, and their folded kernels are compared.",
       'The zoo has no qarepvgg_compact: the QARepVGG network is qarepvggRecord on the repvgg_compact table, checked equal to the repvgg_compact record but for the block kind.',
       'reduceRange true = 7-bit weights: ONNX Runtime on AVX2 CPUs without VNNI (this one) saturates u8 x s8 pairs at int16 with 8-bit weights.',
+      "unfused*: the same int8 file run with ONNX Runtime's graph optimizations disabled, so DequantizeLinear feeds a float Conv: the quantization itself, without the integer kernels' saturation. top1/agreementWithFp32 are the fused integer kernels (QLinearConv), what a deployment runs.",
       'Weight SQNR: 10 log10(|w|^2 / |w - q(w)|^2) per folded Conv/Gemm kernel from the exportOnnxInt8 report; it does not depend on the calibration method.',
       'Transfer: the backbone moves in memory (all non-Dense layers), not through a safetensors file as packages/train/bench/transfer.ts does, since no PyTorch layout holds QARepVGG.',
     ],
