@@ -1,6 +1,6 @@
 /**
- * pnpm --filter @repnets/bench bench:ptq [-- --epochs N --pretrain-epochs N --steps N
- *   --per-class N --calib N --seed N --backend auto|wasm|cpu --threads N --out FILE]
+ * pnpm --filter @repnets/bench bench:ptq [-- --epochs N --identity-epochs N --pretrain-epochs N
+ *   --steps N --per-class N --calib N --seed N --backend auto|wasm|cpu --threads N --out FILE]
  *
  * Issue 23, measured: post-training int8 quantization of trained networks,
  * RepVGG against QARepVGG trained the same way, in ONNX Runtime (node, CPU).
@@ -10,7 +10,10 @@
  *    shifts, seed 0), and its QARepVGG counterpart: the same record with every
  *    block a QARepVGG block (the zoo has no `qarepvgg_compact`; the record is
  *    built from the same table), the same data, seed, optimizer and epochs.
- *    `--epochs` shortens the example's 6 on a loaded machine.
+ *    `--epochs` shortens the example's 6 on a loaded machine. repvgg_compact
+ *    has no identity branch (each of its blocks strides), so a second pair
+ *    adds a stride-1 block to stages 1-3 and trains with the same recipe for
+ *    `--identity-epochs` (0 skips it): the paper's case on our own weights.
  * 2. A transfer-learned pair, as bench/transfer.ts in @repnets/train does it:
  *    each family pretrained on the digits 0-4, its backbone carried over to a
  *    fresh 5-class head and fine-tuned on digits 5-9 from `--per-class` images
@@ -26,7 +29,8 @@
  * u8 x s8 kernels saturate with 8-bit weights, so both are reported).
  * Calibration: the first `--calib` training images through the eval transform.
  * Every form is scored in onnxruntime-node on the whole test split: top-1, and
- * top-1 agreement with the fp32 ONNX model. Per-layer int8 weight SQNR of the
+ * top-1 agreement with the fp32 ONNX model, fused (the integer kernels a
+ * deployment runs) and unfused (graph optimizations off). Per-layer int8 weight SQNR of the
  * folded kernels comes from exportOnnxInt8's report (symmetric, per output
  * channel). JSON to bench-results/ptq.json.
  */
