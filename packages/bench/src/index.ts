@@ -16,6 +16,7 @@ export {
   type ParamCount,
 } from './accounting.js';
 export { type PngOptions, renderChartSvg, svgToPng } from './chart.js';
+export { type CpuDotProduct, cpuDotProduct } from './cpu-dot-product.js';
 export type { DatasetLike, ImageLike } from './dataset-like.js';
 export {
   type EquivalenceOptions,

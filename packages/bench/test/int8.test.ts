@@ -9,7 +9,7 @@ import { exportOnnx, exportOnnxInt8 } from '@repnets/blocks/onnx';
 import * as tf from '@tensorflow/tfjs';
 import * as ort from 'onnxruntime-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { cpuDotProductNote } from '../src/cpu-dot-product.js';
+import { cpuDotProduct, cpuDotProductNote } from '../src/cpu-dot-product.js';
 import {
   compareInt8,
   type DatasetLike,
@@ -387,5 +387,11 @@ describe('the CPU note', () => {
         throw new Error('ENOENT');
       }),
     ).toBeNull();
+    expect(cpuDotProduct(() => 'flags\t\t: fpu avx2 avx_vnni amx_int8\n')).toMatchObject({
+      found: ['avx_vnni', 'amx_int8'],
+      avx2: true,
+    });
+    expect(cpuDotProduct(() => 'flags\t\t: fpu sse\n')).toMatchObject({ found: [], avx2: false });
+    expect(cpuDotProduct(() => 'processor : 0\n')).toBeNull();
   });
 });

@@ -10,6 +10,7 @@ import { batches, namedDataset } from '@repnets/train';
 import * as tf from '@tensorflow/tfjs';
 import * as ort from 'onnxruntime-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { saturationWarning } from '../src/quantize.js';
 import { json, repnets } from './helpers/cli.js';
 import { oneLine } from './helpers/files.js';
 
@@ -118,5 +119,18 @@ describe('repnets quantize', () => {
     expect(badMethod.err).toMatch(/--method must be one of minmax, percentile, mse; got 'kl'/);
     const noDir = await repnets('quantize', deploy, '--calib-dataset', 'cifar10', '--out', out);
     expect(oneLine(noDir.err, noDir.code)).toMatch(/cifar10' needs a data directory/);
+  });
+});
+
+describe('the saturation warning', () => {
+  const cpu = (found: string[], avx2: boolean) => ({ found, avx2, note: '' });
+  it('speaks on an AVX2 CPU without VNNI unless --reduce-range is given, and nowhere else', () => {
+    expect(saturationWarning(false, cpu([], true))).toMatch(
+      /^note: this CPU has AVX2 but no integer dot-product instructions \(VNNI\).*--reduce-range/,
+    );
+    expect(saturationWarning(true, cpu([], true))).toBeUndefined();
+    expect(saturationWarning(false, cpu(['avx512_vnni'], true))).toBeUndefined();
+    expect(saturationWarning(false, cpu([], false))).toBeUndefined();
+    expect(saturationWarning(false, null)).toBeUndefined();
   });
 });
