@@ -138,3 +138,53 @@ describe('imageFolderDataset', () => {
     );
   });
 });
+
+describe("imageFolderDataset with labels: 'none'", () => {
+  const flat = join(tmp, 'calib');
+  beforeAll(async () => {
+    mkdirSync(join(flat, 'more'), { recursive: true });
+    await solid(join(flat, 'b.png'), 'png', [0, 0, 255]);
+    await solid(join(flat, 'a.jpeg'), 'jpeg', [255, 0, 0]);
+    await solid(join(flat, 'more', 'c.png'), 'png', [51]);
+    writeFileSync(join(flat, 'readme.txt'), 'not an image');
+    mkdirSync(join(tmp, 'no-images', 'sub'), { recursive: true });
+    writeFileSync(join(tmp, 'no-images', 'sub', 'notes.txt'), 'nothing to see');
+  });
+
+  it('takes every image under the root, sub-folders included, sorted, all label 0 and no classes', async () => {
+    const ds = await imageFolderDataset(flat, { size: 4, channels: 1, labels: 'none' });
+    expect(ds.files.map((f) => f.slice(flat.length + 1))).toEqual([
+      'a.jpeg',
+      'b.png',
+      'more/c.png',
+    ]);
+    expect(ds.classNames).toEqual([]);
+    expect([...ds.labels]).toEqual([0, 0, 0]);
+    const grey = await ds.get(2);
+    expect(grey.image.channels).toBe(1);
+    expect(grey.image.data[0]).toBeCloseTo(51 / 255, 6);
+    expect(grey.label).toBe(0);
+  });
+
+  it('a class-folder tree is read as one unlabelled set too', async () => {
+    const ds = await imageFolderDataset(root, { size: 4, labels: 'none' });
+    // Class folders and the stray top-level file alike; hidden folders stay out.
+    expect(ds.files.map((f) => f.slice(root.length + 1))).toEqual([
+      'bird/x.png',
+      'cat/nested/two.png',
+      'cat/one.webp',
+      'dog/a.JPG',
+      'dog/b.png',
+      'top-level.png',
+    ]);
+  });
+
+  it('refuses a folder without images, and a labels value it does not know', async () => {
+    await expect(
+      imageFolderDataset(join(tmp, 'no-images'), { size: 4, labels: 'none' }),
+    ).rejects.toThrow(/no image files \(.*\) in .*no-images or its sub-folders$/);
+    await expect(imageFolderDataset(flat, { size: 4, labels: 'flat' as 'none' })).rejects.toThrow(
+      /labels must be 'folders' or 'none', not flat/,
+    );
+  });
+});

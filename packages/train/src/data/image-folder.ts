@@ -31,6 +31,12 @@ export interface ImageFolderOptions {
   readonly extensions?: readonly string[];
   /** Decodes in flight during the 'skip' pass. Default 8. */
   readonly concurrency?: number;
+  /**
+   * 'folders' (default): one sub-folder per class. 'none': every image under
+   * the root (sub-folders included) as one unlabelled set, label 0 and no
+   * class names, for images that only need to be seen (int8 calibration).
+   */
+  readonly labels?: 'folders' | 'none';
 }
 
 export interface ImageFolderDataset extends Dataset {
@@ -83,8 +89,16 @@ export async function imageFolderDataset(
   const exts = (options.extensions ?? DEFAULT_EXTENSIONS).map((e) =>
     (e.startsWith('.') ? e : `.${e}`).toLowerCase(),
   );
+  const unlabelled = options.labels === 'none';
+  if (options.labels !== undefined && !unlabelled && options.labels !== 'folders') {
+    throw new Error(`${name}: labels must be 'folders' or 'none', not ${String(options.labels)}`);
+  }
   const sharp = await loadSharp();
-  const { classNames, files: listed, labels: listedLabels } = await listFolder(root, exts);
+  const {
+    classNames,
+    files: listed,
+    labels: listedLabels,
+  } = unlabelled ? await listImages(root, exts) : await listFolder(root, exts);
 
   const decode = async (file: string): Promise<Uint8Array> => {
     // Read here, not by sharp: only a regular file, never past its size (a file
@@ -276,6 +290,31 @@ async function listFolder(root: string, exts: readonly string[]) {
     );
   }
   return { classNames, files, labels: Int32Array.from(labels) };
+}
+
+/** Every image under `root`, in sorted path order, each real folder and file once, all label 0. */
+async function listImages(root: string, exts: readonly string[]) {
+  const name = `imagefolder:${root}`;
+  const rootStat = await statThrough(root);
+  if (!rootStat?.isDirectory()) throw new Error(`${name}: ${root} is not a directory`);
+  // One class (0) and the root as its folder: links back up or sideways are walked once, as in listFolder.
+  const folders = new Map<string, Seen>([[identity(rootStat), { path: root, cls: 0 }]]);
+  const never = (path: string): Error => new Error(`${name}: ${path} was met twice`);
+  const found = await walk(root, 0, exts, folders, never).catch((e: unknown) => {
+    if (!(e instanceof NotARegularFileError)) throw e;
+    throw new Error(`${name}: ${e.message}: move it out of the folder`, { cause: e });
+  });
+  const seen = new Set<string>();
+  const files: string[] = [];
+  for (const f of found.sort((a, b) => byCodePoint(a.path, b.path))) {
+    if (f.id !== undefined && seen.has(f.id)) continue;
+    if (f.id !== undefined) seen.add(f.id);
+    files.push(f.path);
+  }
+  if (files.length === 0) {
+    throw new Error(`${name}: no image files (${exts.join(' ')}) in ${root} or its sub-folders`);
+  }
+  return { classNames: [] as string[], files, labels: new Int32Array(files.length) };
 }
 
 const LAYOUT =
