@@ -13,8 +13,14 @@ import {
   writeReport,
 } from '@repnets/bench';
 import { assertFiniteWeights, reparameterize } from '@repnets/blocks';
+import type { CalibrationBatch } from '@repnets/blocks/onnx';
 import { DATASET_NAMES, type DatasetName, deriveRng, selectBackend } from '@repnets/train';
-import { calibrationBatches, datasetForModel } from './calibration.js';
+import {
+  calibrationBatches,
+  calibSource,
+  datasetForModel,
+  folderCalibration,
+} from './calibration.js';
 import {
   backendFlag,
   type Command,
@@ -51,8 +57,9 @@ const USAGE = `repnets bench <train-model> [deploy-model] [flags]
                    TF.js weights as float32 / float16 / uint8), top-1 with --eval-dataset,
                    SQNR of every layer's weights and activations (the 3 lowest in the table).
                    Without onnxruntime-node: sizes, TF.js accuracy and SQNR only
-  --calib-dataset NAME  with --int8 (required): mnist | cifar10 | cifar100 | folder,
-                   calibration images from its training split
+  --calib DIR|NAME with --int8 (required): a folder of images (any layout, labels ignored)
+                   or mnist | cifar10 | cifar100, calibration images from its training split
+                   (--calib-dataset NAME also names a data set)
   --calib-size N   calibration images (default 256)
   --method NAME    minmax (default) | percentile | mse: how activation ranges are chosen
   --reduce-range   7-bit weights, for x86 CPUs without VNNI`;
@@ -60,7 +67,7 @@ const USAGE = `repnets bench <train-model> [deploy-model] [flags]
 const METHODS = ['minmax', 'percentile', 'mse'] as const;
 
 /** Flags that mean nothing without --int8. */
-const INT8_FLAGS = ['calib-dataset', 'calib-size', 'method', 'reduce-range'] as const;
+const INT8_FLAGS = ['calib', 'calib-dataset', 'calib-size', 'method', 'reduce-range'] as const;
 
 /** The int8 flags, checked before any work: one line naming the flag at fault. */
 function int8Flags(values: Record<string, string | boolean | undefined>) {
@@ -69,14 +76,18 @@ function int8Flags(values: Record<string, string | boolean | undefined>) {
     if (stray) throw new UsageError(`bench: --${stray} goes with --int8`);
     return undefined;
   }
-  const dataset = oneOf('bench', 'calib-dataset', values['calib-dataset'], DATASET_NAMES);
-  if (!dataset) {
+  const source = calibSource(
+    'bench',
+    values.calib as string | undefined,
+    values['calib-dataset'] as string | undefined,
+  );
+  if (!source) {
     throw new UsageError(
-      `bench: --int8 needs --calib-dataset (one of ${DATASET_NAMES.join(', ')}): the images to calibrate on`,
+      `bench: --int8 needs --calib (a folder of images, or one of ${DATASET_NAMES.filter((n) => n !== 'folder').join(', ')}): the images to calibrate on`,
     );
   }
   return {
-    dataset: dataset as DatasetName,
+    source,
     size: intFlag('bench', 'calib-size', values['calib-size']) ?? 256,
     method: oneOf('bench', 'method', values.method, METHODS) ?? 'minmax',
     reduceRange: values['reduce-range'] === true,
@@ -112,6 +123,7 @@ export const bench: Command = {
         'eval-size': { type: 'string' },
         'data-dir': { type: 'string' },
         int8: { type: 'boolean' },
+        calib: { type: 'string' },
         'calib-dataset': { type: 'string' },
         'calib-size': { type: 'string' },
         method: { type: 'string' },
@@ -135,7 +147,7 @@ export const bench: Command = {
       throw new UsageError('bench: --eval-size goes with --eval-dataset');
     const dataDir = values['data-dir'] as string | undefined;
     if (dataDir !== undefined && !evalDataset && !int8)
-      throw new UsageError('bench: --data-dir goes with --eval-dataset or --calib-dataset');
+      throw new UsageError('bench: --data-dir goes with --eval-dataset or --calib');
     if (skipped) say(skipped);
     if (int8 && !onnxRuntimeAvailable()) {
       say(
@@ -201,16 +213,24 @@ export const bench: Command = {
       };
     }
     if (int8) {
-      const calib = await datasetForModel('bench', deployModel, input, {
-        dataset: int8.dataset,
-        trainSize: int8.size,
-        ...where,
-        use: 'calibrate on',
-      });
+      let calibration: CalibrationBatch[];
+      if (int8.source.kind === 'folder') {
+        const f = await folderCalibration('bench', deployModel, input, int8.source.dir, int8.size);
+        say(`int8: calibrating on ${f.images} of the ${f.found} images in ${int8.source.dir}`);
+        calibration = f.batches;
+      } else {
+        const calib = await datasetForModel('bench', deployModel, input, {
+          dataset: int8.source.dataset,
+          trainSize: int8.size,
+          ...where,
+          use: 'calibrate on',
+        });
+        calibration = await calibrationBatches(calib);
+      }
       options = {
         ...options,
         int8: {
-          calibration: await calibrationBatches(calib),
+          calibration,
           method: int8.method,
           reduceRange: int8.reduceRange,
         },

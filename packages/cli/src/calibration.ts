@@ -3,9 +3,19 @@
  * split and labelled images from a test split, both resized and prepared as
  * evaluation prepares them, at the model's own input size.
  */
+import { existsSync, statSync } from 'node:fs';
 import type { CalibrationBatch } from '@repnets/blocks/onnx';
-import { batches, type DatasetName, type NamedDataset, namedDataset } from '@repnets/train';
+import {
+  batches,
+  DATASET_NAMES,
+  type DatasetName,
+  imageFolderDataset,
+  type NamedDataset,
+  namedDataset,
+  subset,
+} from '@repnets/train';
 import type * as tf from '@tensorflow/tfjs';
+import { oneOf, UsageError } from './common.js';
 
 /** The side and channels of a model that takes square NHWC images; refuses any other input. */
 export function squareInput(
@@ -62,4 +72,71 @@ export async function calibrationBatches(data: NamedDataset): Promise<Calibratio
   });
   for await (const b of loader) out.push({ data: b.images, shape: b.shape });
   return out;
+}
+
+/** Where calibration images come from: a data set by name, or a folder of images. */
+export type CalibSource =
+  | { readonly kind: 'dataset'; readonly dataset: DatasetName }
+  | { readonly kind: 'folder'; readonly dir: string };
+
+/** Data set names `--calib` takes (an image folder is given by its path). */
+const CALIB_NAMES = DATASET_NAMES.filter((n) => n !== 'folder');
+
+/**
+ * `--calib NAME|DIR` or `--calib-dataset NAME` (the older spelling), one of
+ * them; undefined when neither is given. A value that is an existing folder
+ * is a folder of images; otherwise it must be a data set name.
+ */
+export function calibSource(
+  who: string,
+  calib: string | undefined,
+  calibDataset: string | undefined,
+): CalibSource | undefined {
+  if (calib !== undefined && calibDataset !== undefined)
+    throw new UsageError(`${who}: give --calib or --calib-dataset, not both`);
+  if (calibDataset !== undefined) {
+    const dataset = oneOf(who, 'calib-dataset', calibDataset, DATASET_NAMES) as DatasetName;
+    return { kind: 'dataset', dataset };
+  }
+  if (calib === undefined) return undefined;
+  if (calib.trim() === '')
+    throw new UsageError(`${who}: --calib needs a folder or a data set name`);
+  if (existsSync(calib) && statSync(calib).isDirectory()) return { kind: 'folder', dir: calib };
+  if ((CALIB_NAMES as readonly string[]).includes(calib))
+    return { kind: 'dataset', dataset: calib as DatasetName };
+  throw new UsageError(
+    existsSync(calib)
+      ? `${who}: --calib '${calib}' is a file; give a folder of images or a data set name (${CALIB_NAMES.join(', ')})`
+      : `${who}: --calib '${calib}' is neither a folder nor a data set name (${CALIB_NAMES.join(', ')})`,
+  );
+}
+
+/**
+ * Up to `count` images of a folder (any layout: flat, or class folders whose
+ * names are ignored), evenly spread over its sorted files, decoded and resized
+ * to the model's input as `repnets train --dataset folder` prepares them.
+ */
+export async function folderCalibration(
+  who: string,
+  model: tf.LayersModel,
+  path: string,
+  dir: string,
+  count: number,
+): Promise<{ batches: CalibrationBatch[]; images: number; found: number }> {
+  const { size, channels } = squareInput(who, model, path);
+  if (channels !== 1 && channels !== 3) {
+    throw new Error(
+      `${who}: '${path}' takes ${channels}-channel images; a folder of images gives 1 (grey) or 3 (RGB)`,
+    );
+  }
+  const all = await imageFolderDataset(dir, { size, channels, labels: 'none' });
+  const n = Math.min(count, all.size);
+  const picked = subset(
+    all,
+    Array.from({ length: n }, (_, i) => Math.floor((i * all.size) / n)),
+  );
+  const out: CalibrationBatch[] = [];
+  for await (const b of batches(picked, { batchSize: 64 }))
+    out.push({ data: b.images, shape: b.shape });
+  return { batches: out, images: n, found: all.size };
 }

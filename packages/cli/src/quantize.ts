@@ -1,7 +1,13 @@
 import { dirname } from 'node:path';
 import { type CpuDotProduct, cpuDotProduct } from '@repnets/bench';
-import { DATASET_NAMES, type DatasetName } from '@repnets/train';
-import { calibrationBatches, datasetForModel } from './calibration.js';
+import type { CalibrationBatch } from '@repnets/blocks/onnx';
+import { DATASET_NAMES } from '@repnets/train';
+import {
+  calibrationBatches,
+  calibSource,
+  datasetForModel,
+  folderCalibration,
+} from './calibration.js';
 import {
   type Command,
   humanOut,
@@ -16,12 +22,14 @@ import { removeKilledRunTemps } from './leftovers.js';
 import { isTrainForm, loadModel, modelJsonPath } from './models.js';
 import { checkWritable, modelFiles, refuseOverwritingInputs } from './paths.js';
 
-const USAGE = `repnets quantize <deploy-model> --calib-dataset mnist|cifar10|cifar100|folder --out FILE.onnx
+const USAGE = `repnets quantize <deploy-model> --calib DIR|mnist|cifar10|cifar100 --out FILE.onnx
     [--data-dir DIR] [--calib-size N] [--method minmax|percentile|mse] [--percentile P]
     [--reduce-range] [--opset N] [--json]
   Post-training static quantization of a deploy-form TF.js model (fold it first
   with repnets fuse) to ONNX QDQ: int8 per-channel weights, uint8 activations
-  calibrated on N training images of the data set (default 256), prepared as
+  calibrated on N images (default 256): a folder of images (any layout, labels
+  ignored, spread evenly over its files) or the training split of a data set
+  (--calib-dataset NAME also names one; cifar needs --data-dir), prepared as
   evaluation prepares them (resized to the model's input). --reduce-range: 7-bit
   weights, for x86 CPUs without VNNI. Prints the SQNR of the worst layers.`;
 
@@ -37,6 +45,7 @@ export const quantizeCommand: Command = {
       argv,
       {
         out: { type: 'string' },
+        calib: { type: 'string' },
         'calib-dataset': { type: 'string' },
         'data-dir': { type: 'string' },
         'calib-size': { type: 'string' },
@@ -51,12 +60,18 @@ export const quantizeCommand: Command = {
     const [input] = positionals as [string];
     const out = values.out as string | undefined;
     if (!out) throw new UsageError('quantize: --out FILE.onnx is required');
-    const dataset = oneOf('quantize', 'calib-dataset', values['calib-dataset'], DATASET_NAMES);
-    if (!dataset) {
+    const source = calibSource(
+      'quantize',
+      values.calib as string | undefined,
+      values['calib-dataset'] as string | undefined,
+    );
+    if (!source) {
       throw new UsageError(
-        `quantize: --calib-dataset is required (one of ${DATASET_NAMES.join(', ')})`,
+        `quantize: --calib is required: a folder of images, or a data set (one of ${DATASET_NAMES.filter((n) => n !== 'folder').join(', ')})`,
       );
     }
+    if (source.kind === 'folder' && values['data-dir'] !== undefined)
+      throw new UsageError('quantize: --data-dir goes with --calib cifar10|cifar100, not a folder');
     const calibSize = intFlag('quantize', 'calib-size', values['calib-size']) ?? 256;
     const method = oneOf('quantize', 'method', values.method, METHODS) ?? 'minmax';
     const percentile = numFlag('quantize', 'percentile', values.percentile);
@@ -78,13 +93,23 @@ export const quantizeCommand: Command = {
         `quantize: '${input}' is in train form; fold it first: repnets fuse ${input} --out DEPLOY_DIR`,
       );
     }
-    const data = await datasetForModel('quantize', model, input, {
-      dataset: dataset as DatasetName,
-      trainSize: calibSize,
-      ...(values['data-dir'] ? { dataDir: values['data-dir'] as string } : {}),
-      use: 'calibrate on',
-    });
-    const calibration = await calibrationBatches(data);
+    let calibration: CalibrationBatch[];
+    let from: string;
+    if (source.kind === 'folder') {
+      const f = await folderCalibration('quantize', model, input, source.dir, calibSize);
+      say(`calibrating on ${f.images} of the ${f.found} images in ${source.dir}`);
+      calibration = f.batches;
+      from = `images from ${source.dir}`;
+    } else {
+      const data = await datasetForModel('quantize', model, input, {
+        dataset: source.dataset,
+        trainSize: calibSize,
+        ...(values['data-dir'] ? { dataDir: values['data-dir'] as string } : {}),
+        use: 'calibrate on',
+      });
+      calibration = await calibrationBatches(data);
+      from = `${source.dataset} images`;
+    }
     const { saveOnnxInt8 } = await import('@repnets/blocks/onnx');
     const r = await saveOnnxInt8(model, calibration, out, {
       method,
@@ -100,7 +125,7 @@ export const quantizeCommand: Command = {
       ...(q.output ? { outputSqnrDb: round(q.output.sqnrDb) } : {}),
     }));
     say(
-      `wrote ${out} (${r.bytes.length} bytes): ${r.quantized.length} layers int8, ${r.skipped.length} float, ${method} calibration on ${r.calibrationImages} ${dataset} images`,
+      `wrote ${out} (${r.bytes.length} bytes): ${r.quantized.length} layers int8, ${r.skipped.length} float, ${method} calibration on ${r.calibrationImages} ${from}`,
     );
     for (const s of r.skipped) say(`  float: ${s.layer}: ${s.why}`);
     const worst = [...layers]
@@ -117,7 +142,7 @@ export const quantizeCommand: Command = {
         out,
         input,
         bytes: r.bytes.length,
-        dataset,
+        ...(source.kind === 'dataset' ? { dataset: source.dataset } : { calibFolder: source.dir }),
         method,
         calibrationImages: r.calibrationImages,
         reduceRange: values['reduce-range'] === true,

@@ -135,11 +135,16 @@ describe('repnets bench --int8', () => {
     for (const [args, message] of [
       [
         ['--int8'],
-        /^bench: --int8 needs --calib-dataset \(one of mnist, cifar10, cifar100, folder\)/,
+        /^bench: --int8 needs --calib \(a folder of images, or one of mnist, cifar10, cifar100\)/,
       ],
       [['--method', 'mse'], /^bench: --method goes with --int8$/],
       [['--reduce-range'], /^bench: --reduce-range goes with --int8$/],
       [['--calib-dataset', 'mnist'], /^bench: --calib-dataset goes with --int8$/],
+      [['--calib', dir], /^bench: --calib goes with --int8$/],
+      [
+        ['--int8', '--calib', dir, '--calib-dataset', 'mnist'],
+        /^bench: give --calib or --calib-dataset, not both$/,
+      ],
       [['--calib-size', '8'], /^bench: --calib-size goes with --int8$/],
       [
         ['--int8', '--calib-dataset', 'mnist', '--method', 'kl'],
@@ -147,7 +152,7 @@ describe('repnets bench --int8', () => {
       ],
       [['--int8', '--calib-dataset', 'imagenet'], /^bench: --calib-dataset must be one of/],
       [['--eval-size', '10'], /^bench: --eval-size goes with --eval-dataset$/],
-      [['--data-dir', dir], /^bench: --data-dir goes with --eval-dataset or --calib-dataset$/],
+      [['--data-dir', dir], /^bench: --data-dir goes with --eval-dataset or --calib$/],
       [['--eval-dataset', 'svhn'], /^bench: --eval-dataset must be one of/],
     ] as const) {
       const run = bench.run([join(dir, 'nowhere'), ...args]);

@@ -2,7 +2,7 @@
  * `repnets quantize`: a deploy-form model calibrated on MNIST digits, written
  * as int8 ONNX that onnxruntime runs close to the TF.js model; and the refusals.
  */
-import { mkdirSync, readFileSync, rmSync } from 'node:fs';
+import { copyFileSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { createModel, fileSystem } from '@repnets/blocks';
 import { decodeOnnx } from '@repnets/blocks/onnx';
@@ -10,6 +10,7 @@ import { batches, namedDataset } from '@repnets/train';
 import * as tf from '@tensorflow/tfjs';
 import * as ort from 'onnxruntime-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { COMMANDS, UsageError } from '../src/index.js';
 import { saturationWarning } from '../src/quantize.js';
 import { json, repnets } from './helpers/cli.js';
 import { oneLine } from './helpers/files.js';
@@ -100,7 +101,7 @@ describe('repnets quantize', () => {
     const noData = await repnets('quantize', deploy, '--out', out);
     expect(noData.code).toBe(2);
     expect(noData.err).toMatch(
-      /^repnets: quantize: --calib-dataset is required \(one of mnist, cifar10, cifar100, folder\)/,
+      /^repnets: quantize: --calib is required: a folder of images, or a data set \(one of mnist, cifar10, cifar100\)/,
     );
     const noOut = await repnets('quantize', deploy, '--calib-dataset', 'mnist');
     expect(noOut.code).toBe(2);
@@ -119,6 +120,68 @@ describe('repnets quantize', () => {
     expect(badMethod.err).toMatch(/--method must be one of minmax, percentile, mse; got 'kl'/);
     const noDir = await repnets('quantize', deploy, '--calib-dataset', 'cifar10', '--out', out);
     expect(oneLine(noDir.err, noDir.code)).toMatch(/cifar10' needs a data directory/);
+  });
+});
+
+describe('repnets quantize --calib DIR', () => {
+  const images = join(dir, 'calib-images');
+  beforeAll(() => {
+    // Nine PNGs in two levels (labels ignored): three fixtures, each copied three times.
+    mkdirSync(join(images, 'more'), { recursive: true });
+    const fixtures = join(import.meta.dirname, '..', '..', 'fuse', 'test', 'fixtures', 'image');
+    for (const [i, name] of ['gray', 'rgb', 'rgba'].entries()) {
+      for (const where of ['', 'more']) {
+        copyFileSync(join(fixtures, `${name}.png`), join(images, where, `${name}-${i}.png`));
+      }
+      copyFileSync(join(fixtures, `${name}.png`), join(images, `${name}-copy.png`));
+    }
+  });
+
+  it('calibrates on images of a folder, spread over its files, resized to the model', async () => {
+    const out = join(dir, 'folder.int8.onnx');
+    const r = await repnets(
+      'quantize',
+      deploy,
+      '--calib',
+      images,
+      '--calib-size',
+      '8',
+      '--out',
+      out,
+      '--json',
+    );
+    expect(r.code, r.err).toBe(0);
+    expect(r.err).toMatch(/^calibrating on 8 of the 9 images in .*calib-images$/m);
+    expect(r.err).toMatch(/calibration on 8 images from .*calib-images$/m);
+    expect(json(r.out)).toMatchObject({ calibFolder: images, calibrationImages: 8 });
+    expect(readFileSync(out).length).toBeGreaterThan(0);
+  });
+
+  it('refuses in one line: neither a folder nor a name, a file, two sources, --data-dir with a folder', async () => {
+    const q = COMMANDS.find((c) => c.name === 'quantize')!;
+    const out = join(dir, 'never.onnx');
+    for (const [args, message] of [
+      [
+        ['--calib', join(dir, 'nowhere')],
+        /^quantize: --calib '.*nowhere' is neither a folder nor a data set name \(mnist, cifar10, cifar100\)$/,
+      ],
+      [
+        ['--calib', join(images, 'rgb-1.png')],
+        /^quantize: --calib '.*rgb-1\.png' is a file; give a folder of images or a data set name/,
+      ],
+      [
+        ['--calib', images, '--calib-dataset', 'mnist'],
+        /^quantize: give --calib or --calib-dataset, not both$/,
+      ],
+      [
+        ['--calib', images, '--data-dir', dir],
+        /^quantize: --data-dir goes with --calib cifar10\|cifar100, not a folder$/,
+      ],
+    ] as const) {
+      const run = q.run([deploy, ...args, '--out', out]);
+      await expect(run, args.join(' ')).rejects.toThrow(UsageError);
+      await expect(run, args.join(' ')).rejects.toThrow(message);
+    }
   });
 });
 

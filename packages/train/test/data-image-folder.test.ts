@@ -151,14 +151,14 @@ describe("imageFolderDataset with labels: 'none'", () => {
     writeFileSync(join(tmp, 'no-images', 'sub', 'notes.txt'), 'nothing to see');
   });
 
-  it('takes every image under the root, sub-folders included, sorted, all label 0 and no classes', async () => {
+  it('takes every image under the root, sub-folders included, sorted, all in one unlabelled class', async () => {
     const ds = await imageFolderDataset(flat, { size: 4, channels: 1, labels: 'none' });
     expect(ds.files.map((f) => f.slice(flat.length + 1))).toEqual([
       'a.jpeg',
       'b.png',
       'more/c.png',
     ]);
-    expect(ds.classNames).toEqual([]);
+    expect(ds.classNames).toEqual(['(unlabelled)']);
     expect([...ds.labels]).toEqual([0, 0, 0]);
     const grey = await ds.get(2);
     expect(grey.image.channels).toBe(1);

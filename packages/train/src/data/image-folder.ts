@@ -33,8 +33,9 @@ export interface ImageFolderOptions {
   readonly concurrency?: number;
   /**
    * 'folders' (default): one sub-folder per class. 'none': every image under
-   * the root (sub-folders included) as one unlabelled set, label 0 and no
-   * class names, for images that only need to be seen (int8 calibration).
+   * the root (sub-folders included) as one unlabelled set, all in one class
+   * named '(unlabelled)', for images that only need to be seen (int8
+   * calibration).
    */
   readonly labels?: 'folders' | 'none';
 }
@@ -292,7 +293,7 @@ async function listFolder(root: string, exts: readonly string[]) {
   return { classNames, files, labels: Int32Array.from(labels) };
 }
 
-/** Every image under `root`, in sorted path order, each real folder and file once, all label 0. */
+/** Every image under `root`, in sorted path order, each real folder and file once, all in class 0. */
 async function listImages(root: string, exts: readonly string[]) {
   const name = `imagefolder:${root}`;
   const rootStat = await statThrough(root);
@@ -314,8 +315,11 @@ async function listImages(root: string, exts: readonly string[]) {
   if (files.length === 0) {
     throw new Error(`${name}: no image files (${exts.join(' ')}) in ${root} or its sub-folders`);
   }
-  return { classNames: [] as string[], files, labels: new Int32Array(files.length) };
+  return { classNames: [UNLABELLED], files, labels: new Int32Array(files.length) };
 }
+
+/** The one class of a `labels: 'none'` folder: loaders check labels against class names. */
+const UNLABELLED = '(unlabelled)';
 
 const LAYOUT =
   'Expected layout: <root>/<class name>/<image>.jpg|png|... (one folder per class, images may sit in sub-folders).';
