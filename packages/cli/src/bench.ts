@@ -26,6 +26,7 @@ import {
   type Command,
   humanOut,
   intFlag,
+  numFlag,
   oneOf,
   parse,
   printJson,
@@ -62,12 +63,20 @@ const USAGE = `repnets bench <train-model> [deploy-model] [flags]
                    (--calib-dataset NAME also names a data set)
   --calib-size N   calibration images (default 256)
   --method NAME    minmax (default) | percentile | mse: how activation ranges are chosen
+  --percentile P   with --method percentile: the share kept at each end, in percent (default 99.99)
   --reduce-range   7-bit weights, for x86 CPUs without VNNI`;
 
 const METHODS = ['minmax', 'percentile', 'mse'] as const;
 
 /** Flags that mean nothing without --int8. */
-const INT8_FLAGS = ['calib', 'calib-dataset', 'calib-size', 'method', 'reduce-range'] as const;
+const INT8_FLAGS = [
+  'calib',
+  'calib-dataset',
+  'calib-size',
+  'method',
+  'percentile',
+  'reduce-range',
+] as const;
 
 /** The int8 flags, checked before any work: one line naming the flag at fault. */
 function int8Flags(values: Record<string, string | boolean | undefined>) {
@@ -86,10 +95,15 @@ function int8Flags(values: Record<string, string | boolean | undefined>) {
       `bench: --int8 needs --calib (a folder of images, or one of ${DATASET_NAMES.filter((n) => n !== 'folder').join(', ')}): the images to calibrate on`,
     );
   }
+  const method = oneOf('bench', 'method', values.method, METHODS) ?? 'minmax';
+  const percentile = numFlag('bench', 'percentile', values.percentile);
+  if (percentile !== undefined && method !== 'percentile')
+    throw new UsageError('bench: --percentile goes with --method percentile');
   return {
     source,
     size: intFlag('bench', 'calib-size', values['calib-size']) ?? 256,
-    method: oneOf('bench', 'method', values.method, METHODS) ?? 'minmax',
+    method,
+    ...(percentile === undefined ? {} : { percentile }),
     reduceRange: values['reduce-range'] === true,
   };
 }
@@ -127,6 +141,7 @@ export const bench: Command = {
         'calib-dataset': { type: 'string' },
         'calib-size': { type: 'string' },
         method: { type: 'string' },
+        percentile: { type: 'string' },
         'reduce-range': { type: 'boolean' },
       },
       [1, 2],
@@ -232,6 +247,7 @@ export const bench: Command = {
         int8: {
           calibration,
           method: int8.method,
+          ...(int8.percentile === undefined ? {} : { percentile: int8.percentile }),
           reduceRange: int8.reduceRange,
         },
       };

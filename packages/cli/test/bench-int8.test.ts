@@ -146,6 +146,11 @@ describe('repnets bench --int8', () => {
         /^bench: give --calib or --calib-dataset, not both$/,
       ],
       [['--calib-size', '8'], /^bench: --calib-size goes with --int8$/],
+      [['--percentile', '99.9'], /^bench: --percentile goes with --int8$/],
+      [
+        ['--int8', '--calib', 'mnist', '--percentile', '99.9'],
+        /^bench: --percentile goes with --method percentile$/,
+      ],
       [
         ['--int8', '--calib-dataset', 'mnist', '--method', 'kl'],
         /^bench: --method must be one of minmax, percentile, mse; got 'kl'$/,
