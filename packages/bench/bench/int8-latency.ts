@@ -27,6 +27,7 @@ import { writeFileAtomicSync } from '@repnets/fuse/node';
 import * as tf from '@tensorflow/tfjs';
 import '@tensorflow/tfjs-backend-wasm';
 import * as ort from 'onnxruntime-node';
+import { cpuFlags } from '../src/cpu-dot-product.js';
 
 const { values } = parseArgs({
   args: scriptArgs(),
@@ -76,18 +77,12 @@ const FEATURES = [
   'amx_int8',
 ] as const;
 
+/** The FEATURES this CPU has, read once by the bench's own /proc/cpuinfo reader. */
 function cpuFeatures(): { flags: Record<string, boolean>; source: string } {
-  try {
-    const text = readFileSync('/proc/cpuinfo', 'utf8');
-    const line = text.split('\n').find((l) => l.startsWith('flags'));
-    const have = new Set((line?.split(':')[1] ?? '').trim().split(/\s+/));
-    return {
-      flags: Object.fromEntries(FEATURES.map((f) => [f, have.has(f)])),
-      source: '/proc/cpuinfo',
-    };
-  } catch {
-    return { flags: {}, source: 'unavailable (no /proc/cpuinfo)' };
-  }
+  const have = cpuFlags();
+  return have === null
+    ? { flags: {}, source: 'unavailable (no /proc/cpuinfo)' }
+    : { flags: Object.fromEntries(FEATURES.map((f) => [f, have.has(f)])), source: '/proc/cpuinfo' };
 }
 const cpu = cpuFeatures();
 const vnni = cpu.flags.avx512_vnni === true || cpu.flags.avx_vnni === true;

@@ -13,23 +13,31 @@ export interface CpuDotProduct {
   readonly note: string;
 }
 
+const readCpuinfo = () => readFileSync('/proc/cpuinfo', 'utf8');
+
 /**
- * Whether this CPU has integer dot-product instructions, read from
- * /proc/cpuinfo (Linux); null where that file is absent or unreadable. Said
- * next to int8 timings because they decide whether int8 can beat float32, and
- * before quantizing because without them 8-bit weights can saturate.
+ * The feature flags of the first CPU in /proc/cpuinfo (Linux); null where
+ * that file is absent or unreadable, empty where it lists none.
  */
-export function cpuDotProduct(
-  read: () => string = () => readFileSync('/proc/cpuinfo', 'utf8'),
-): CpuDotProduct | null {
+export function cpuFlags(read: () => string = readCpuinfo): Set<string> | null {
   let text: string;
   try {
     text = read();
   } catch {
     return null;
   }
-  const flags = new Set(/^flags\s*:(.*)$/m.exec(text)?.[1]?.trim().split(/\s+/) ?? []);
-  if (flags.size === 0) return null;
+  return new Set(/^flags\s*:(.*)$/m.exec(text)?.[1]?.trim().split(/\s+/) ?? []);
+}
+
+/**
+ * Whether this CPU has integer dot-product instructions, read from
+ * /proc/cpuinfo (Linux); null where that file is absent or unreadable. Said
+ * next to int8 timings because they decide whether int8 can beat float32, and
+ * before quantizing because without them 8-bit weights can saturate.
+ */
+export function cpuDotProduct(read?: () => string): CpuDotProduct | null {
+  const flags = cpuFlags(read);
+  if (flags === null || flags.size === 0) return null;
   const found = VNNI_FLAGS.filter((f) => flags.has(f));
   const avx2 = flags.has('avx2');
   const note =

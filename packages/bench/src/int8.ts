@@ -6,7 +6,6 @@
  * and the quantization error of every int8 layer, so a reader sees which layer
  * hurts.
  */
-import { availableParallelism } from 'node:os';
 import {
   type ModelFolderFiles,
   modelFolderFilesOf,
@@ -27,7 +26,9 @@ import {
   type OrtModuleLike,
   type OrtSessionLike,
   type OrtTensorLike,
+  openCpuSession,
   type RuntimeTiming,
+  threadCountsOf,
   timeInterleaved,
   timing,
 } from './onnx-runtime.js';
@@ -293,11 +294,7 @@ export async function compareInt8(
   const warmup = positiveInt(WHO, 'warmup', options.warmup ?? 3, 0);
   const runs = positiveInt(WHO, 'runs', options.runs ?? MIN_RUNS, MIN_RUNS);
   const clock = options.clock ?? (() => performance.now());
-  const threadCounts = options.threads ?? [...new Set([1, availableParallelism()])];
-  if (!Array.isArray(threadCounts) || threadCounts.length === 0) {
-    throw new Error(`${WHO}: threads must be a non-empty list of thread counts`);
-  }
-  for (const [i, n] of threadCounts.entries()) positiveInt(WHO, `threads[${i}]`, n);
+  const threadCounts = threadCountsOf(WHO, options.threads);
   const shape = perImageShape(deployModel, options.inputShape, WHO);
 
   // Loaded on demand, as compareFormsOnnx does: the protobuf writer stays out until asked for.
@@ -341,11 +338,7 @@ export async function compareInt8(
     if (loaded) {
       const { ort } = loaded;
       const open = async (bytes: Uint8Array, threads: number) => {
-        const s = await ort.InferenceSession.create(bytes, {
-          executionProviders: ['cpu'],
-          intraOpNumThreads: threads,
-          interOpNumThreads: 1,
-        });
+        const s = await openCpuSession(ort, bytes, threads);
         opened.push(s);
         return s;
       };

@@ -185,6 +185,37 @@ function maxAbsDiff(a: ArrayLike<number>, b: ArrayLike<number>, where: string): 
   return m;
 }
 
+/**
+ * The thread counts to time at: `threads` checked (a non-empty list of
+ * positive integers), or [1, os.availableParallelism()]: one intra-op thread,
+ * and as many as this process may use (passed explicitly, so the number
+ * reported is the number used; ORT's own default is the physical core count).
+ */
+export function threadCountsOf(
+  caller: string,
+  threads: readonly number[] | undefined,
+): readonly number[] {
+  const counts = threads ?? [...new Set([1, availableParallelism()])];
+  if (!Array.isArray(counts) || counts.length === 0) {
+    throw new Error(`${caller}: threads must be a non-empty list of thread counts`);
+  }
+  for (const [i, n] of counts.entries()) positiveInt(caller, `threads[${i}]`, n);
+  return counts;
+}
+
+/** One CPU execution-provider session at `threads` intra-op threads (one inter-op thread). */
+export function openCpuSession(
+  ort: OrtModuleLike,
+  bytes: Uint8Array,
+  threads: number,
+): Promise<OrtSessionLike> {
+  return ort.InferenceSession.create(bytes, {
+    executionProviders: ['cpu'],
+    intraOpNumThreads: threads,
+    interOpNumThreads: 1,
+  });
+}
+
 /** The tfjs row group, mirroring a compareForms result. */
 export function tfjsRuntimeSummary(c: FormComparison): RuntimeSummary {
   const t = (l: FormComparison['train']): RuntimeTiming => ({
@@ -290,11 +321,7 @@ export async function compareFormsOnnx(
   const warmup = positiveInt(caller, 'warmup', options.warmup ?? 3, 0);
   const runs = positiveInt(caller, 'runs', options.runs ?? MIN_RUNS, MIN_RUNS);
   const clock = options.clock ?? (() => performance.now());
-  const threadCounts = options.threads ?? [...new Set([1, availableParallelism()])];
-  if (!Array.isArray(threadCounts) || threadCounts.length === 0) {
-    throw new Error(`${caller}: threads must be a non-empty list of thread counts`);
-  }
-  for (const [i, n] of threadCounts.entries()) positiveInt(caller, `threads[${i}]`, n);
+  const threadCounts = threadCountsOf(caller, options.threads);
   const shape = perImageShape(trainModel, options.inputShape, caller);
   const other = perImageShape(deployModel, options.inputShape, caller);
   if (shape.join() !== other.join()) {
@@ -322,11 +349,7 @@ export async function compareFormsOnnx(
     const want = await Promise.all([logits(trainModel), logits(deployModel)]);
     const bytes = await Promise.all([exportOnnx(trainModel), exportOnnx(deployModel)]);
     const open = async (form: 0 | 1, threads: number): Promise<FormSession> => {
-      const session = await ort.InferenceSession.create(bytes[form], {
-        executionProviders: ['cpu'],
-        intraOpNumThreads: threads,
-        interOpNumThreads: 1,
-      });
+      const session = await openCpuSession(ort, bytes[form], threads);
       const s = formSession(session, form, new ort.Tensor('float32', pixels, dims), caller);
       // Session order is the timing order: train, deploy for each thread count in turn.
       sessions.push(s);

@@ -9,7 +9,7 @@ import { exportOnnx, exportOnnxInt8 } from '@repnets/blocks/onnx';
 import * as tf from '@tensorflow/tfjs';
 import * as ort from 'onnxruntime-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { cpuDotProduct, cpuDotProductNote } from '../src/cpu-dot-product.js';
+import { cpuDotProduct, cpuDotProductNote, cpuFlags } from '../src/cpu-dot-product.js';
 import {
   compareInt8,
   type DatasetLike,
@@ -393,5 +393,14 @@ describe('the CPU note', () => {
     });
     expect(cpuDotProduct(() => 'flags\t\t: fpu sse\n')).toMatchObject({ found: [], avx2: false });
     expect(cpuDotProduct(() => 'processor : 0\n')).toBeNull();
+    expect(cpuFlags(() => 'processor : 0\nflags\t\t: fpu avx2\nflags : sse\n')).toEqual(
+      new Set(['fpu', 'avx2']),
+    );
+    expect(cpuFlags(() => 'processor : 0\n')).toEqual(new Set());
+    expect(
+      cpuFlags(() => {
+        throw new Error('ENOENT');
+      }),
+    ).toBeNull();
   });
 });
