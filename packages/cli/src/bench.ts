@@ -13,14 +13,8 @@ import {
   writeReport,
 } from '@repnets/bench';
 import { assertFiniteWeights, reparameterize } from '@repnets/blocks';
-import type { CalibrationBatch } from '@repnets/blocks/onnx';
 import { DATASET_NAMES, type DatasetName, deriveRng, selectBackend } from '@repnets/train';
-import {
-  calibrationBatches,
-  calibSource,
-  datasetForModel,
-  folderCalibration,
-} from './calibration.js';
+import { calibrationFor, calibSource, datasetForModel } from './calibration.js';
 import {
   backendFlag,
   type Command,
@@ -228,20 +222,17 @@ export const bench: Command = {
       };
     }
     if (int8) {
-      let calibration: CalibrationBatch[];
-      if (int8.source.kind === 'folder') {
-        const f = await folderCalibration('bench', deployModel, input, int8.source.dir, int8.size);
-        say(`int8: calibrating on ${f.images} of the ${f.found} images in ${int8.source.dir}`);
-        calibration = f.batches;
-      } else {
-        const calib = await datasetForModel('bench', deployModel, input, {
-          dataset: int8.source.dataset,
-          trainSize: int8.size,
+      const { batches: calibration } = await calibrationFor(
+        'bench',
+        deployModel,
+        input,
+        int8.source,
+        {
+          count: int8.size,
           ...where,
-          use: 'calibrate on',
-        });
-        calibration = await calibrationBatches(calib);
-      }
+          say: (line) => say(`int8: ${line}`),
+        },
+      );
       options = {
         ...options,
         int8: {

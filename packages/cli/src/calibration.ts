@@ -140,3 +140,29 @@ export async function folderCalibration(
     out.push({ data: b.images, shape: b.shape });
   return { batches: out, images: n, found: all.size };
 }
+
+/**
+ * The calibration batches of `source` for `model`: `count` images of a folder
+ * (saying how many of how many it found), or `count` training images of a
+ * data set; with what they are, for the summary line.
+ */
+export async function calibrationFor(
+  who: string,
+  model: tf.LayersModel,
+  path: string,
+  source: CalibSource,
+  o: { count: number; dataDir?: string; say: (line: string) => void },
+): Promise<{ batches: CalibrationBatch[]; from: string }> {
+  if (source.kind === 'folder') {
+    const f = await folderCalibration(who, model, path, source.dir, o.count);
+    o.say(`calibrating on ${f.images} of the ${f.found} images in ${source.dir}`);
+    return { batches: f.batches, from: `images from ${source.dir}` };
+  }
+  const data = await datasetForModel(who, model, path, {
+    dataset: source.dataset,
+    trainSize: o.count,
+    ...(o.dataDir === undefined ? {} : { dataDir: o.dataDir }),
+    use: 'calibrate on',
+  });
+  return { batches: await calibrationBatches(data), from: `${source.dataset} images` };
+}

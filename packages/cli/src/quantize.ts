@@ -1,13 +1,7 @@
 import { dirname } from 'node:path';
 import { type CpuDotProduct, cpuDotProduct } from '@repnets/bench';
-import type { CalibrationBatch } from '@repnets/blocks/onnx';
 import { DATASET_NAMES } from '@repnets/train';
-import {
-  calibrationBatches,
-  calibSource,
-  datasetForModel,
-  folderCalibration,
-} from './calibration.js';
+import { calibrationFor, calibSource } from './calibration.js';
 import {
   type Command,
   humanOut,
@@ -93,23 +87,11 @@ export const quantizeCommand: Command = {
         `quantize: '${input}' is in train form; fold it first: repnets fuse ${input} --out DEPLOY_DIR`,
       );
     }
-    let calibration: CalibrationBatch[];
-    let from: string;
-    if (source.kind === 'folder') {
-      const f = await folderCalibration('quantize', model, input, source.dir, calibSize);
-      say(`calibrating on ${f.images} of the ${f.found} images in ${source.dir}`);
-      calibration = f.batches;
-      from = `images from ${source.dir}`;
-    } else {
-      const data = await datasetForModel('quantize', model, input, {
-        dataset: source.dataset,
-        trainSize: calibSize,
-        ...(values['data-dir'] ? { dataDir: values['data-dir'] as string } : {}),
-        use: 'calibrate on',
-      });
-      calibration = await calibrationBatches(data);
-      from = `${source.dataset} images`;
-    }
+    const { batches: calibration, from } = await calibrationFor('quantize', model, input, source, {
+      count: calibSize,
+      ...(values['data-dir'] ? { dataDir: values['data-dir'] as string } : {}),
+      say,
+    });
     const { saveOnnxInt8 } = await import('@repnets/blocks/onnx');
     const r = await saveOnnxInt8(model, calibration, out, {
       method,
