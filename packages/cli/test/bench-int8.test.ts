@@ -30,17 +30,15 @@ beforeAll(async () => {
 });
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
+/** Both forms on TF.js's wasm backend alone, the fewest timed runs bench takes. */
+const QUICK = ['--backend', 'wasm', '--runs', '10', '--runtime', 'tfjs'];
+
 describe('repnets bench --int8', () => {
   it('--json carries the int8 section: ORT rows, sizes, accuracy on the test digits, every layer', async () => {
     const r = await repnets(
       'bench',
       model,
-      '--backend',
-      'wasm',
-      '--runs',
-      '10',
-      '--runtime',
-      'tfjs',
+      ...QUICK,
       '--int8',
       '--calib-dataset',
       'mnist',
@@ -71,12 +69,7 @@ describe('repnets bench --int8', () => {
     const human = await repnets(
       'bench',
       model,
-      '--backend',
-      'wasm',
-      '--runs',
-      '10',
-      '--runtime',
-      'tfjs',
+      ...QUICK,
       '--int8',
       '--calib-dataset',
       'mnist',
@@ -108,12 +101,7 @@ describe('repnets bench --int8', () => {
     const r = await repnets(
       'bench',
       model,
-      '--backend',
-      'wasm',
-      '--runs',
-      '10',
-      '--runtime',
-      'tfjs',
+      ...QUICK,
       '--eval-dataset',
       'mnist',
       '--eval-size',

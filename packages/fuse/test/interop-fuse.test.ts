@@ -6,11 +6,9 @@
  */
 import { describe, expect, it } from 'vitest';
 import {
-  type BatchNorm,
   detectLayout,
   fuseStateDict,
   type LayoutName,
-  makeKernel,
   type NetworkRecord,
   parseStateDict,
   readSafetensors,
@@ -19,9 +17,11 @@ import {
 } from '../src/index.js';
 import {
   blockPath,
+  bnOf,
   branchNames,
   type Checkpoint,
   deployConv,
+  kernelOf,
   type TinyBlock,
   tinyMobileOne,
   tinyRepVGG,
@@ -37,19 +37,6 @@ import {
   samePad,
   type Tensor3,
 } from './helpers/reference.js';
-
-const kernelOf = (t: StateTensor) => makeKernel('OIHW', t.shape, t.data as Float32Array);
-
-function bnOf(ckpt: Checkpoint, prefix: string, eps: number): BatchNorm {
-  const f = (name: string) => ckpt.get(`${prefix}.${name}`)!.data as Float32Array;
-  return {
-    gamma: f('weight'),
-    beta: f('bias'),
-    mean: f('running_mean'),
-    variance: f('running_var'),
-    eps,
-  };
-}
 
 /** The train-form block on x, straight from the checkpoint's own keys. */
 function trainForm(

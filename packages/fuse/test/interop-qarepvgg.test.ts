@@ -12,7 +12,6 @@ import {
   detectLayout,
   fuseStateDict,
   type LayoutName,
-  makeKernel,
   type NetworkRecord,
   parseStateDict,
   type StateTensor,
@@ -21,8 +20,10 @@ import {
 } from '../src/index.js';
 import {
   blockPath,
+  bnOf,
   type Checkpoint,
   deployConv,
+  kernelOf,
   type TinyBlock,
   tinyRepVGG,
   trainCheckpoint,
@@ -39,19 +40,6 @@ import {
 } from './helpers/reference.js';
 
 const LAYOUT: LayoutName = 'official-qarepvgg';
-const kernelOf = (t: StateTensor) => makeKernel('OIHW', t.shape, t.data as Float32Array);
-
-function bnOf(ckpt: Checkpoint, prefix: string) {
-  const f = (name: string) => ckpt.get(`${prefix}.${name}`)!.data as Float32Array;
-  return {
-    gamma: f('weight'),
-    beta: f('bias'),
-    mean: f('running_mean'),
-    variance: f('running_var'),
-    eps: 1e-5,
-  };
-}
-
 /** QARepVGGBlockV2's train form before its ReLU, straight from the checkpoint's keys. */
 function trainForm(ckpt: Checkpoint, b: TinyBlock, x: Tensor3): Tensor3 {
   const p = b.official;

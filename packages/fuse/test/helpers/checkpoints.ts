@@ -4,7 +4,7 @@
  * the tests check the adapters against the sources, not against themselves.
  * Key order follows each PyTorch module's registration order.
  */
-import type { LayoutName, StateTensor } from '../../src/index.js';
+import { type BatchNorm, type LayoutName, makeKernel, type StateTensor } from '../../src/index.js';
 import { uniform } from './random.js';
 
 /** One block of a tiny test network, in network order. */
@@ -90,6 +90,21 @@ export function tinyMobileOne(): TinyBlock[] {
 }
 
 export type Checkpoint = Map<string, StateTensor>;
+
+/** A checkpoint tensor as an OIHW kernel. */
+export const kernelOf = (t: StateTensor) => makeKernel('OIHW', t.shape, t.data as Float32Array);
+
+/** The BatchNorm2d under `prefix` (weight, bias, running_mean, running_var). */
+export function bnOf(ckpt: Checkpoint, prefix: string, eps = 1e-5): BatchNorm {
+  const f = (name: string) => ckpt.get(`${prefix}.${name}`)!.data as Float32Array;
+  return {
+    gamma: f('weight'),
+    beta: f('bias'),
+    mean: f('running_mean'),
+    variance: f('running_var'),
+    eps,
+  };
+}
 
 /** Random tensors with non-trivial BN statistics (default 0/1 stats hide folding bugs). */
 class Writer {
