@@ -113,6 +113,25 @@ const officialName = (p: BlockPosition) =>
 /** timm's SEModule: make_divisible(channels / 16, divisor 8, round_limit 0). */
 const timmSeDivisor8 = (c: number) => Math.max(8, Math.floor((c / 16 + 4) / 8) * 8);
 
+/** DingXiaoH/RepVGG's keys; the QARepVGG authors build on the same skeleton and names. */
+const OFFICIAL_REPVGG: KeyScheme = {
+  layout: 'official-repvgg',
+  family: 'repvgg',
+  blockName: officialName,
+  splitKey: officialSplit,
+  convs: 'rbr_dense',
+  convsIndexed: false,
+  scale: 'rbr_1x1',
+  identity: 'rbr_identity',
+  se: { module: 'se', down: 'down', up: 'up' },
+  deploy: 'rbr_reparam',
+  classifier: 'linear',
+  passThrough: ['linear'],
+  order: ['se', 'identity', 'convs', 'scale'],
+  // SEBlock(out_channels, internal_neurons=out_channels // 16)
+  seChannels: (c) => Math.floor(c / 16),
+};
+
 export const KEY_SCHEMES: Readonly<Record<LayoutName, KeyScheme>> = {
   'timm-repvgg': {
     layout: 'timm-repvgg',
@@ -147,23 +166,7 @@ export const KEY_SCHEMES: Readonly<Record<LayoutName, KeyScheme>> = {
     order: ['identity', 'convs', 'scale', 'se'],
     seChannels: timmSeDivisor8,
   },
-  'official-repvgg': {
-    layout: 'official-repvgg',
-    family: 'repvgg',
-    blockName: officialName,
-    splitKey: officialSplit,
-    convs: 'rbr_dense',
-    convsIndexed: false,
-    scale: 'rbr_1x1',
-    identity: 'rbr_identity',
-    se: { module: 'se', down: 'down', up: 'up' },
-    deploy: 'rbr_reparam',
-    classifier: 'linear',
-    passThrough: ['linear'],
-    order: ['se', 'identity', 'convs', 'scale'],
-    // SEBlock(out_channels, internal_neurons=out_channels // 16)
-    seChannels: (c) => Math.floor(c / 16),
-  },
+  'official-repvgg': OFFICIAL_REPVGG,
   'official-mobileone': {
     layout: 'official-mobileone',
     family: 'mobileone',
@@ -182,25 +185,15 @@ export const KEY_SCHEMES: Readonly<Record<LayoutName, KeyScheme>> = {
     seChannels: (c) => Math.floor(c * 0.0625),
   },
   'official-qarepvgg': {
+    ...OFFICIAL_REPVGG,
     layout: 'official-qarepvgg',
     family: 'qarepvgg',
-    blockName: officialName,
-    splitKey: officialSplit,
-    convs: 'rbr_dense',
-    convsIndexed: false,
-    scale: 'rbr_1x1',
     bareScale: true,
-    // An nn.Identity: registered (before rbr_dense) but without tensors.
-    identity: 'rbr_identity',
     post: 'bn',
-    se: { module: 'se', down: 'down', up: 'up' },
-    deploy: 'rbr_reparam',
-    classifier: 'linear',
-    passThrough: ['linear'],
     // QARepVGGBlockV2 swaps its parent's conv+BN rbr_1x1 for a bare conv in
-    // place and registers `bn` after everything its parent registered.
+    // place and registers `bn` after everything its parent registered; its
+    // rbr_identity is an nn.Identity (registered before rbr_dense, no tensors).
     order: ['se', 'convs', 'scale', 'post'],
-    seChannels: (c) => Math.floor(c / 16),
   },
 };
 
