@@ -10,9 +10,6 @@ import {
   type BlockRecord,
   type ConvBN,
   type FoldedConv,
-  foldMobileOneBlock,
-  foldQARepVGGBlock,
-  foldRepVGGBlock,
   isArchitectureName,
   type KeyRole,
   type LayoutName,
@@ -21,7 +18,6 @@ import {
   type StateDictKeys,
   type StateTensor,
   stateDictKeys,
-  toHWIO,
   toOIHW,
 } from '@repnets/fuse';
 import type * as tf from '@tensorflow/tfjs';
@@ -52,7 +48,12 @@ export interface ToStateDictOptions {
 
 /** What a block's layers hold, in fuse's terms (OIHW kernels). */
 type BlockValues =
-  | { readonly form: 'train'; readonly branches: TrainedBranches; readonly se?: SEValues }
+  | {
+      readonly form: 'train';
+      readonly layer: BranchBlock;
+      readonly branches: TrainedBranches;
+      readonly se?: SEValues;
+    }
   | { readonly form: 'deploy'; readonly conv: FoldedConv<'HWIO'>; readonly se?: SEValues };
 
 const f32 = (shape: readonly number[], data: Float32Array): StateTensor => ({
@@ -111,7 +112,7 @@ function readBlock(model: tf.LayersModel, r: BlockRecord, form: Form): BlockValu
         `${OP}: layer '${r.name}' is ${got.join('/')} (in/out/kernel/stride/groups) with ${s.branches.kxk} kxk branches, but the record says ${want.join('/')} with ${r.branches.kxk}: pass the model's record as options.model`,
       );
     const se = layer.seValuesSync();
-    return { form, branches: layer.trainedBranchesSync(), ...(se ? { se } : {}) };
+    return { form, layer, branches: layer.trainedBranchesSync(), ...(se ? { se } : {}) };
   }
   const names = deployLayerNames(r.name, r.se);
   const conv = convValues(model, names.conv, [
@@ -128,41 +129,6 @@ function readBlock(model: tf.LayersModel, r: BlockRecord, form: Form): BlockValu
     up: convValues(model, names.seUp, [1, 1, hidden, r.outChannels]),
   };
   return { form, conv, se };
-}
-
-/** The block folded into one conv (HWIO) by fuse's fold of its family. */
-function foldValues(r: BlockRecord, b: TrainedBranches): FoldedConv<'HWIO'> {
-  const oihw = (c: ConvBN<'HWIO'>): ConvBN<'OIHW'> => ({ kernel: toOIHW(c.kernel), bn: c.bn });
-  const [dense] = b.kxk;
-  const common = { groups: b.groups, stride: b.stride };
-  const identity = b.identity !== undefined ? { identity: b.identity } : {};
-  if (r.kind === 'qarepvgg') {
-    if (dense === undefined || b.post === undefined)
-      throw new Error(`${OP}: block '${r.name}' has no kxk branch or no BN after the sum to fold`);
-    const qa = foldQARepVGGBlock({
-      dense: oihw(dense),
-      ...(b.bareScale ? { conv1x1: toOIHW(b.bareScale.kernel) } : {}),
-      identity: b.bareIdentity === true,
-      bn: b.post,
-      ...common,
-    });
-    return { kernel: toHWIO(qa.kernel), bias: qa.bias };
-  }
-  const conv =
-    r.kind === 'repvgg' && dense !== undefined
-      ? foldRepVGGBlock({
-          dense: oihw(dense),
-          ...(b.scale ? { conv1x1: oihw(b.scale) } : {}),
-          ...identity,
-          ...common,
-        })
-      : foldMobileOneBlock({
-          convs: b.kxk.map(oihw),
-          ...(b.scale ? { scale: oihw(b.scale) } : {}),
-          ...identity,
-          ...common,
-        });
-  return { kernel: toHWIO(conv.kernel), bias: conv.bias };
 }
 
 /** The value of one key from its block's values, by the role fuse's table gives it. */
@@ -314,10 +280,11 @@ export function toStateDict(
   const values: BlockValues[] =
     form === own
       ? read
-      : read.map((v, i) => {
+      : read.map((v) => {
           if (v.form !== 'train') throw new Error(`${OP}: unreachable: a deploy block to unfold`);
-          const r = record.blocks[i]!;
-          return { form: 'deploy', conv: foldValues(r, v.branches), ...(v.se ? { se: v.se } : {}) };
+          // The block's own fold, as reparameterize folds it.
+          const conv = v.layer.foldTrained(v.branches);
+          return { form: 'deploy', conv, ...(v.se ? { se: v.se } : {}) };
         });
   const table = keyTable(layout, withModelSE(record, values), form);
   const counter = counterOf(options.counters);

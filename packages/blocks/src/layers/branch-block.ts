@@ -533,6 +533,15 @@ export abstract class BranchBlock extends tf.layers.Layer implements Reparameter
     });
   }
 
+  /**
+   * The block folded into one conv with bias (HWIO) from values
+   * {@link trainedBranches} read: the fold {@link toDeploy} uses, for callers
+   * that already hold the values (a state dict written in deploy form).
+   */
+  foldTrained(trained: TrainedBranches): FoldedConv<'HWIO'> {
+    return this.fold(trained);
+  }
+
   async toDeploy(): Promise<DeployConv> {
     if (!this.built)
       throw new Error(
