@@ -52,6 +52,7 @@ export { detectLayout } from './interop/detect.js';
 export {
   type FusedBlock,
   type FuseStateDictResult,
+  foldReparamBlock,
   fuseStateDict,
 } from './interop/fuse-state-dict.js';
 export {

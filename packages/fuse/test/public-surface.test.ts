@@ -122,6 +122,7 @@ describe('public surface', () => {
       'foldPostBatchNorm',
       'foldQARepVGGBlock',
       'foldRepVGGBlock',
+      'foldReparamBlock',
       'fuseStateDict',
       'identityKernel',
       'isArchitectureName',

@@ -10,9 +10,7 @@ import {
   type ConvBN,
   detectLayout,
   type FoldedConv,
-  foldMobileOneBlock,
-  foldQARepVGGBlock,
-  foldRepVGGBlock,
+  foldReparamBlock,
   isArchitectureName,
   type LayoutName,
   type NetworkRecord,
@@ -206,14 +204,6 @@ function setTrainBlock(model: tf.LayersModel, r: BlockRecord, b: ReparamBlock): 
   if (b.se !== undefined) layer.setSEValues(seHWIO(b.se));
 }
 
-/** The block as one conv with bias (OIHW): folded by fuse, or as the checkpoint holds it. */
-function folded(b: ReparamBlock): FoldedConv<'OIHW'> {
-  if (b.kind === 'repvgg') return foldRepVGGBlock(b.params);
-  if (b.kind === 'mobileone') return foldMobileOneBlock(b.params);
-  if (b.kind === 'qarepvgg') return foldQARepVGGBlock(b.params);
-  return b.conv;
-}
-
 /** Sets `values` into a layer whose weights are [kernel, bias], the kernel reshaped to the layer's own layout. */
 function setConv(layer: tf.layers.Layer, conv: FoldedConv<'HWIO'>): void {
   // The variables' shapes: getWeights() would hand out the variables' own tensors.
@@ -233,7 +223,7 @@ function setConv(layer: tf.layers.Layer, conv: FoldedConv<'HWIO'>): void {
 
 function setDeployBlock(model: tf.LayersModel, r: BlockRecord, b: ReparamBlock): void {
   const names = deployLayerNames(r.name, r.se);
-  const conv = folded(b);
+  const conv = foldReparamBlock(b);
   setConv(model.getLayer(names.conv), { kernel: toHWIO(conv.kernel), bias: conv.bias });
   if (b.se !== undefined && names.seDown !== undefined && names.seUp !== undefined) {
     const se = seHWIO(b.se);

@@ -53,14 +53,22 @@ export interface FuseStateDictResult {
   readonly folded: readonly FusedBlock[];
 }
 
+/**
+ * One parsed block as one conv with bias (OIHW): its family's fold, or the
+ * conv a deploy checkpoint already holds.
+ */
+export function foldReparamBlock(block: ReparamBlock): FoldedConv<'OIHW'> {
+  if (block.kind === 'repvgg') return foldRepVGGBlock(block.params);
+  if (block.kind === 'mobileone') return foldMobileOneBlock(block.params);
+  if (block.kind === 'qarepvgg') return foldQARepVGGBlock(block.params);
+  return { kernel: block.conv.kernel, bias: block.conv.bias };
+}
+
 /** Folds one parsed block; a fold error names the block. */
 export function foldParsedBlock(block: ReparamBlock): FusedBlock {
   let conv: FoldedConv<'OIHW'>;
   try {
-    if (block.kind === 'repvgg') conv = foldRepVGGBlock(block.params);
-    else if (block.kind === 'mobileone') conv = foldMobileOneBlock(block.params);
-    else if (block.kind === 'qarepvgg') conv = foldQARepVGGBlock(block.params);
-    else conv = { kernel: block.conv.kernel, bias: block.conv.bias };
+    conv = foldReparamBlock(block);
   } catch (e) {
     if (!(e instanceof FuseError)) throw e;
     throw new FuseError('fuseStateDict', block.name, `cannot be folded: ${e.message}`, e.shapes);
