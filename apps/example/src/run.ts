@@ -4,7 +4,6 @@
  * summary lines and write the report files.
  */
 import {
-  type BenchmarkOptions,
   type BenchReport,
   formatBytes,
   formatCount,
@@ -18,7 +17,7 @@ import {
 } from '@repnets/bench';
 import { reparameterize } from '@repnets/blocks';
 import { runTrain } from '@repnets/cli';
-import { batches, type Dataset, deriveRng, type NamedDataset, subset } from '@repnets/train';
+import { calibrationSet, deriveRng } from '@repnets/train';
 import type { ExampleOptions } from './options.js';
 
 /** Images per timed inference: the original project timed batches of its test loader. */
@@ -26,28 +25,6 @@ export const LATENCY_BATCH = 32;
 
 /** Training images the int8 export calibrates on. */
 export const CALIBRATION_IMAGES = 256;
-
-/**
- * Up to {@link CALIBRATION_IMAGES} training images, spread evenly over the
- * split, prepared as evaluation prepares them (no augmentation).
- */
-async function calibrationSet(
-  data: NamedDataset,
-): Promise<NonNullable<BenchmarkOptions['int8']>['calibration']> {
-  const train: Dataset = data.train;
-  const n = Math.min(CALIBRATION_IMAGES, train.size);
-  const picked = subset(
-    train,
-    Array.from({ length: n }, (_, i) => Math.floor((i * train.size) / n)),
-  );
-  const out = [];
-  const loader = batches(picked, {
-    batchSize: 64,
-    ...(data.evalTransform ? { transform: data.evalTransform } : {}),
-  });
-  for await (const b of loader) out.push({ data: b.images, shape: b.shape });
-  return out;
-}
 
 export async function runExample(
   o: ExampleOptions,
@@ -77,7 +54,17 @@ export async function runExample(
     );
   }
   const report = await runBenchmark(run.model, deployModel, {
-    ...(int8 === 'on' ? { int8: { calibration: await calibrationSet(run.data) } } : {}),
+    ...(int8 === 'on'
+      ? {
+          int8: {
+            // Spread evenly over the training split, prepared as evaluation prepares it.
+            calibration: await calibrationSet(run.data.train, {
+              count: CALIBRATION_IMAGES,
+              ...(evalTransform ? { transform: evalTransform } : {}),
+            }),
+          },
+        }
+      : {}),
     model: o.model,
     ...(runtimes.length > 0 ? { runtimes } : {}),
     data: run.data.test,

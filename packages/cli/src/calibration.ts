@@ -6,13 +6,12 @@
 import { existsSync, statSync } from 'node:fs';
 import type { CalibrationBatch } from '@repnets/blocks/onnx';
 import {
-  batches,
+  calibrationSet,
   DATASET_NAMES,
   type DatasetName,
   imageFolderDataset,
   type NamedDataset,
   namedDataset,
-  subset,
 } from '@repnets/train';
 import type * as tf from '@tensorflow/tfjs';
 import { oneOf, UsageError } from './common.js';
@@ -61,17 +60,6 @@ export async function datasetForModel(
     );
   }
   return data;
-}
-
-/** The training images of `data` as calibration batches, through its evaluation transform. */
-export async function calibrationBatches(data: NamedDataset): Promise<CalibrationBatch[]> {
-  const out: CalibrationBatch[] = [];
-  const loader = batches(data.train, {
-    batchSize: 64,
-    ...(data.evalTransform ? { transform: data.evalTransform } : {}),
-  });
-  for await (const b of loader) out.push({ data: b.images, shape: b.shape });
-  return out;
 }
 
 /** Where calibration images come from: a data set by name, or a folder of images. */
@@ -130,15 +118,11 @@ export async function folderCalibration(
     );
   }
   const all = await imageFolderDataset(dir, { size, channels, labels: 'none' });
-  const n = Math.min(count, all.size);
-  const picked = subset(
-    all,
-    Array.from({ length: n }, (_, i) => Math.floor((i * all.size) / n)),
-  );
-  const out: CalibrationBatch[] = [];
-  for await (const b of batches(picked, { batchSize: 64 }))
-    out.push({ data: b.images, shape: b.shape });
-  return { batches: out, images: n, found: all.size };
+  return {
+    batches: await calibrationSet(all, { count }),
+    images: Math.min(count, all.size),
+    found: all.size,
+  };
 }
 
 /**
@@ -164,5 +148,10 @@ export async function calibrationFor(
     ...(o.dataDir === undefined ? {} : { dataDir: o.dataDir }),
     use: 'calibrate on',
   });
-  return { batches: await calibrationBatches(data), from: `${source.dataset} images` };
+  // namedDataset sampled trainSize already: all of its training split, through the eval transform.
+  const batches = await calibrationSet(data.train, {
+    count: data.train.size,
+    ...(data.evalTransform ? { transform: data.evalTransform } : {}),
+  });
+  return { batches, from: `${source.dataset} images` };
 }
